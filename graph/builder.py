@@ -1,0 +1,51 @@
+"""Assembles the support graph. Read it top to bottom to follow one customer message.
+
+intake -> coordinator -> {billing | technical | general | escalation | clarify}
+       -> draft_reply <-> check_reply (bounded repair) | fallback_reply -> finalize
+       -> approval_gate (interrupt) -> execute_decision -> draft_reply ... when a step waits for a person.
+
+`build_graph()` returns the uncompiled builder: the CLI, the server and each
+test compile it with their own checkpointer.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import START, StateGraph
+from langgraph.types import RetryPolicy
+
+from graph.context import Context
+from graph.state import InputState, OutputState, SupportState
+from nodes.approval import approval_gate, execute_decision
+from nodes.billing import billing
+from nodes.coordinator import clarify, coordinator
+from nodes.escalation import escalation
+from nodes.general import general
+from nodes.intake import intake
+from nodes.reply import check_reply, draft_reply, fallback_reply, finalize
+from nodes.technical import technical
+
+# Transient storage errors are worth one more try; a bad argument is not (tools return those).
+STORE_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, backoff_factor=2.0, jitter=True)
+
+
+def build_graph() -> StateGraph:
+    builder = StateGraph(SupportState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    builder.add_node("intake", intake)
+    builder.add_node("coordinator", coordinator)
+    builder.add_node("clarify", clarify)
+    for name, node in (("billing", billing), ("technical", technical), ("general", general),
+                       ("escalation", escalation)):
+        builder.add_node(name, node, retry_policy=STORE_RETRY)
+        builder.add_edge(name, "draft_reply")
+    builder.add_node("draft_reply", draft_reply)
+    builder.add_node("check_reply", check_reply)
+    builder.add_node("fallback_reply", fallback_reply)
+    builder.add_node("finalize", finalize)
+    builder.add_node("approval_gate", approval_gate)
+    builder.add_node("execute_decision", execute_decision, retry_policy=STORE_RETRY)
+
+    builder.add_edge(START, "intake")
+    builder.add_edge("clarify", "finalize")
+    builder.add_edge("fallback_reply", "finalize")
+    builder.add_edge("execute_decision", "draft_reply")
+    return builder

@@ -1,0 +1,116 @@
+"""The vocabulary every layer shares: what flows through the support graph.
+
+Per-turn fields are reset by the intake node at the start of each turn; lists
+that accumulate across a turn use reducers so parallel branches can append.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+Status = Literal["answered", "awaiting_approval", "needs_info", "escalated", "error"]
+Outcome = Literal["ok", "refused", "failed"]
+
+
+class ToolCallRecord(TypedDict):
+    """One attempted tool call, as the customer-facing JSON reports it."""
+
+    turn: int
+    node: str
+    name: str
+    args: dict[str, Any]
+    outcome: Outcome
+    error: NotRequired[str | None]
+
+
+class NodeMetric(TypedDict):
+    """Latency, tokens and cost of one node run."""
+
+    turn: int
+    node: str
+    latency_ms: float
+    tokens: int
+    cost_usd: float
+    outcome: Literal["ok", "error"]
+    error_type: NotRequired[str | None]
+
+
+class PlannedStep(TypedDict):
+    """A tool step a specialist intends to run."""
+
+    tool: str
+    args: dict[str, Any]
+
+
+class PendingAction(TypedDict):
+    """A world-changing step held back until a person decides."""
+
+    node: str
+    step: int
+    tool: str
+    args: dict[str, Any]
+    reason: str
+
+
+class Decision(TypedDict):
+    """What a person decided at an approval gate."""
+
+    type: Literal["approve", "edit", "reject", "respond"]
+    args: NotRequired[dict[str, Any]]
+    message: NotRequired[str]
+    actor: NotRequired[str]
+
+
+NEW_TURN = "__new_turn__"
+
+
+def keep_turn(existing: list[Any], new: list[Any]) -> list[Any]:
+    """Append records; a list that starts with `NEW_TURN` replaces what the last turn left."""
+    if new and isinstance(new[0], str) and new[0] == NEW_TURN:
+        return list(new[1:])
+    return [*existing, *new]
+
+
+class InputState(TypedDict):
+    """What a caller sends: the conversation so far (usually one new human message)."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class OutputState(TypedDict, total=False):
+    """What a caller reads back after a turn."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    status: Status
+    reply: str
+    intent: str | None
+    department: str | None
+    departments: list[str]
+    confidence: float
+    tool_calls: Annotated[list[ToolCallRecord], keep_turn]
+    citations: Annotated[list[str], keep_turn]
+    node_metrics: Annotated[list[NodeMetric], keep_turn]
+    turn: int
+
+
+class SupportState(OutputState, total=False):
+    """The full internal state of one conversation thread."""
+
+    customer_id: str  # the thread's owner, fixed by its first turn
+    request: str  # the customer's latest message, validated and normalised
+    injection_flags: list[str]
+    entities: dict[str, Any]
+    alternatives: list[tuple[str, float]]
+    facts: Annotated[list[str], keep_turn]  # statements backed by tool results or passages
+    evidence: Annotated[list[str], keep_turn]  # raw text a reply may quote (tool results, passages)
+    question: str | None  # what we must ask the customer before acting
+    pending_action: PendingAction | None
+    decision: Decision | None
+    draft: str
+    draft_attempts: int
+    draft_problems: list[str]
+    error: str | None

@@ -1,0 +1,1 @@
+"""Nodes decide: each module holds one step of the support workflow."""

@@ -1,0 +1,92 @@
+"""The billing specialist: invoices, payments, refunds, cancellation fees."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import SupportState
+from nodes.desk import Desk
+from nodes.instrument import instrumented
+from nodes.specialist import Script, propose, resolve_order, run_desk, search_kb
+
+
+def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded")
+    if order_id is None:
+        return
+    order = desk.call("get_order", order_id=order_id)
+    refunds = desk.call("list_refunds", order_id=order_id)
+    if not (order.ok and refunds.ok):
+        return
+    assert order.result is not None and refunds.result is not None
+    if order.result["status"] not in ("delivered", "shipped"):
+        desk.tell(f"Order {order_id} is {order.result['status']}, so it cannot be refunded"
+                  + (" (it can still be cancelled)." if order.result["status"] == "pending" else "."))
+        return
+    already = sum(r["amount_cents"] for r in refunds.result["refunds"] if r["status"] in ("pending", "completed"))
+    remaining = order.result["total_cents"] - already
+    if remaining <= 0:
+        desk.tell(f"Order {order_id} has already been refunded in full.")
+        return
+    requested = Decimal(e["amount_usd"]) if "amount_usd" in e else Decimal(remaining) / 100
+    propose(desk, ctx, "issue_refund", {"order_id": order_id, "amount_usd": f"{requested:.2f}",
+                                        "reason": "customer request"})
+    if desk.pending:
+        desk.tell(f"A refund of ${requested:,.2f} for order {order_id} needs approval from a member of our team; "
+                  "I have sent it for review and will confirm once it is decided.")
+
+
+def track_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    desk.call("list_refunds", **({"order_id": e["order_id"]} if "order_id" in e else {}))
+
+
+def refund_policy(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    search_kb(desk, state, "refund policy")
+
+
+def invoice(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if "order_id" in e:
+        desk.call("get_invoice", order_id=e["order_id"])
+    else:
+        desk.call("list_invoices", limit=3)
+
+
+def payment_issue(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if "order_id" in e:
+        desk.call("get_payment_status", order_id=e["order_id"])
+    else:
+        desk.call("list_invoices", limit=3)
+    search_kb(desk, state, "payment")
+
+
+def payment_methods(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    search_kb(desk, state, "accepted payment methods")
+
+
+def cancellation_fee(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if "order_id" in e:
+        desk.call("get_cancellation_fee", order_id=e["order_id"])
+    else:
+        search_kb(desk, state, "cancellation fee")
+
+
+SCRIPTS: dict[str, Script] = {
+    "get_refund": get_refund,
+    "track_refund": track_refund,
+    "check_refund_policy": refund_policy,
+    "check_invoice": invoice,
+    "get_invoice": invoice,
+    "payment_issue": payment_issue,
+    "check_payment_methods": payment_methods,
+    "check_cancellation_fee": cancellation_fee,
+}
+
+
+@instrumented("billing")
+def billing(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    return run_desk("billing", SCRIPTS, refund_policy, state, runtime, config)

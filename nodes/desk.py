@@ -1,0 +1,81 @@
+"""A specialist's desk for one turn: calls tools through the gateway and keeps the record.
+
+Every call is numbered, so the idempotency key of a world-changing step is the
+same when the node runs again after a resume, and different for the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from graph.context import Context
+from graph.resources import kb_search, store_engine
+from graph.state import PendingAction, ToolCallRecord
+from tools.gateway import ToolGateway, ToolOutcome
+
+KB_TOOL = "search_knowledge_base"
+
+
+def thread_id_of(config: RunnableConfig) -> str:
+    return str((config.get("configurable") or {}).get("thread_id") or "no-thread")
+
+
+@dataclass
+class Desk:
+    node: str
+    turn: int
+    gateway: ToolGateway
+    records: list[ToolCallRecord] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+    question: str | None = None
+    pending: PendingAction | None = None
+    failures: list[ToolOutcome] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig) -> Desk:
+        gateway = ToolGateway(
+            store_engine(ctx), customer_id=ctx.customer_id, thread_id=thread_id_of(config),
+            actor=ctx.actor, kb_search=kb_search(ctx),
+        )
+        return cls(node=node, turn=turn, gateway=gateway)
+
+    def call(self, tool: str, **args: Any) -> ToolOutcome:
+        step = len(self.records)
+        outcome = self.gateway.call(self.node, tool, args, step_key=f"turn{self.turn}:{self.node}:step{step}:{tool}")
+        record: ToolCallRecord = {"turn": self.turn, "node": self.node, "name": tool, "args": outcome.args,
+                                  "outcome": outcome.outcome, "error": outcome.error}
+        self.records.append(record)
+        if outcome.ok:
+            if tool == KB_TOOL:
+                for passage in (outcome.result or {}).get("passages", []):
+                    self.evidence.append(passage["text"])
+                    if passage["doc_id"] not in self.citations:
+                        self.citations.append(passage["doc_id"])
+            else:
+                self.facts.extend(outcome.facts)
+                self.evidence.extend(outcome.facts)
+        else:
+            self.failures.append(outcome)
+        return outcome
+
+    def ask(self, question: str) -> None:
+        self.question = question
+
+    def hold_for_approval(self, tool: str, args: dict[str, Any], reason: str) -> None:
+        self.pending = {"node": self.node, "step": len(self.records), "tool": tool, "args": args, "reason": reason}
+
+    def tell(self, fact: str) -> None:
+        """A statement of policy the workflow itself makes (no tool needed)."""
+        self.facts.append(fact)
+        self.evidence.append(fact)
+
+    def update(self) -> dict[str, Any]:
+        return {
+            "tool_calls": self.records, "facts": self.facts, "evidence": self.evidence,
+            "citations": self.citations, "question": self.question, "pending_action": self.pending,
+        }

@@ -1,0 +1,42 @@
+"""Details the workflow takes from a message by rule: order numbers, amounts, addresses, choices.
+
+A tiny model cannot extract these reliably; regular expressions can, and what
+they miss the workflow asks for.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+ORDER_ID = re.compile(r"(?:order|purchase|#|no\.?|number)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*(\d{4,9})\b", re.I)
+BARE_ORDER_ID = re.compile(r"(?<![\d$.,])(1\d{4})(?![\d.,])")
+AMOUNT = re.compile(r"(?:\$\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|dollars?|bucks)\b)", re.I)
+ADDRESS = re.compile(r"\b(?:to|address(?: is)?|ship it to)\s*:?\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*)", re.I)
+UNSUBSCRIBE = re.compile(r"\b(unsubscribe|opt[- ]?out|stop (sending|emailing)|no more (emails|newsletters?))\b", re.I)
+RATING = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)\b", re.I)
+
+
+def extract_entities(text: str) -> dict[str, Any]:
+    """Order ids (first is primary), a money amount, a shipping address, newsletter choice, rating."""
+    found: dict[str, Any] = {}
+    order_ids = [int(m) for m in ORDER_ID.findall(text)] or [int(m) for m in BARE_ORDER_ID.findall(text)]
+    if order_ids:
+        found["order_ids"] = list(dict.fromkeys(order_ids))
+        found["order_id"] = order_ids[0]
+    amount = AMOUNT.search(text)
+    if amount:
+        try:
+            found["amount_usd"] = str(Decimal((amount.group(1) or amount.group(2)).replace(",", "")))
+        except InvalidOperation:
+            pass
+    address = ADDRESS.search(text)
+    if address:
+        found["address"] = address.group(1).strip().rstrip(".")
+    if UNSUBSCRIBE.search(text):
+        found["subscribe"] = False
+    rating = RATING.search(text)
+    if rating:
+        found["rating"] = int(rating.group(1))
+    return found

@@ -1,0 +1,98 @@
+"""The general specialist: orders, delivery, shipping addresses, feedback, newsletter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import SupportState
+from nodes.desk import Desk
+from nodes.instrument import instrumented
+from nodes.specialist import Script, propose, resolve_order, run_desk, search_kb
+
+
+def track_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    order_id = resolve_order(desk, e, statuses=("pending", "shipped"), purpose="tracked")
+    if order_id is None:
+        return
+    order = desk.call("get_order", order_id=order_id)
+    if order.ok:
+        desk.call("get_shipment", order_id=order_id)
+
+
+def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    order_id = resolve_order(desk, e, statuses=("pending",), purpose="cancelled")
+    if order_id is None:
+        return
+    order = desk.call("get_order", order_id=order_id)
+    if not order.ok or order.result is None:
+        return
+    if order.result["status"] == "pending":
+        propose(desk, ctx, "cancel_order", {"order_id": order_id})
+    else:
+        desk.tell(f"Order {order_id} is {order.result['status']}, so it can no longer be cancelled; "
+                  "once it arrives you can return it within 30 days.")
+
+
+def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    order_id = resolve_order(desk, e, statuses=("pending",), purpose="shipped to a new address")
+    if order_id is None:
+        return
+    if "address" not in e:
+        desk.ask(f"What is the new shipping address for order {order_id}? "
+                 "Please write it as: street, city, state/region, postal code.")
+        return
+    propose(desk, ctx, "update_shipping_address", {"order_id": order_id, "address": e["address"]})
+
+
+def setup_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if "order_id" in e and "address" in e:
+        change_address(desk, e, state, ctx)
+    else:
+        search_kb(desk, state, "shipping address")
+
+
+def change_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if "order_id" in e:
+        desk.call("get_order", order_id=e["order_id"])
+    search_kb(desk, state, "change order")
+
+
+def newsletter(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    propose(desk, ctx, "set_newsletter", {"subscribed": e.get("subscribe", True)})
+
+
+def review(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    args: dict[str, Any] = {"body": state["request"]}
+    if "order_id" in e:
+        args["order_id"] = e["order_id"]
+    if "rating" in e:
+        args["rating"] = e["rating"]
+    propose(desk, ctx, "record_review", args)
+
+
+def answer_from_kb(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    search_kb(desk, state)
+
+
+SCRIPTS: dict[str, Script] = {
+    "track_order": track_order,
+    "delivery_period": track_order,
+    "cancel_order": cancel_order,
+    "change_shipping_address": change_address,
+    "set_up_shipping_address": setup_address,
+    "change_order": change_order,
+    "newsletter_subscription": newsletter,
+    "review": review,
+    "delivery_options": answer_from_kb,
+    "place_order": answer_from_kb,
+    "contact_customer_service": answer_from_kb,
+}
+
+
+@instrumented("general")
+def general(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    return run_desk("general", SCRIPTS, answer_from_kb, state, runtime, config)

@@ -1,0 +1,63 @@
+"""Intake: the first node of every turn. Validates and normalises the message, starts the turn."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from graph.context import Context
+from graph.resources import store_engine
+from graph.state import NEW_TURN, SupportState
+from nodes.entities import extract_entities
+from nodes.guardrails import InputRejected, injection_flags, validate_message
+from nodes.instrument import instrumented
+from tools.audit import write_audit
+
+PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence")
+
+
+def latest_customer_text(state: SupportState) -> str:
+    for message in reversed(state.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return message.content if isinstance(message.content, str) else str(message.content)
+    return ""
+
+
+@instrumented("intake")
+def intake(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> Command[Literal["coordinator", "finalize"]]:
+    ctx = runtime.context
+    turn = state.get("turn", 0) + 1
+    fresh: dict[str, Any] = {name: [NEW_TURN] for name in PER_TURN_LISTS}
+    fresh.update(
+        turn=turn, intent=None, department=None, departments=[], confidence=0.0, question=None,
+        pending_action=None, decision=None, draft="", draft_attempts=0, draft_problems=[], error=None,
+        reply="", status="answered", entities={}, injection_flags=[],
+    )
+    if not ctx.customer_id:
+        return Command(update={**fresh, "status": "error", "error": "no customer id in the run context",
+                               "reply": "I cannot help without knowing which customer you are."}, goto="finalize")
+    if state.get("customer_id", ctx.customer_id) != ctx.customer_id:
+        return Command(update={**fresh, "status": "error", "error": "thread belongs to another customer",
+                               "reply": "This conversation belongs to another customer."}, goto="finalize")
+    fresh["customer_id"] = ctx.customer_id
+    try:
+        text = validate_message(latest_customer_text(state), max_chars=ctx.max_message_chars)
+    except InputRejected as exc:
+        return Command(update={**fresh, "status": "error", "error": str(exc),
+                               "reply": f"Sorry, I could not read that message: {exc}."}, goto="finalize")
+    flags = injection_flags(text)
+    if flags:
+        # Text that claims approval or a new role is data: flag it and carry on under the same policy.
+        write_audit(store_engine(ctx), action="injection_flagged", outcome="flagged",
+                    thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
+                    node="intake", detail=", ".join(flags) + ": " + text[:300])
+    return Command(
+        update={**fresh, "request": text, "entities": extract_entities(text), "injection_flags": flags},
+        goto="coordinator",
+    )
+
+

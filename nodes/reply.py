@@ -1,0 +1,113 @@
+"""Writing the reply: the model drafts from the turn's facts, the workflow checks, repairs once,
+and falls back to a reply built from the same facts when the model cannot be trusted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from graph.context import Context
+from graph.state import SupportState
+from nodes import grounding, prompts
+from nodes.instrument import instrumented
+from nodes.llm import ask_model
+
+PASSAGE_CHARS = 500
+
+
+def _done_tools(state: SupportState) -> set[str]:
+    return {c["name"] for c in state.get("tool_calls", []) if c["outcome"] == "ok"}
+
+
+def _passages(state: SupportState) -> list[str]:
+    facts = set(state.get("facts", []))
+    return [e for e in state.get("evidence", []) if e not in facts]
+
+
+def _fact_block(state: SupportState) -> str:
+    lines = list(state.get("facts", []))
+    lines += [p[:PASSAGE_CHARS] for p in _passages(state)[:2]]
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _needs_no_model(state: SupportState) -> bool:
+    return bool(state.get("question")) or state.get("status") == "error" or not (
+        state.get("facts") or state.get("evidence"))
+
+
+@instrumented("draft_reply")
+def draft_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["check_reply", "fallback_reply"]]:
+    ctx = runtime.context
+    if _needs_no_model(state):
+        return Command(goto="fallback_reply")
+    attempt = state.get("draft_attempts", 0) + 1
+    problems = state.get("draft_problems", [])
+    template = prompts.REPAIR_USER if problems else prompts.REPLY_USER
+    user = template.format(request=state["request"], facts=_fact_block(state), problems="; ".join(problems))
+    draft = ask_model(ctx, [SystemMessage(prompts.REPLY_SYSTEM), HumanMessage(user)])
+    if draft is None:  # the model failed or timed out: the deterministic reply takes over
+        return Command(update={"draft_attempts": attempt}, goto="fallback_reply")
+    return Command(update={"draft": draft, "draft_attempts": attempt}, goto="check_reply")
+
+
+@instrumented("check_reply")
+def check_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["finalize", "draft_reply", "fallback_reply"]]:
+    problems = grounding.check_reply(state.get("draft", ""), state.get("evidence", []), done_tools=_done_tools(state))
+    if not problems:
+        return Command(update={"reply": state["draft"], "draft_problems": []}, goto="finalize")
+    if state.get("draft_attempts", 0) < runtime.context.reply_max_attempts:
+        return Command(update={"draft_problems": problems}, goto="draft_reply")
+    return Command(update={"draft_problems": problems}, goto="fallback_reply")
+
+
+def _best_sentences(passage: str, request: str, limit: int = 2) -> str:
+    """The passage sentences that share the most words with the request, in their original order."""
+    words = set(re.findall(r"[a-z]{3,}", request.lower()))
+    body = re.sub(r"^#+.*$", "", passage, flags=re.M)
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if len(s.strip()) > 20]
+    ranked = sorted(range(len(sentences)), key=lambda i: -len(words & set(re.findall(r"[a-z]{3,}", sentences[i].lower()))))
+    return " ".join(sentences[i] for i in sorted(ranked[:limit]))
+
+
+def deterministic_reply(state: SupportState) -> str:
+    """A reply built only from the turn's facts and passages: always true, never pretty."""
+    if state.get("status") == "error" and state.get("reply"):
+        return state["reply"]
+    if state.get("question"):
+        return str(state["question"])
+    parts = list(state.get("facts", []))
+    passages = _passages(state)
+    if passages and (not parts or len(parts) <= 1):
+        citations = state.get("citations", [])
+        summary = _best_sentences(passages[0], state.get("request", ""))
+        parts.append(summary + (f" (source: {citations[0]})" if citations else ""))
+    if not parts:
+        return "Thank you for your message. A member of our team will look into it."
+    return " ".join(parts)
+
+
+@instrumented("fallback_reply")
+def fallback_reply(state: SupportState) -> dict[str, Any]:
+    return {"reply": deterministic_reply(state)}
+
+
+def turn_status(state: SupportState) -> str:
+    if state.get("status") in ("error", "escalated"):
+        return str(state["status"])
+    if state.get("pending_action") and not state.get("decision"):
+        return "awaiting_approval"
+    if state.get("question"):
+        return "needs_info"
+    return "answered"
+
+
+@instrumented("finalize")
+def finalize(state: SupportState) -> Command[Literal["approval_gate", "__end__"]]:
+    status = turn_status(state)
+    reply = state.get("reply") or deterministic_reply(state)
+    goto = "approval_gate" if status == "awaiting_approval" else "__end__"
+    return Command(update={"reply": reply, "status": status, "messages": [AIMessage(content=reply)]}, goto=goto)

@@ -1,0 +1,1 @@
+"""Routing: the intent vocabulary, the intent -> department map and the trained classifier."""

@@ -1,0 +1,131 @@
+"""What the three specialists share: order resolution, failure handling, model planning.
+
+Each specialist is a table of scripts, one per intent, run on a `Desk`. A
+script is plain code: it works on the embedded model, which never chooses a
+tool. When a capable model is configured it may propose the plan instead; the
+gateway still checks every call against the node's permissions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import SupportState
+from nodes import prompts
+from nodes.desk import KB_TOOL, Desk
+from nodes.llm import ask_model
+from nodes.policy import approval_reason
+from tools.registry import tools_for
+
+Script = Callable[[Desk, dict[str, Any], SupportState, Context], None]
+OUTAGE_TYPES_EXCLUDED = {"ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied"}
+
+
+def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, ...], purpose: str) -> int | None:
+    """The order the message is about: named in it, or the only one that fits; otherwise ask."""
+    if "order_id" in entities:
+        return int(entities["order_id"])
+    listed = desk.call("list_orders", limit=10)
+    if not listed.ok:
+        return None
+    orders = listed.result["orders"] if listed.result else []
+    candidates = [o for o in orders if o["status"] in statuses]
+    if len(candidates) == 1:
+        return int(candidates[0]["order_id"])
+    recent = ", ".join(f"{o['order_id']} ({o['status']})" for o in (candidates or orders)[:4])
+    desk.ask(f"Which order would you like {purpose}? Please give me the order number"
+             + (f"; your recent orders are {recent}." if recent else "."))
+    return None
+
+
+def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
+    desk.call(KB_TOOL, query=f"{topic} {state['request']}".strip()[:480], k=3)
+
+
+def propose(desk: Desk, ctx: Context, tool: str, args: dict[str, Any]) -> None:
+    """Run a world-changing step, unless policy says a person must approve it first."""
+    reason = approval_reason(tool, args, ctx)
+    if reason:
+        desk.hold_for_approval(tool, args, reason)
+    else:
+        desk.call(tool, **args)
+
+
+def report_failures(desk: Desk) -> None:
+    """Turn refusals into honest statements, and outages into a ticket in the manual-review queue."""
+    outages = [f for f in desk.failures if f.error_type not in OUTAGE_TYPES_EXCLUDED]
+    for failure in desk.failures:
+        if failure.error_type in ("ToolError", "AccessDenied"):
+            desk.tell(failure.error[0].upper() + failure.error[1:] + "." if failure.error else "")
+    if outages and not any(r["name"] == "create_ticket" for r in desk.records):
+        names = ", ".join(sorted({f.name for f in outages}))
+        ticket = desk.call("create_ticket", subject=f"Manual review: {names} unavailable",
+                           body=f"Tools failed during {desk.node} turn {desk.turn}: {names}",
+                           priority="high", queue="manual_review")
+        if ticket.ok:
+            desk.tell("Part of our system did not answer just now, so I could not check everything.")
+
+
+def plan_with_model(desk: Desk, state: SupportState, ctx: Context) -> bool:
+    """Let a capable model propose tool steps. False when there is no usable plan."""
+    if not ctx.planner_model:
+        return False
+    tools = "; ".join(f"{s.name}: {s.description}" for s in tools_for(desk.node))
+    answer = ask_model(ctx, [
+        SystemMessage(prompts.PLANNER_SYSTEM.format(department=desk.node, tools=tools)),
+        HumanMessage(prompts.PLANNER_USER.format(intent=state.get("intent"), entities=json.dumps(state.get("entities", {})),
+                                                 request=state["request"])),
+    ], spec=ctx.planner_model)
+    plan = parse_plan(answer)
+    if plan is None:
+        return False
+    steps, question = plan
+    if question and not steps:
+        desk.ask(question)
+    for step in steps[:6]:
+        args = {k: v for k, v in step.get("args", {}).items() if k != "customer_id"}
+        if step.get("tool") and approval_reason(step["tool"], args, ctx):
+            propose(desk, ctx, step["tool"], args)
+            break
+        desk.call(str(step.get("tool")), **args)
+    return True
+
+
+def parse_plan(answer: str | None) -> tuple[list[dict[str, Any]], str | None] | None:
+    if not answer:
+        return None
+    match = re.search(r"\{.*\}", answer, re.S)
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group())
+    except json.JSONDecodeError:
+        return None
+    steps = data.get("steps")
+    if not isinstance(steps, list) or not all(isinstance(s, dict) and isinstance(s.get("tool"), str) for s in steps):
+        return None
+    if any(not isinstance(s.get("args", {}), dict) for s in steps):
+        return None
+    question = data.get("question")
+    return steps, question if isinstance(question, str) else None
+
+
+def run_desk(
+    node: str, scripts: dict[str, Script], fallback: Script,
+    state: SupportState, runtime: Runtime[Context], config: RunnableConfig,
+) -> dict[str, Any]:
+    ctx = runtime.context
+    desk = Desk.open(node, state.get("turn", 0), ctx, config)
+    entities = state.get("entities", {})
+    if not plan_with_model(desk, state, ctx):
+        scripts.get(state.get("intent") or "", fallback)(desk, entities, state, ctx)
+    report_failures(desk)
+    return desk.update()

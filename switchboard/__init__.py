@@ -1,0 +1,1 @@
+"""Switchboard: customer-support workflows where the code decides and models understand and write."""

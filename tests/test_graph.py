@@ -1,0 +1,192 @@
+"""The support graph end to end on a real SQLite store, a real Chroma index and scripted models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from graph.context import Context
+from store.schema import audit_log, orders, refunds, tickets
+from switchboard.app import UserError, resume_turn, run_turn
+from switchboard.models import ScriptedChatModel, register_fake
+
+DEMO = "C0007"
+
+
+def order_of(ctx: Context, status: str, *, above_cents: int | None = None, below_cents: int | None = None,
+             customer: str | None = None) -> Any:
+    engine = create_engine(ctx.database_url)
+    query = select(orders).where(orders.c.customer_id == (customer or ctx.customer_id), orders.c.status == status)
+    if above_cents is not None:
+        query = query.where(orders.c.total_cents > above_cents)
+    if below_cents is not None:
+        query = query.where(orders.c.total_cents <= below_cents)
+    with engine.connect() as conn:
+        row = conn.execute(query.order_by(orders.c.id)).first()
+    assert row is not None, f"seed has no {status} order for {customer or ctx.customer_id}"
+    return row
+
+
+def count(ctx: Context, table: Any, *where: Any) -> int:
+    with create_engine(ctx.database_url).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def calls(result: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(c["name"], c["outcome"]) for c in result["tool_calls"]]
+
+
+def test_track_order_goes_to_general_and_states_tool_facts(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "shipped")
+    result = run_turn(graph, ctx, f"Where is my order {order.id}?")
+    assert result["status"] == "answered"
+    assert (result["intent"], result["department"]) == ("track_order", "general")
+    assert calls(result) == [("get_order", "ok"), ("get_shipment", "ok")]
+    assert str(order.id) in result["reply"]
+    assert set(result["nodes"]) >= {"intake", "coordinator", "general", "draft_reply", "check_reply", "finalize"}
+    assert all(n["latency_ms"] >= 0 for n in result["nodes"].values())
+
+
+def test_small_refund_is_issued_once_and_recorded(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "delivered", below_cents=50000)
+    before = count(ctx, refunds, refunds.c.order_id == order.id)
+    result = run_turn(graph, ctx, f"I want a refund for order {order.id}, it arrived broken")
+    assert result["department"] == "billing"
+    assert ("issue_refund", "ok") in calls(result)
+    assert count(ctx, refunds, refunds.c.order_id == order.id) == before + 1
+    assert f"{order.total_cents / 100:,.2f}" in result["reply"]
+
+
+def test_refund_above_threshold_waits_for_a_person_and_happens_once(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "delivered", above_cents=50000)
+    result = run_turn(graph, ctx, f"please refund order {order.id}")
+    assert result["status"] == "awaiting_approval"
+    assert ("issue_refund", "ok") not in calls(result)
+    assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
+
+    decided = resume_turn(graph, ctx, result["thread_id"], {"decisions": [{"type": "approve"}]})
+    assert decided["status"] == "answered"
+    assert ("issue_refund", "ok") in calls(decided)
+    assert count(ctx, refunds, refunds.c.order_id == order.id) == 1
+    with pytest.raises(UserError):  # approving again: nothing is waiting, nothing happens
+        resume_turn(graph, ctx, result["thread_id"], {"type": "approve"})
+    assert count(ctx, refunds, refunds.c.order_id == order.id) == 1
+    assert count(ctx, audit_log, audit_log.c.action == "approval") == 1
+
+
+def test_rejected_refund_changes_nothing(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "delivered", above_cents=50000)
+    result = run_turn(graph, ctx, f"refund order {order.id} now")
+    decided = resume_turn(graph, ctx, result["thread_id"], {"type": "reject", "message": "outside policy"})
+    assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
+    assert "did not approve" in decided["reply"]
+
+
+def test_password_reset_goes_to_technical(graph, make_context) -> None:
+    result = run_turn(graph, make_context(), "I forgot my password and can't sign in")
+    assert result["department"] == "technical"
+    assert calls(result) == [("get_account_status", "ok"), ("send_password_reset", "ok")]
+
+
+def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
+    ctx = make_context()
+    before = count(ctx, tickets, tickets.c.customer_id == DEMO)
+    result = run_turn(graph, ctx, "I want to talk to a real person, not a bot")
+    assert (result["department"], result["status"]) == ("escalation", "escalated")
+    assert count(ctx, tickets, tickets.c.customer_id == DEMO) == before + 1
+
+
+def test_policy_question_is_answered_from_the_knowledge_base_with_citations(graph, make_context) -> None:
+    result = run_turn(graph, make_context(), "what is your refund policy? how many days do i have")
+    assert result["department"] == "billing"
+    assert ("search_knowledge_base", "ok") in calls(result)
+    assert result["citations"], "a knowledge-base answer names its sources"
+
+
+def test_another_customers_order_is_refused_and_not_revealed(graph, make_context) -> None:
+    ctx = make_context()
+    foreign = order_of(ctx, "shipped", customer="C0002")
+    result = run_turn(graph, ctx, f"where is order {foreign.id}?")
+    assert ("get_order", "refused") in calls(result)
+    assert f"{foreign.total_cents / 100:,.2f}" not in result["reply"]
+    assert count(ctx, audit_log, audit_log.c.action == "tool_refused", audit_log.c.tool == "get_order") == 1
+
+
+def test_a_tool_outside_the_nodes_permission_is_refused_audited_and_not_run(graph, make_context) -> None:
+    ctx = make_context(smart_model="fake:planner")
+    order = order_of(ctx, "delivered")
+    plan = {"steps": [{"tool": "issue_refund", "args": {"order_id": order.id, "amount_usd": "10.00"}},
+                      {"tool": "get_account_status", "args": {}}]}
+    register_fake("planner", ScriptedChatModel(responder=lambda _: json.dumps(plan)))
+    before = count(ctx, refunds)
+    result = run_turn(graph, ctx, "I forgot my password and can't sign in")
+    assert result["department"] == "technical"
+    assert calls(result) == [("issue_refund", "refused"), ("get_account_status", "ok")]
+    assert count(ctx, refunds) == before
+    assert count(ctx, audit_log, audit_log.c.action == "tool_refused", audit_log.c.tool == "issue_refund",
+                 audit_log.c.node == "technical") == 1
+
+
+def test_missing_order_number_asks_the_customer(graph, make_context) -> None:
+    result = run_turn(graph, make_context(), "where is my package??")
+    assert result["status"] == "needs_info"
+    assert "order number" in result["reply"]
+
+
+def test_a_wrong_draft_is_repaired_once(graph, make_context) -> None:
+    ctx = make_context(model="fake:writer")
+    order = order_of(ctx, "shipped")
+    register_fake("writer", ScriptedChatModel(replies=[
+        f"Your order {order.id} was delivered on January 2.",  # invented date
+        f"Your order {order.id} is on its way.",
+    ]))
+    result = run_turn(graph, ctx, f"where is my order {order.id}")
+    assert result["reply"] == f"Your order {order.id} is on its way."
+    assert result["nodes"]["draft_reply"]["tokens"] > 0
+
+
+def test_a_model_that_keeps_inventing_falls_back_to_the_facts(graph, make_context) -> None:
+    ctx = make_context(model="fake:liar")
+    order = order_of(ctx, "shipped")
+    register_fake("liar", ScriptedChatModel(responder=lambda _: "Your refund of $999.00 has been processed."))
+    result = run_turn(graph, ctx, f"where is my order {order.id}")
+    assert "999" not in result["reply"]
+    assert f"Order {order.id}" in result["reply"]
+    assert "fallback_reply" in result["nodes"]
+
+
+def test_a_failing_model_falls_back_without_crashing(graph, make_context) -> None:
+    ctx = make_context(model="fake:down")
+    register_fake("down", ScriptedChatModel(fail_with=TimeoutError))
+    result = run_turn(graph, ctx, "what payment methods do you accept?")
+    assert result["status"] == "answered"
+    assert result["reply"]
+
+
+def test_bad_input_is_a_clear_user_error(graph, make_context) -> None:
+    for bad in ["", "   \n\t", "x" * 10_000, "abc\x00def", "\ud800 broken"]:
+        with pytest.raises(UserError):
+            run_turn(graph, make_context(), bad)
+
+
+def test_a_thread_cannot_be_continued_by_another_customer(graph, make_context) -> None:
+    first = run_turn(graph, make_context(), "what payment methods do you accept?")
+    with pytest.raises(UserError):
+        run_turn(graph, make_context("C0002"), "and what about my orders?", first["thread_id"])
+
+
+@pytest.mark.slow
+def test_embedded_model_answers_a_real_question_grounded(graph, make_context) -> None:
+    ctx = make_context(model="embedded:smollm2-135m")
+    order = order_of(ctx, "shipped")
+    result = run_turn(graph, ctx, f"Where is my order {order.id}?")
+    assert result["status"] == "answered"
+    assert result["nodes"]["draft_reply"]["tokens"] > 0, "the embedded model really ran"
+    assert str(order.id) in result["reply"]
