@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     refund_approval_threshold_usd: float = 500.0
     max_message_chars: int = 4000
     reply_max_attempts: int = 2
+    tool_attempts: int = 4
+    tool_backoff_s: float = 0.05
+    faults: str = ""
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"
@@ -79,6 +82,9 @@ class Context:
     refund_approval_threshold_usd: float = _setting("refund_approval_threshold_usd")
     max_message_chars: int = _setting("max_message_chars")
     reply_max_attempts: int = _setting("reply_max_attempts")
+    tool_attempts: int = _setting("tool_attempts")
+    tool_backoff_s: float = _setting("tool_backoff_s")
+    faults: str = _setting("faults")
 
     def with_(self, **changes: Any) -> Context:
         return replace(self, **changes)

@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from graph.context import Context
 from graph.resources import kb_search, store_engine
 from graph.state import PendingAction, ToolCallRecord
+from tools.faults import parse_faults
 from tools.gateway import ToolGateway, ToolOutcome
 
 KB_TOOL = "search_knowledge_base"
@@ -40,7 +41,8 @@ class Desk:
     def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig) -> Desk:
         gateway = ToolGateway(
             store_engine(ctx), customer_id=ctx.customer_id, thread_id=thread_id_of(config),
-            actor=ctx.actor, kb_search=kb_search(ctx),
+            actor=ctx.actor, kb_search=kb_search(ctx), faults=parse_faults(ctx.faults),
+            attempts=ctx.tool_attempts, backoff_s=ctx.tool_backoff_s,
         )
         return cls(node=node, turn=turn, gateway=gateway)
 

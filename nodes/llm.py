@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage
 
 from graph.context import Context
 from graph.resources import chat_model
+from tools.faults import maybe_fail, parse_faults
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
     name = spec or ctx.model
     started = time.perf_counter()
     try:
+        maybe_fail(parse_faults(ctx.faults), "model", f"{name}|{messages[-1].content}")
         message = chat_model(ctx, name).invoke(messages)
     except Exception as exc:  # any provider error: the workflow has a deterministic path
         log.warning("model %s failed after %.0f ms: %s", name, (time.perf_counter() - started) * 1000, exc)

@@ -53,10 +53,16 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 @pytest.fixture(scope="session")
 def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded store file, built once; tests copy it so each starts from the same world."""
-    from store.db import ensure_store, sqlite_url
+    from sqlalchemy import text
+
+    from store.db import ensure_store, make_engine, sqlite_url
 
     path = tmp_path_factory.mktemp("store") / "seed.sqlite"
     ensure_store(sqlite_url(path))
+    engine = make_engine(sqlite_url(path))
+    with engine.connect() as conn:  # fold the WAL into the file so a plain copy holds everything
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
     return path
 
 

@@ -14,7 +14,7 @@ from store.schema import audit_log
 
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)")
+_PHONE = re.compile(r"(?<![\w-])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w-])")
 
 
 def mask_pii(text: str) -> str:

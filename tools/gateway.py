@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from store.schema import effects
 from tools.audit import write_audit
 from tools.base import AccessDenied, ToolContext, ToolError
+from tools.faults import Fault, maybe_fail
 from tools.registry import TOOLS, allowed
 
 Outcome = Literal["ok", "refused", "failed"]
@@ -64,8 +67,14 @@ class ToolGateway:
         thread_id: str,
         actor: str = "workflow",
         kb_search: Callable[[str, int], list[dict[str, Any]]] | None = None,
+        faults: dict[str, Fault] | None = None,
+        attempts: int = 4,
+        backoff_s: float = 0.05,
     ) -> None:
         self.engine = engine
+        self.faults = faults or {}
+        self.attempts = max(1, attempts)
+        self.backoff_s = backoff_s
         self.customer_id = customer_id
         self.thread_id = thread_id
         self.actor = actor
@@ -95,12 +104,7 @@ class ToolGateway:
         key = idempotency_key(self.thread_id, step_key or f"{node}:{name}:{_canonical(clean_args)}")
         ctx = ToolContext(self.customer_id, self.thread_id, node, key if spec.changes_world else None, self.kb_search)
         try:
-            if spec.changes_world:
-                result, replayed = self._run_once(spec.name, ctx, kwargs, clean_args, node)
-            else:
-                with self.engine.connect() as conn:
-                    result, replayed = spec.fn(conn, ctx, **kwargs), False
-                self._audit(node, name, clean_args, "tool_call", "ok", "")
+            result, replayed = self._with_retries(spec.name, ctx, kwargs, clean_args, node, key)
         except AccessDenied as exc:
             self._audit(node, name, clean_args, "tool_refused", "refused", f"ownership: {exc}")
             return ToolOutcome(name, clean_args, "refused", error=str(exc), error_type="AccessDenied")
@@ -113,6 +117,29 @@ class ToolGateway:
                                error_type=type(exc).__name__)
         return ToolOutcome(name, clean_args, "ok", result=result, facts=spec.describe(result), replayed=replayed)
 
+    def _with_retries(
+        self, name: str, ctx: ToolContext, kwargs: dict[str, Any], clean_args: dict[str, Any], node: str, key: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Retry outages with exponential backoff and jitter; a refusal or business error is final."""
+        spec = TOOLS[name]
+        for attempt in range(self.attempts):
+            try:
+                maybe_fail(self.faults, name, f"{key}|{attempt}")
+                if spec.changes_world:
+                    return self._run_once(name, ctx, kwargs, clean_args, node)
+                with self.engine.connect() as conn:
+                    result = spec.fn(conn, ctx, **kwargs)
+                self._audit(node, name, clean_args, "tool_call", "ok", f"attempt {attempt + 1}" if attempt else "")
+                return result, False
+            except ToolError:
+                raise
+            except Exception as exc:
+                if attempt + 1 >= self.attempts:
+                    raise
+                self._audit(node, name, clean_args, "tool_retry", "failed", f"{type(exc).__name__}: {exc}")
+                time.sleep(self.backoff_s * 2**attempt * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
     def _run_once(
         self, name: str, ctx: ToolContext, kwargs: dict[str, Any], clean_args: dict[str, Any], node: str
     ) -> tuple[dict[str, Any], bool]:
@@ -124,7 +151,7 @@ class ToolGateway:
                 # Claim the key first: a second claimant blocks here, then fails on the primary key.
                 conn.execute(insert(effects).values(
                     idempotency_key=key, tool=name, thread_id=self.thread_id, customer_id=self.customer_id,
-                    args_json=_canonical(clean_args), result_json=None, created_at=datetime.now(UTC),
+                    args_json=_canonical(clean_args), result_json="{}", created_at=datetime.now(UTC),
                 ))
                 result = spec.fn(conn, ctx, **kwargs)
                 conn.execute(
@@ -138,7 +165,7 @@ class ToolGateway:
         except IntegrityError:
             with self.engine.connect() as conn:
                 row = conn.execute(select(effects).where(effects.c.idempotency_key == key)).first()
-            if row is None or row.result_json is None:
+            if row is None:
                 raise
             self._audit(node, name, clean_args, "tool_replayed", "ok", f"effect {key} already done")
             return json.loads(row.result_json), True

@@ -1,0 +1,704 @@
+"""The intent classifier: a customer message in, one of the 27 intents (and so a department) out.
+
+How it generalises past the Bitext phrasings it is trained on:
+
+1. ``normalise`` rewrites a message into a canonical form before any feature is
+   taken: lower case, placeholders (``{{Order Number}}``) and entity values (order
+   ids, money amounts, names, account tiers) become fixed tokens, chat spelling and
+   contractions are expanded (``u`` -> ``you``, ``cant`` -> ``can not``), swear
+   words and interjections are dropped, domain synonyms are folded onto one word
+   (``bill`` -> ``invoice``, ``rebate`` -> ``refund``) and words outside the
+   training vocabulary are spell-corrected against it.
+2. Training adds noisy copies of every utterance (``nodes.routing.augment``):
+   typos, chat register, swearing, other carrier phrases, verb synonyms.
+3. Features are word 1-2-grams over lightly stemmed tokens plus character 2-5-grams
+   inside word boundaries (robust to the typos the corrector misses).
+4. A logistic regression and a linear SVM are trained on the same features and
+   blended; both are linear, so the blend folds into one weight matrix. A
+   temperature, fitted on out-of-fold scores of held-out phrasings, turns the
+   blended scores into calibrated probabilities.
+
+``predict`` scores one message in pure Python + numpy (no scipy call), a few
+hundred microseconds at most; ``predict_many`` uses the vectorised sparse path.
+Nothing is downloaded: the model is trained from the CSV that ships with the repo.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import re
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+from nodes.routing.intents import INTENTS, department_for
+
+CLASSIFIER_VERSION = "2026.11.22-1"
+"""Bump when normalisation, features or training change: stored models go stale."""
+
+DEFAULT_CSV: Path = (
+    Path(__file__).resolve().parents[2] / "data" / "bitext" / "bitext_customer_support_4514.csv"
+)
+
+# --------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_MONEY = re.compile(
+    r"(?:[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:\$|€|£|dollars?|bucks|euros?|eur|usd|pounds?|gbp)\b)"
+)
+_NAME_WITH_TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|dr|sir|madam)\.?\s+[a-z][a-z'-]+")
+_DIGITS = re.compile(r"#?\s?\d[\d-]*")
+_HOW_2 = re.compile(r"\b(how|want|need|wanna|going|have|trying|got|able|like) 2\b")
+_FOR_4 = re.compile(r"\b4 (me|you|u|my|the|a)\b")
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_EMAIL = re.compile(r"\S+@\S+\.\S+")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|<[a-z]+>")
+_REPEAT3 = re.compile(r"([a-z])\1{2,}")
+
+# placeholder name (lower case, words) -> canonical token
+_PLACEHOLDER_RULES: tuple[tuple[str, str], ...] = (
+    ("amount", " <amount> "),
+    ("currency", " "),
+    ("name", " <person> "),
+    ("account type", " <tier> "),
+    ("account category", " <tier> "),
+    ("profile type", " <tier> "),
+    ("city", " <place> "),
+    ("country", " <place> "),
+    ("location", " <place> "),
+    ("number", " <num> "),
+    ("id", " <num> "),
+    ("date", " <date> "),
+    ("time", " <date> "),
+    ("email", " email "),
+    ("url", " website "),
+    ("website", " website "),
+)
+
+_TIERS_ALWAYS = {"platinum", "gold", "premium", "freemium", "silver", "bronze", "diamond", "vip"}
+_TIERS_BEFORE_ACCOUNT = {"pro", "free", "standard", "basic", "business", "plus", "family"}
+_ACCOUNT_NOUNS = {"account", "accounts", "profile", "plan", "membership", "subscription", "user"}
+
+# chat spelling, contractions and multi-word slang; applied token-wise (keys are tokens)
+_SLANG: dict[str, str] = {
+    "u": "you", "ya": "you", "yu": "you", "yo": "", "ur": "your", "urs": "yours", "yr": "your",
+    "r": "are", "y": "why", "n": "and", "b4": "before", "bc": "because", "cuz": "because",
+    "coz": "because", "bcoz": "because", "abt": "about", "hv": "have", "jus": "just",
+    "pls": "please", "plz": "please", "plss": "please", "plse": "please", "pleas": "please",
+    "pleeease": "please", "thx": "", "thanks": "", "ty": "", "tnx": "", "kindly": "",
+    "wanna": "want to", "gonna": "going to", "gotta": "got to", "gimme": "give me",
+    "lemme": "let me", "dunno": "do not know", "kinda": "kind of", "sorta": "sort of",
+    "cant": "can not", "cannot": "can not", "can't": "can not", "dont": "do not",
+    "don't": "do not", "doesnt": "does not", "doesn't": "does not", "didnt": "did not",
+    "didn't": "did not", "wont": "will not", "won't": "will not", "isnt": "is not",
+    "isn't": "is not", "arent": "are not", "aren't": "are not", "wasnt": "was not",
+    "wasn't": "was not", "havent": "have not", "haven't": "have not", "hasnt": "has not",
+    "hasn't": "has not", "couldnt": "could not", "couldn't": "could not", "wouldnt": "would not",
+    "wouldn't": "would not", "shouldnt": "should not", "shouldn't": "should not",
+    "im": "i am", "i'm": "i am", "ive": "i have", "i've": "i have", "i'd": "i would",
+    "i'll": "i will", "ill": "i will", "youre": "you are", "you're": "you are",
+    "whats": "what is", "what's": "what is", "wheres": "where is", "where's": "where is",
+    "hows": "how is", "how's": "how is", "whens": "when is", "when's": "when is",
+    "thats": "that is", "that's": "that is", "theres": "there is", "there's": "there is",
+    "its": "it is", "it's": "it is", "let's": "let us", "whos": "who is", "who's": "who is",
+    "hw": "how", "wat": "what", "wut": "what", "wht": "what", "wen": "when", "wher": "where",
+    "rn": "right now", "asap": "", "tho": "", "btw": "", "fyi": "", "ok": "", "okay": "",
+    "k": "", "pl": "please",
+    "acct": "account", "accnt": "account", "acc": "account", "addr": "address",
+    "info": "information", "pw": "password", "pwd": "password", "passwd": "password",
+    "passcode": "password", "pin": "password", "e-mail": "email", "mail": "email",
+    "emails": "email", "msg": "message", "ppl": "people", "smth": "something",
+    "sth": "something", "pkg": "package", "qty": "quantity", "cs": "customer service",
+    "helpdesk": "customer service", "signup": "registration", "sign-up": "registration",
+    "login": "log in", "log-in": "log in", "logon": "log in", "signin": "sign in",
+    "sign-in": "sign in", "newsletters": "newsletter", "eta": "arrival",
+}
+
+# interjections, politeness and swearing: no intent in them
+_DROP = frozenset(
+    """
+    hey hi hello hiya heya howdy yo um uh uhm umm hmm ugh argh jeez lol lmao omg omfg
+    please dude bro man guys folks sir madam mate pal there's
+    damn damned dammit damnit goddamn goddamned goddam bloody fuck fucks fucking fuckin
+    fucked fking fkn fkin effing freaking frigging friggin frickin fricking sodding
+    shit shitty crap crappy wtf ffs stfu bullshit bs ass asshole arse bastard bastards
+    motherfucker motherfucking mf piss pissed stupid dumb idiot idiots bugger heck
+    """.split()
+)
+_HELL_PHRASES = re.compile(r"\b(?:the|in) (?:hell|heck|fuck|f)\b")
+
+# multi-word domain phrases folded onto one token (applied to the joined text)
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b{src}\b"), dst)
+    for src, dst in (
+        (r"money back", "refund"),
+        (r"my money", "refund"),
+        (r"pin code", "password"),
+        (r"access (?:key|code)", "password"),
+        (r"user key", "password"),
+        (r"security (?:key|code)", "password"),
+        (r"pass word", "password"),
+        (r"sign(?:ing|ed)? up", "registration"),
+        (r"sign(?:ing|ed)? in", "log in"),
+        (r"log(?:ging|ged)? (?:in|on)(?:to)?", "log in"),
+        (r"mailing list", "newsletter"),
+        (r"news letter", "newsletter"),
+        (r"e mail", "email"),
+        (r"customer (?:support|care|services)", "customer service"),
+        (r"support team", "customer service"),
+        (r"help desk", "customer service"),
+        (r"live chat", "chat"),
+        (r"real (?:person|human|people)", "agent"),
+        (r"live (?:person|agent|human)", "agent"),
+        (r"check ?out", "checkout"),
+        (r"opt(?:ing)? out", "unsubscribe"),
+        (r"opt(?:ing)? in", "subscribe"),
+        (r"credit cards?", "card"),
+        (r"debit cards?", "card"),
+    )
+)
+
+# single-word domain synonyms folded onto one word
+_SYNONYMS: dict[str, str] = {
+    "purchase": "order", "purchases": "order", "orders": "order", "ordr": "order",
+    "bill": "invoice", "bills": "invoice", "invoices": "invoice", "receipt": "invoice",
+    "receipts": "invoice",
+    "reimbursement": "refund", "reimbursements": "refund", "reimburse": "refund",
+    "reimbursed": "refund", "reimbursing": "refund", "rebate": "refund", "rebates": "refund",
+    "restitution": "refund", "restitutions": "refund", "compensation": "refund",
+    "compensations": "refund", "refunds": "refund", "refunded": "refund",
+    "refunding": "refund", "repayment": "refund",
+    "reclamation": "complaint", "reclamations": "complaint", "claim": "complaint",
+    "claims": "complaint", "complaints": "complaint", "grievance": "complaint",
+    "pass": "password", "passwords": "password", "pincode": "password",
+    "profile": "account", "profiles": "account", "accounts": "account",
+    "parcel": "package", "parcels": "package", "shipment": "package",
+    "shipments": "package", "packages": "package", "box": "package",
+    "article": "item", "articles": "item", "product": "item", "products": "item",
+    "items": "item", "goods": "item", "stuff": "item", "things": "item", "merchandise": "item",
+    "representative": "agent", "rep": "agent", "operator": "agent", "human": "agent",
+    "person": "agent", "agents": "agent", "somebody": "agent", "someone": "agent",
+    "support": "service", "care": "service", "assistance": "help", "assist": "help",
+    "fees": "fee", "charges": "fee", "penalty": "fee", "penalties": "fee",
+    "termination": "cancellation", "cancelation": "cancellation",
+    "cancellations": "cancellation", "withdrawal": "cancellation",
+    "modalities": "methods", "options": "methods", "option": "methods", "ways": "methods",
+    "method": "methods", "forms": "methods",
+    "feedback": "review", "opinion": "review", "opinions": "review", "reviews": "review",
+    "rating": "review", "ratings": "review", "comment": "review", "comments": "review",
+    "testimonial": "review",
+    "registration": "registration", "register": "registration",
+    "registering": "registration", "registered": "registration",
+    "enroll": "registration", "enrol": "registration", "enrollment": "registration",
+    "enrolment": "registration", "registrations": "registration",
+    "acquire": "buy", "buying": "buy", "shop": "buy", "shopping": "buy",
+    "delivered": "delivery", "deliveries": "delivery", "shipping": "delivery",
+    "ship": "deliver", "shipped": "delivery",
+    "adress": "address", "addres": "address", "adresses": "address", "addresses": "address",
+}
+
+_WORD_STOP = frozenset({"a", "an", "the"})
+
+# Everyday words the spelling corrector must leave alone (a real word is not a typo).
+# The Bitext responses and sklearn's stop words add a few thousand more at training time.
+COMMON_WORDS = frozenset(
+    """
+    able about above accept across act add after again against age ago agree ahead all
+    almost alone along already also always among amount and angry another answer any
+    anyone anything anyway anywhere apart app apple apply area arm around arrive ask
+    asked asking away awful baby back bad bag bank bar base basket bear beat became
+    become bed been before began begin behind being believe below belt best better
+    between big bike bit black blame blender blue board boat body book boot bored both
+    bottle bottom bought box boy brand break bring broke broken brother brought brown
+    build built bunch burn bus busy but buy buying call came camera can car card care
+    carry case cash cat catch caught cause cell chair chance charge charged cheap cheaper
+    child choose city class clean clear clock close closed clothes cloud coat code coffee
+    cold color colour come coming cost could count couple course cover crazy cut dad
+    daily dark date day days dead deal dear decide deep desk did die different dinner
+    dirty doing dollar done door double down drive drop dry due during each early earn
+    easy eat edge else empty end enough enter even ever every exactly except expect
+    extra eye face fact fail failed fails fair fake fall family far fast father fault
+    fear feel few fill final find fine fire first fit five fix fixed flat floor fly
+    follow food foot force forever forget form found four free friend from front full
+    fun funny game gave gift girl give given glad goes going gone good got great green
+    grey guess guy guys hair half hand hang happen happy hard hate have head hear heard
+    heavy held help here high hit hold hole home hope hot hour hours house huge idea
+    ill inside instead into item job join joke just keep kept key kid kill kind knew
+    know lady land large last late later laugh least leave left leg less let letter
+    lie life light like line list little live long look lost lot loud love low lucky
+    made mail main make man many mark match matter may maybe mean meant meet mess met
+    middle might mind mine minute miss missing mistake mom money month months more
+    morning most mother move much must name near neck need never new next nice night
+    nine none normal note nothing now number odd off office often old once one only
+    open order other out over own page paid pain pair paper parent part party pass
+    past pay pen people phone pick piece place plan plane play please point poor post
+    pretty price print pull push put quick quiet quite rain ran rate rather read ready
+    real really reason red rent rest rich ride right ring road rock room round rude
+    rule run sad safe said sale same save saw say says school screen second see seem
+    seen sell send sent set seven shall share she shirt shoe shoes shop short should
+    show shut sick side sign simple since single sister sit six size sleep slow small
+    smart some son song soon sorry sort sound space speak spend spent start state stay
+    step still stock stop store story street strong stuck such sure table take taken
+    taking talk tax tell ten test than thank that them then there these thing think
+    this those though three through till time tired today told too took top total
+    touch town track trade train tree trip true try turn twice two under until upon
+    use used useless user very wait waited waiting wake walk wall want wanted war
+    warm was wash watch water way wear week weekend weeks well went were what wheel
+    when where which while white who whole why wife will win window wish with without
+    woman won word work works world worse worst worth would write wrong year years
+    yes yet young
+    """.split()
+)
+
+
+def _light_stem(word: str) -> str:
+    """A small suffix stripper for word features (plural, -ing, -ed)."""
+    if word.startswith("<") or len(word) <= 4:
+        return word
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeiousz":
+                stem = stem[:-1]
+            return stem.rstrip("e")
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word.rstrip("e") if len(word) > 4 else word
+
+
+_SPLIT_LEFT = frozenset({"i", "u", "a", "my", "to", "an", "do", "of", "me", "in", "is", "it"})
+
+
+class SpellFixer:
+    """Corrects out-of-vocabulary words against a vocabulary (SymSpell-style deletes).
+
+    Also splits run-on words ("thisorder" -> "this order") when both halves are known.
+    """
+
+    def __init__(
+        self,
+        counts: Counter[str],
+        *,
+        protected: Iterable[str] = (),
+        min_count: int = 3,
+        min_len: int = 4,
+    ) -> None:
+        self.counts: dict[str, int] = {w: c for w, c in counts.items() if c >= min_count}
+        self.protected = frozenset(protected) | COMMON_WORDS
+        self.min_len = min_len
+        self._deletes: dict[str, list[str]] = {}
+        for word in self.counts:
+            if len(word) < min_len - 1:
+                continue
+            for variant in self._variants(word, 2 if len(word) >= 7 else 1):
+                self._deletes.setdefault(variant, []).append(word)
+        self._cache: dict[str, str] = {}
+
+    def known(self, word: str) -> bool:
+        return word in self.counts or word in self.protected
+
+    @staticmethod
+    def _variants(word: str, depth: int) -> set[str]:
+        out = {word}
+        frontier = {word}
+        for _ in range(depth):
+            nxt = set()
+            for w in frontier:
+                for i in range(len(w)):
+                    nxt.add(w[:i] + w[i + 1 :])
+            out |= nxt
+            frontier = nxt
+        return out
+
+    @staticmethod
+    def _distance(a: str, b: str) -> int:
+        """Optimal string alignment distance (Damerau-Levenshtein with adjacent swaps)."""
+        la, lb = len(a), len(b)
+        prev2: list[int] = []
+        prev = list(range(lb + 1))
+        for i in range(1, la + 1):
+            cur = [i] + [0] * lb
+            for j in range(1, lb + 1):
+                cost = 0 if a[i - 1] == b[j - 1] else 1
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+                if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                    cur[j] = min(cur[j], prev2[j - 2] + 1)
+            prev2, prev = prev, cur
+        return prev[lb]
+
+    def fix(self, word: str) -> str:
+        if (
+            word in self.counts
+            or word in self.protected
+            or len(word) < self.min_len
+            or word.startswith("<")
+        ):
+            return word
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        max_dist = 2 if len(word) >= 8 else 1
+        best: tuple[int, int, str] | None = None
+        for variant in self._variants(word, max_dist):
+            for cand in self._deletes.get(variant, ()):
+                dist = self._distance(word, cand)
+                if dist <= max_dist:
+                    key = (dist, -self.counts[cand], cand)
+                    if best is None or key < best:
+                        best = key
+        result = word
+        if best is not None:
+            result = best[2]
+        else:
+            for i in range(1, len(word) - 2):
+                left, right = word[:i], word[i:]
+                if (left in _SPLIT_LEFT or (len(left) >= 3 and self.known(left))) and self.known(
+                    right
+                ):
+                    result = f"{left} {right}"
+                    break
+        if len(self._cache) < 50_000:
+            self._cache[word] = result
+        return result
+
+
+def _pre_tokens(text: str) -> list[str]:
+    """Everything before spelling correction: canonical tokens, no vocabulary needed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match.group(1).lower()
+        for key, token in _PLACEHOLDER_RULES:
+            if key in name.split() or key in name:
+                return token
+        return " " + re.sub(r"[^a-z ]+", " ", name) + " "
+
+    text = _PLACEHOLDER.sub(placeholder, text)
+    text = text.lower()
+    text = _URL.sub(" website ", text)
+    text = _EMAIL.sub(" email ", text)
+    text = _MONEY.sub(" <amount> ", text)
+    text = _NAME_WITH_TITLE.sub(" <person> ", text)
+    text = _HOW_2.sub(r"\1 to", text)
+    text = _FOR_4.sub(r"for \1", text)
+    text = _DIGITS.sub(" <num> ", text)
+    text = _HELL_PHRASES.sub(" ", text)
+    text = _REPEAT3.sub(r"\1\1", text)
+    tokens: list[str] = []
+    for tok in _TOKEN.findall(text):
+        rep = _SLANG.get(tok)
+        if rep is None and "'" in tok:
+            tok = tok.split("'")[0] if tok.endswith("'s") else tok.replace("'", "")
+            rep = _SLANG.get(tok)
+        if rep is None:
+            tokens.append(tok)
+        elif rep:
+            tokens.extend(rep.split())
+    return tokens
+
+
+def _post_tokens(tokens: list[str]) -> list[str]:
+    """Swearing out, phrases and synonyms folded, tiers and numbers canonical."""
+    tokens = [t for t in tokens if t not in _DROP]
+    text = " ".join(tokens)
+    for pattern, dst in _PHRASES:
+        text = pattern.sub(dst, text)
+    out: list[str] = []
+    words = text.split()
+    for i, tok in enumerate(words):
+        tok = _SYNONYMS.get(tok, tok)
+        if tok in _TIERS_ALWAYS:
+            tok = "<tier>"
+        elif tok in _TIERS_BEFORE_ACCOUNT and i + 1 < len(words):
+            nxt = _SYNONYMS.get(words[i + 1], words[i + 1])
+            if nxt in _ACCOUNT_NOUNS:
+                tok = "<tier>"
+        if out and tok == out[-1] and tok.startswith("<"):
+            continue
+        out.append(tok)
+    return out
+
+
+def normalise(text: str, speller: SpellFixer | None = None) -> str:
+    """The canonical form of a message that every feature is computed from."""
+    tokens = _pre_tokens(text)
+    if speller is not None:
+        fixed: list[str] = []
+        for tok in tokens:
+            for piece in speller.fix(tok).split():
+                rep = _SLANG.get(piece)
+                if rep is None:
+                    fixed.append(piece)
+                elif rep:
+                    fixed.extend(rep.split())
+        tokens = fixed
+    return " ".join(_post_tokens(tokens))
+
+
+def word_view(normalised: str) -> str:
+    """The string the word n-gram features see: stemmed, articles dropped."""
+    return " ".join(_light_stem(t) for t in normalised.split() if t not in _WORD_STOP)
+
+
+# --------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------
+
+
+def read_bitext(csv_path: Path) -> tuple[list[str], list[str]]:
+    """(instructions, intents) from a Bitext-style CSV."""
+    texts: list[str] = []
+    labels: list[str] = []
+    with Path(csv_path).open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            texts.append(row["instruction"])
+            labels.append(row["intent"])
+    unknown = set(labels) - set(INTENTS)
+    if unknown:
+        raise ValueError(f"intents not in nodes.routing.intents: {sorted(unknown)}")
+    return texts, labels
+
+
+def read_bitext_responses(csv_path: Path) -> list[str]:
+    """The assistant responses: clean English the spelling corrector learns real words from."""
+    with Path(csv_path).open(newline="", encoding="utf-8") as fh:
+        return [row.get("response") or "" for row in csv.DictReader(fh)]
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    intent: str
+    department: str
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+
+
+@dataclass
+class TrainConfig:
+    """Knobs for training; the defaults are the shipped model."""
+
+    augment_copies: int = 4
+    spell: bool = True
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 5)
+    char_min_df: int = 2
+    svm_c: float = 0.5
+    lr_c: float = 20.0
+    blend_svm: float = 0.5
+    calib_folds: int = 3
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class IntentClassifier:
+    """Normaliser + word/char TF-IDF + one blended linear scorer + temperature."""
+
+    def __init__(
+        self,
+        *,
+        speller: SpellFixer | None,
+        word_vec: Any,
+        char_vec: Any,
+        weights: np.ndarray,
+        bias: np.ndarray,
+        temperature: float,
+        classes: Sequence[str],
+        meta: dict[str, Any],
+    ) -> None:
+        self.speller = speller
+        self.word_vec = word_vec
+        self.char_vec = char_vec
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float64)
+        self.temperature = float(temperature)
+        self.classes = tuple(classes)
+        self.meta = dict(meta)
+        self._prepare()
+
+    # -- fast single-message path -----------------------------------------------------
+    def _prepare(self) -> None:
+        self._n_word = len(self.word_vec.vocabulary_)
+        self._word_analyzer = self.word_vec.build_analyzer()
+        self._char_analyzer = self.char_vec.build_analyzer()
+        self._word_idf = [float(v) for v in self.word_vec.idf_]
+        self._char_idf = [float(v) for v in self.char_vec.idf_]
+        self._departments = tuple(department_for(c) for c in self.classes)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in list(state):
+            if key.startswith("_"):
+                del state[key]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._prepare()
+
+    @staticmethod
+    def _sparse_row(
+        grams: Iterable[str], vocab: dict[str, int], idf: list[float], offset: int
+    ) -> tuple[list[int], list[float]]:
+        counts: dict[int, int] = {}
+        for g in grams:
+            j = vocab.get(g)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return [], []
+        idx = list(counts)
+        vals = [(1.0 + math.log(c)) * idf[j] if c > 1 else idf[j] for j, c in counts.items()]
+        norm = math.sqrt(math.fsum([v * v for v in vals]))
+        return [j + offset for j in idx], [v / norm for v in vals]
+
+    def scores_one(self, text: str) -> np.ndarray:
+        norm = normalise(text, self.speller)
+        wi, wv = self._sparse_row(
+            self._word_analyzer(word_view(norm)), self.word_vec.vocabulary_, self._word_idf, 0
+        )
+        ci, cv = self._sparse_row(
+            self._char_analyzer(norm), self.char_vec.vocabulary_, self._char_idf, self._n_word
+        )
+        idx = wi + ci
+        if not idx:
+            return self.bias.copy()
+        vals = np.asarray(wv + cv, dtype=np.float32)
+        return vals @ self.weights[idx] + self.bias
+
+    def _prediction(self, probs: np.ndarray) -> IntentPrediction:
+        order = np.argsort(-probs)
+        top = int(order[0])
+        alts = tuple((self.classes[int(k)], round(float(probs[k]), 4)) for k in order[1:4])
+        return IntentPrediction(
+            intent=self.classes[top],
+            department=self._departments[top],
+            confidence=float(probs[top]),
+            alternatives=alts,
+        )
+
+    def predict(self, text: str) -> IntentPrediction:
+        probs = _softmax(self.scores_one(text) / self.temperature)
+        return self._prediction(probs)
+
+    # -- batch path ---------------------------------------------------------------------
+    def features(self, texts: Sequence[str]) -> Any:
+        from scipy import sparse
+
+        norms = [normalise(t, self.speller) for t in texts]
+        xw = self.word_vec.transform([word_view(n) for n in norms])
+        xc = self.char_vec.transform(norms)
+        return sparse.hstack([xw, xc], format="csr")
+
+    def scores_many(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        x = self.features(texts)
+        return np.asarray(x @ self.weights, dtype=np.float64) + self.bias
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return _softmax(self.scores_many(texts) / self.temperature)
+
+    def predict_many(self, texts: list[str]) -> list[IntentPrediction]:
+        return [self._prediction(p) for p in self.predict_proba(texts)]
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        joblib.dump(self, tmp, compress=3)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> IntentClassifier:
+        model = joblib.load(Path(path))
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} does not hold an IntentClassifier")
+        return model
+
+    # -- training -----------------------------------------------------------------------
+    @classmethod
+    def train(cls, csv_path: Path, *, seed: int = 13) -> IntentClassifier:
+        texts, labels = read_bitext(csv_path)
+        model = cls.fit(texts, labels, seed=seed, vocab_texts=read_bitext_responses(csv_path))
+        model.meta["csv_sha256"] = file_digest(csv_path)
+        return model
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        seed: int = 13,
+        config: TrainConfig | None = None,
+        groups: Sequence[Any] | None = None,
+        vocab_texts: Sequence[str] = (),
+    ) -> IntentClassifier:
+        """Train on given utterances.
+
+        ``groups`` (one per utterance) keeps phrasing families together in the folds
+        that calibrate the model; ``vocab_texts`` is clean prose whose words the
+        spelling corrector must not touch.
+        """
+        from nodes.routing.train import fit_model
+
+        return fit_model(
+            cls,
+            list(texts),
+            list(labels),
+            seed=seed,
+            config=config,
+            groups=groups,
+            vocab_texts=vocab_texts,
+        )
+
+
+def load_or_train(model_path: Path, csv_path: Path = DEFAULT_CSV) -> IntentClassifier:
+    """The stored model when it matches this CSV and CLASSIFIER_VERSION; else train and save."""
+    model_path = Path(model_path)
+    digest = file_digest(csv_path)
+    if model_path.exists():
+        try:
+            model = IntentClassifier.load(model_path)
+        except Exception:  # unreadable or from an incompatible library version
+            model = None
+        if (
+            model is not None
+            and model.meta.get("version") == CLASSIFIER_VERSION
+            and model.meta.get("csv_sha256") == digest
+        ):
+            return model
+    started = time.perf_counter()
+    model = IntentClassifier.train(csv_path)
+    model.meta["train_seconds"] = round(time.perf_counter() - started, 2)
+    model.save(model_path)
+    return model

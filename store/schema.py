@@ -1,0 +1,299 @@
+"""The store's tables, in SQLAlchemy Core so the same code runs on SQLite and PostgreSQL.
+
+Money is integer cents (USD). Timestamps go through `UTCDateTime`: they must be
+timezone-aware when written and always come back as UTC-aware datetimes, on both
+backends (SQLite has no time zones and would otherwise hand back naive values).
+Closed vocabularies (statuses, methods, carriers) are exported as tuples and enforced
+with CHECK constraints, so a typo in a tool fails loudly instead of storing a new status.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    false,
+)
+
+# Named constraints: portable error messages and clean migrations later.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp with time zone that refuses naive datetimes and reads back in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # SQLite returns the stored UTC wall time without tzinfo; PostgreSQL the session zone.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+CUSTOMER_STATUSES: Final = ("active", "closed")
+ACCOUNT_STATUSES: Final = ("active", "locked", "closed")
+ORDER_STATUSES: Final = ("pending", "shipped", "delivered", "cancelled", "refunded")
+SHIPPING_METHODS: Final = ("standard", "express", "international")
+INVOICE_STATUSES: Final = ("paid", "open", "failed", "disputed", "void")
+PAYMENT_METHODS: Final = ("card", "paypal", "bank_transfer")
+PAYMENT_STATUSES: Final = ("succeeded", "failed", "disputed", "pending")
+REFUND_STATUSES: Final = ("pending", "completed", "rejected", "reversed")
+CARRIERS: Final = ("UPS", "FedEx", "DHL", "USPS")
+SHIPMENT_STATUSES: Final = ("label_created", "in_transit", "delivered", "returned")
+TICKET_STATUSES: Final = ("open", "pending", "closed")
+TICKET_PRIORITIES: Final = ("low", "normal", "high", "urgent")
+INCIDENT_COMPONENTS: Final = ("checkout", "login", "payments", "search", "mobile_app", "email")
+INCIDENT_STATUSES: Final = ("investigating", "monitoring", "resolved")
+NODE_OUTCOMES: Final = ("ok", "error")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)  # constants above, never user input
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+def _money(name: str, **kw: Any) -> Column[int]:
+    return Column(name, Integer, nullable=False, **kw)
+
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(16), primary_key=True),  # "C0001"
+    Column("name", String(128), nullable=False),
+    Column("email", String(255), nullable=False, unique=True),
+    Column("phone", String(32), nullable=False),
+    Column("language", String(8), nullable=False, default="en", server_default="en"),
+    Column("status", String(16), nullable=False, default="active", server_default="active"),
+    Column("newsletter", Boolean, nullable=False, default=False, server_default=false()),
+    Column("created_at", UTCDateTime, nullable=False),
+    _one_of("status", CUSTOMER_STATUSES),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, unique=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, default="active", server_default="active"),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_login_at", UTCDateTime),
+    Column("password_reset_requested_at", UTCDateTime),
+    _one_of("status", ACCOUNT_STATUSES),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),  # 10001, 10002, ... in placement order
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    _money("total_cents"),
+    Column("currency", String(3), nullable=False, default="USD", server_default="USD"),
+    Column("shipping_address", Text, nullable=False),
+    Column("shipping_method", String(16), nullable=False),
+    _one_of("status", ORDER_STATUSES),
+    _one_of("shipping_method", SHIPPING_METHODS),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("sku", String(32), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    _money("unit_price_cents"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", String(16), primary_key=True),  # "INV-10001", same number as the order
+    Column("order_id", ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    _money("amount_cents"),
+    Column("status", String(16), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    _one_of("status", INVOICE_STATUSES),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    _money("amount_cents"),
+    Column("method", String(16), nullable=False),
+    Column("card_last4", String(4)),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    _one_of("method", PAYMENT_METHODS),
+    _one_of("status", PAYMENT_STATUSES),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    _money("amount_cents"),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("idempotency_key", String(128), unique=True),
+    _one_of("status", REFUND_STATUSES),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("carrier", String(8), nullable=False),
+    Column("tracking_number", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("shipped_at", UTCDateTime),
+    Column("estimated_delivery", Date),
+    Column("delivered_at", UTCDateTime),
+    _one_of("carrier", CARRIERS),
+    _one_of("status", SHIPMENT_STATUSES),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="open", server_default="open"),
+    Column("priority", String(16), nullable=False, default="normal", server_default="normal"),
+    Column("department", String(16), nullable=False),
+    Column("queue", String(32), nullable=False, default="support", server_default="support"),
+    Column("thread_id", String(64), index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("idempotency_key", String(128), unique=True),
+    _one_of("status", TICKET_STATUSES),
+    _one_of("priority", TICKET_PRIORITIES),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("order_id", ForeignKey("orders.id")),
+    Column("rating", Integer),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("idempotency_key", String(128), unique=True),
+    CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+)
+
+service_incidents = Table(
+    "service_incidents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("component", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    _one_of("component", INCIDENT_COMPONENTS),
+    _one_of("status", INCIDENT_STATUSES),
+)
+
+# What the workflow did and refused. customer_id is deliberately not a foreign key:
+# refusals for ids that do not exist are audited too.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("thread_id", String(64), index=True),
+    Column("customer_id", String(16), index=True),
+    Column("node", String(32)),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("tool", String(64)),
+    Column("args_json", Text, nullable=False, default="{}", server_default="{}"),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False, default="", server_default=""),
+)
+
+# The idempotency ledger: one row per world-changing tool call, keyed by its idempotency key,
+# so a resumed or retried node returns the recorded result instead of acting twice.
+effects = Table(
+    "effects",
+    metadata,
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("tool", String(64), nullable=False),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16), nullable=False),
+    Column("args_json", Text, nullable=False),
+    Column("result_json", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("compensated_at", UTCDateTime),
+    Column("compensation_json", Text),
+)
+
+node_runs = Table(
+    "node_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("run_id", String(64)),
+    Column("customer_id", String(16)),
+    Column("node", String(64), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("error_type", String(128)),
+    Column("latency_ms", Float, nullable=False),
+    Column("tokens", Integer, nullable=False, default=0, server_default="0"),
+    Column("cost_usd", Float, nullable=False, default=0.0, server_default="0"),
+    Column("model", String(128)),
+    Column("cache_hit", Boolean, nullable=False, default=False, server_default=false()),
+    _one_of("outcome", NODE_OUTCOMES),
+)
