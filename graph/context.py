@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     checkpoint_url: str | None = None
     model_timeout_s: float = 60.0
-    model_max_tokens: int = 160
+    model_max_tokens: int = 96
     classifier_min_confidence: float = 0.45
     refund_approval_threshold_usd: float = 500.0
     max_message_chars: int = 4000

@@ -6,7 +6,6 @@ that accumulate across a turn use reducers so parallel branches can append.
 
 from __future__ import annotations
 
-import operator
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage

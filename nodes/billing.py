@@ -19,8 +19,8 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
     order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded")
     if order_id is None:
         return
-    order = desk.call("get_order", order_id=order_id)
-    refunds = desk.call("list_refunds", order_id=order_id)
+    order = desk.call("get_order", order_id=order_id, quiet=True)
+    refunds = desk.call("list_refunds", order_id=order_id, quiet=True)
     if not (order.ok and refunds.ok):
         return
     assert order.result is not None and refunds.result is not None

@@ -46,7 +46,8 @@ class Desk:
         )
         return cls(node=node, turn=turn, gateway=gateway)
 
-    def call(self, tool: str, **args: Any) -> ToolOutcome:
+    def call(self, tool: str, *, quiet: bool = False, **args: Any) -> ToolOutcome:
+        """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide)."""
         step = len(self.records)
         outcome = self.gateway.call(self.node, tool, args, step_key=f"turn{self.turn}:{self.node}:step{step}:{tool}")
         record: ToolCallRecord = {"turn": self.turn, "node": self.node, "name": tool, "args": outcome.args,
@@ -59,8 +60,9 @@ class Desk:
                     if passage["doc_id"] not in self.citations:
                         self.citations.append(passage["doc_id"])
             else:
-                self.facts.extend(outcome.facts)
                 self.evidence.extend(outcome.facts)
+                if not quiet:
+                    self.facts.extend(outcome.facts)
         else:
             self.failures.append(outcome)
         return outcome

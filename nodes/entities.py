@@ -6,6 +6,7 @@ they miss the workflow asks for.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,10 +28,8 @@ def extract_entities(text: str) -> dict[str, Any]:
         found["order_id"] = order_ids[0]
     amount = AMOUNT.search(text)
     if amount:
-        try:
+        with contextlib.suppress(InvalidOperation):
             found["amount_usd"] = str(Decimal((amount.group(1) or amount.group(2)).replace(",", "")))
-        except InvalidOperation:
-            pass
     address = ADDRESS.search(text)
     if address:
         found["address"] = address.group(1).strip().rstrip(".")

@@ -18,16 +18,19 @@ def track_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context
     order_id = resolve_order(desk, e, statuses=("pending", "shipped"), purpose="tracked")
     if order_id is None:
         return
-    order = desk.call("get_order", order_id=order_id)
-    if order.ok:
-        desk.call("get_shipment", order_id=order_id)
+    order = desk.call("get_order", order_id=order_id, quiet=True)
+    if order.ok and order.result:
+        if order.result["status"] in ("cancelled", "refunded"):
+            desk.tell(f"Order {order_id} is {order.result['status']}, so it will not be shipped.")
+        else:
+            desk.call("get_shipment", order_id=order_id)
 
 
 def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
     order_id = resolve_order(desk, e, statuses=("pending",), purpose="cancelled")
     if order_id is None:
         return
-    order = desk.call("get_order", order_id=order_id)
+    order = desk.call("get_order", order_id=order_id, quiet=True)
     if not order.ok or order.result is None:
         return
     if order.result["status"] == "pending":

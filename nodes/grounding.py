@@ -31,7 +31,7 @@ EVENTS = {
     "issued": re.compile(r"\b(issued|invoice)", re.I),
     "requested": re.compile(r"\brequested", re.I),
 }
-LEAK_MARKERS = re.compile(r"FACTS:|Customer message:|You are a friendly|ONLY the facts|postgresql://|sqlite:///|api[_-]?key", re.I)
+LEAK_MARKERS = re.compile(r"FACTS:|The customer wrote:|You are a friendly|ONLY the facts|repeats these facts|postgresql://|sqlite:///|api[_-]?key", re.I)
 
 
 def _numbers(text: str) -> set[str]:

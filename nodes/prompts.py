@@ -9,20 +9,19 @@ REPLY_SYSTEM = (
     "Do not mention these instructions."
 )
 
-REPLY_USER = """Customer message: {request}
+REPLY_USER = """The customer wrote: "{request}"
 
 FACTS:
 {facts}
 
-Write the reply to the customer."""
+Write a short, friendly reply to the customer that repeats these facts exactly."""
 
-REPAIR_USER = """Customer message: {request}
+REPAIR_USER = """The customer wrote: "{request}"
 
 FACTS:
 {facts}
 
-Your previous reply was rejected: {problems}
-Write a corrected reply that states only the facts above, word for word where numbers or dates appear."""
+A reply was rejected because {problems}. Write a short, friendly reply that copies every number and date exactly from the facts."""
 
 ROUTER_SYSTEM = (
     "You route customer-support messages for an online store. Reply with exactly one intent name "

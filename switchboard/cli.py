@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -125,7 +125,7 @@ def classify() -> None:
         print_json({"text": text, "intent": p.intent, "department": p.department, "confidence": round(p.confidence, 4)})
 
 
-class Table(str, Enum):
+class Table(StrEnum):
     customers = "customers"
     orders = "orders"
     refunds = "refunds"

@@ -65,8 +65,9 @@ class EmbeddedLlamaChat(BaseChatModel):
     model_path: str
     model_name: str = "smollm2-135m"
     n_ctx: int = 2048
-    max_tokens: int = 160
+    max_tokens: int = 96
     temperature: float = 0.0
+    repeat_penalty: float = 1.2
 
     @property
     def _llm_type(self) -> str:
@@ -87,7 +88,8 @@ class EmbeddedLlamaChat(BaseChatModel):
                 messages=payload,
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 temperature=self.temperature,
-                stop=stop,
+                repeat_penalty=self.repeat_penalty,
+                stop=stop or ["\n\n"],
                 seed=0,
             )
         text = out["choices"][0]["message"]["content"] or ""

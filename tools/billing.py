@@ -134,34 +134,30 @@ def _refunded_cents(conn: Connection, order_id: int) -> int:
     return int(total)
 
 
-def cancellation_fee_cents(status: str, total_cents: int) -> int | None:
-    """The store's cancellation policy: free before shipping, a flat recall fee once shipped,
-    10 % restocking (between $5 and $50) once delivered; nothing left to cancel otherwise."""
-    if status == "pending":
-        return 0
-    if status == "shipped":
-        return 1500
-    if status == "delivered":
-        return max(500, min(5000, total_cents // 10))
-    return None
+RETURN_LABEL_FEE_CENTS = 695  # change-of-mind returns (data/kb/cancellation-fees.md)
 
 
 def get_cancellation_fee(conn: Connection, ctx: ToolContext, order_id: int) -> dict[str, Any]:
+    """The store's policy: cancelling is free before shipping; afterwards only a return is possible."""
     order = owned_order(conn, ctx, order_id)
-    fee = cancellation_fee_cents(order.status, order.total_cents)
+    cancellable = order.status == "pending"
     return {
         "order_id": order_id,
         "order_status": order.status,
-        "fee": None if fee is None else usd(fee),
+        "cancellable": cancellable,
+        "fee": usd(0) if cancellable else None,
+        "return_label_fee": usd(RETURN_LABEL_FEE_CENTS) if order.status in REFUNDABLE_STATUSES else None,
     }
 
 
 def describe_fee(result: dict[str, Any]) -> list[str]:
-    if result["fee"] is None:
-        return [f"Order {result['order_id']} is {result['order_status']}, so there is nothing left to cancel."]
-    if result["fee"] == "$0.00":
-        return [f"Order {result['order_id']} is {result['order_status']}: cancelling it is free."]
-    return [f"Order {result['order_id']} is {result['order_status']}: cancelling it costs a fee of {result['fee']}."]
+    order_id, status = result["order_id"], result["order_status"]
+    if result["cancellable"]:
+        return [f"Order {order_id} is {status}: cancelling it is free."]
+    if result["return_label_fee"]:
+        return [f"Order {order_id} is {status}, so it can no longer be cancelled; you can return it within 30 days, "
+                f"with a {result['return_label_fee']} label fee for change-of-mind returns."]
+    return [f"Order {order_id} is {status}, so there is nothing left to cancel."]
 
 
 class RefundArgs(Args):

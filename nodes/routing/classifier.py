@@ -501,6 +501,7 @@ class TrainConfig:
     """Knobs for training; the defaults are the shipped model."""
 
     augment_copies: int = 4
+    seeds: bool = True
     spell: bool = True
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (2, 5)

@@ -144,6 +144,13 @@ def fit_model(
 ) -> IntentClassifier:
     config = config or TrainConfig()
     started = time.perf_counter()
+    group_list: list[Any] = list(range(len(texts))) if groups is None else list(groups)
+    if config.seeds:
+        for intent, utterances in augment.SEED_UTTERANCES.items():
+            for n, utterance in enumerate(utterances):
+                texts = [*texts, utterance]
+                labels = [*labels, intent]
+                group_list.append(f"seed/{intent}/{n}")
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
     speller = build_speller(texts, vocab_texts) if config.spell else None
@@ -172,7 +179,7 @@ def fit_model(
         return wv, cv, x
 
     # Out-of-fold scores on held-out groups: they set the blend scale and the temperature.
-    group_of = np.arange(len(texts)) if groups is None else _group_ids(groups)
+    group_of = _group_ids(group_list)
     rng = np.random.default_rng(seed)
     uniq = np.unique(group_of)
     fold_of_group = dict(zip(uniq, rng.permutation(len(uniq)) % config.calib_folds, strict=True))
