@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     openai_api_key: str | None = None
     database_url: str | None = None
     checkpoint_url: str | None = None
+    chroma_dir: Path | None = None
+    classifier_path: Path | None = None
     model_timeout_s: float = 60.0
     model_max_tokens: int = 96
     classifier_min_confidence: float = 0.45
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"
+
+    def resolved_chroma_dir(self) -> Path:
+        return self.chroma_dir or self.home / "chroma"
+
+    def resolved_classifier_path(self) -> Path:
+        return self.classifier_path or self.home / "models" / "intent.joblib"
 
     def resolved_checkpoint_url(self) -> str:
         return self.checkpoint_url or f"sqlite:///{self.home / 'checkpoints.sqlite'}"
@@ -72,10 +80,8 @@ class Context:
     openai_base_url: str | None = _setting("openai_base_url")
     openai_api_key: str | None = _setting("openai_api_key")
     database_url: str = field(default_factory=lambda: get_settings().resolved_database_url())
-    chroma_dir: str = field(default_factory=lambda: str(get_settings().home / "chroma"))
-    classifier_path: str = field(
-        default_factory=lambda: str(get_settings().home / "models" / "intent.joblib")
-    )
+    chroma_dir: str = field(default_factory=lambda: str(get_settings().resolved_chroma_dir()))
+    classifier_path: str = field(default_factory=lambda: str(get_settings().resolved_classifier_path()))
     model_timeout_s: float = _setting("model_timeout_s")
     model_max_tokens: int = _setting("model_max_tokens")
     classifier_min_confidence: float = _setting("classifier_min_confidence")
