@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     tool_attempts: int = 4
     tool_backoff_s: float = 0.05
     faults: str = ""
+    safety_nets: bool = True
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"
@@ -91,6 +92,7 @@ class Context:
     tool_attempts: int = _setting("tool_attempts")
     tool_backoff_s: float = _setting("tool_backoff_s")
     faults: str = _setting("faults")
+    safety_nets: bool = _setting("safety_nets")
 
     def with_(self, **changes: Any) -> Context:
         return replace(self, **changes)

@@ -102,6 +102,8 @@ class SupportState(OutputState, total=False):
     customer_id: str  # the thread's owner, fixed by its first turn
     request: str  # the customer's latest message, validated and normalised
     injection_flags: list[str]
+    safety: str  # "ok", or why the safety screen answered instead of a specialist
+    fixed_reply: str | None  # a reply the workflow wrote itself; the model does not rephrase it
     entities: dict[str, Any]
     alternatives: list[tuple[str, float]]
     facts: Annotated[list[str], keep_turn]  # statements backed by tool results or passages

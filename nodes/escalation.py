@@ -17,11 +17,17 @@ from nodes.instrument import instrumented
 def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
     ctx = runtime.context
     desk = Desk.open("escalation", state.get("turn", 0), ctx, config)
+    safety = state.get("safety", "ok")
     complaint = state.get("intent") == "complaint"
-    subject = ("Complaint: " if complaint else "Customer asks for a person: ") + state["request"][:80]
-    ticket = desk.call("create_ticket", subject=subject, body=state["request"],
-                       priority="high" if complaint else "normal")
-    if ticket.ok:
+    if safety != "ok":
+        subject, priority = f"Safety ({safety}): needs a person now", "urgent"
+    else:
+        subject = ("Complaint: " if complaint else "Customer asks for a person: ") + state["request"][:80]
+        priority = "high" if complaint else "normal"
+    ticket = desk.call("create_ticket", subject=subject, body=state["request"], priority=priority)
+    if safety != "ok":
+        pass  # the safety screen's reply stands as written
+    elif ticket.ok:
         desk.tell("A member of our support team will reply within one business day.")
     else:
         desk.tell("I could not open a ticket just now; please write to support@northwind.example and a person will reply.")

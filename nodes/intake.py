@@ -15,6 +15,8 @@ from graph.state import NEW_TURN, SupportState
 from nodes.entities import extract_entities
 from nodes.guardrails import InputRejected, injection_flags, validate_message
 from nodes.instrument import instrumented
+from nodes.ratelimit import wait_message
+from nodes.safety import screen_message
 from tools.audit import write_audit
 
 PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence")
@@ -28,14 +30,16 @@ def latest_customer_text(state: SupportState) -> str:
 
 
 @instrumented("intake")
-def intake(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> Command[Literal["coordinator", "finalize"]]:
+def intake(
+    state: SupportState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["coordinator", "escalation", "finalize"]]:
     ctx = runtime.context
     turn = state.get("turn", 0) + 1
     fresh: dict[str, Any] = {name: [NEW_TURN] for name in PER_TURN_LISTS}
     fresh.update(
         turn=turn, intent=None, department=None, departments=[], confidence=0.0, question=None,
         pending_action=None, decision=None, draft="", draft_attempts=0, draft_problems=[], error=None,
-        reply="", status="answered", entities={}, injection_flags=[],
+        reply="", status="answered", entities={}, injection_flags=[], fixed_reply=None, safety="ok",
     )
     if not ctx.customer_id:
         return Command(update={**fresh, "status": "error", "error": "no customer id in the run context",
@@ -49,15 +53,22 @@ def intake(state: SupportState, runtime: Runtime[Context], config: RunnableConfi
     except InputRejected as exc:
         return Command(update={**fresh, "status": "error", "error": str(exc),
                                "reply": f"Sorry, I could not read that message: {exc}."}, goto="finalize")
+    wait = wait_message(ctx)
+    if wait:
+        return Command(update={**fresh, "status": "error", "error": "rate_limited", "reply": wait}, goto="finalize")
     flags = injection_flags(text)
     if flags:
         # Text that claims approval or a new role is data: flag it and carry on under the same policy.
         write_audit(store_engine(ctx), action="injection_flagged", outcome="flagged",
                     thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
                     node="intake", detail=", ".join(flags) + ": " + text[:300])
-    return Command(
-        update={**fresh, "request": text, "entities": extract_entities(text), "injection_flags": flags},
-        goto="coordinator",
-    )
+    update = {**fresh, "request": text, "entities": extract_entities(text), "injection_flags": flags}
+    verdict = screen_message(text)
+    if verdict.reply and verdict.escalate:
+        return Command(update={**update, "safety": verdict.kind, "fixed_reply": verdict.reply,
+                               "department": "escalation", "departments": ["escalation"]}, goto="escalation")
+    if verdict.reply:
+        return Command(update={**update, "safety": verdict.kind, "reply": verdict.reply}, goto="finalize")
+    return Command(update=update, goto="coordinator")
 
 

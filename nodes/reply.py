@@ -15,6 +15,7 @@ from graph.state import SupportState
 from nodes import grounding, prompts
 from nodes.instrument import instrumented
 from nodes.llm import ask_model
+from nodes.output_guard import screen_reply
 
 PASSAGE_CHARS = 500
 
@@ -35,12 +36,14 @@ def _fact_block(state: SupportState) -> str:
 
 
 def _needs_no_model(state: SupportState) -> bool:
-    return bool(state.get("question")) or state.get("status") == "error" or not (
+    return bool(state.get("question") or state.get("fixed_reply")) or state.get("status") == "error" or not (
         state.get("facts") or state.get("evidence"))
 
 
 @instrumented("draft_reply")
-def draft_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["check_reply", "fallback_reply"]]:
+def draft_reply(
+    state: SupportState, runtime: Runtime[Context]
+) -> Command[Literal["check_reply", "fallback_reply", "finalize"]]:
     ctx = runtime.context
     if _needs_no_model(state):
         return Command(goto="fallback_reply")
@@ -50,12 +53,17 @@ def draft_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Liter
     user = template.format(request=state["request"], facts=_fact_block(state), problems="; ".join(problems))
     draft = ask_model(ctx, [SystemMessage(prompts.REPLY_SYSTEM), HumanMessage(user)])
     if draft is None:  # the model failed or timed out: the deterministic reply takes over
+        if not ctx.safety_nets:
+            return Command(update={"status": "error", "error": "model_failed",
+                                   "reply": "Sorry, I could not write a reply just now."}, goto="finalize")
         return Command(update={"draft_attempts": attempt}, goto="fallback_reply")
     return Command(update={"draft": draft, "draft_attempts": attempt}, goto="check_reply")
 
 
 @instrumented("check_reply")
 def check_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["finalize", "draft_reply", "fallback_reply"]]:
+    if not runtime.context.safety_nets:  # measured baseline: the draft goes out unchecked
+        return Command(update={"reply": state.get("draft", "")}, goto="finalize")
     problems = grounding.check_reply(state.get("draft", ""), state.get("evidence", []), done_tools=_done_tools(state))
     if not problems:
         return Command(update={"reply": state["draft"], "draft_problems": []}, goto="finalize")
@@ -77,6 +85,8 @@ def deterministic_reply(state: SupportState) -> str:
     """A reply built only from the turn's facts and passages: always true, never pretty."""
     if state.get("status") == "error" and state.get("reply"):
         return state["reply"]
+    if state.get("fixed_reply"):
+        return str(state["fixed_reply"])
     if state.get("question"):
         return str(state["question"])
     parts = list(state.get("facts", []))
@@ -106,8 +116,8 @@ def turn_status(state: SupportState) -> str:
 
 
 @instrumented("finalize")
-def finalize(state: SupportState) -> Command[Literal["approval_gate", "__end__"]]:
+def finalize(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["approval_gate", "__end__"]]:
     status = turn_status(state)
-    reply = state.get("reply") or deterministic_reply(state)
+    reply = screen_reply(state.get("reply") or deterministic_reply(state), state, runtime.context)
     goto = "approval_gate" if status == "awaiting_approval" else "__end__"
     return Command(update={"reply": reply, "status": status, "messages": [AIMessage(content=reply)]}, goto=goto)
