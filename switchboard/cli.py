@@ -212,6 +212,30 @@ def edit(thread: str, args: Annotated[str, typer.Option("--args", help="Edited a
     _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json)
 
 
+@app.command("eval")
+def eval_(
+    suite: Annotated[str | None, typer.Option("--suite", help="One suite (default: all).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="provider:model for the run.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the eval suites; exit non-zero when a metric is below its threshold."""
+    from switchboard.measure import run_evals
+
+    with user_errors():
+        code = run_evals(suite=suite, model=model, as_json=as_json, console=out)
+    raise typer.Exit(code)
+
+
+@app.command()
+def report(out_dir: Annotated[str, typer.Option("--out", help="Folder for the HTML report.")] = "var/report") -> None:
+    """Write an HTML report with plots of per-node latency, cost, success and routing."""
+    from switchboard.measure import write_report
+
+    with user_errors():
+        path = write_report(out_dir)
+    out.print(f"report written to {path}")
+
+
 @app.command()
 def demo() -> None:
     """A short real conversation with a seeded customer, on the configured model."""
