@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     tool_backoff_s: float = 0.05
     faults: str = ""
     safety_nets: bool = True
+    rate_limit: str = "30/minute"  # per customer, `limits` notation
+    rate_limit_storage: str = "memory://"  # redis://127.0.0.1:6379 when several workers share the load
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"
@@ -93,6 +95,8 @@ class Context:
     tool_backoff_s: float = _setting("tool_backoff_s")
     faults: str = _setting("faults")
     safety_nets: bool = _setting("safety_nets")
+    rate_limit: str = _setting("rate_limit")
+    rate_limit_storage: str = _setting("rate_limit_storage")
 
     def with_(self, **changes: Any) -> Context:
         return replace(self, **changes)

@@ -45,11 +45,13 @@ def knowledge_base(ctx: Context) -> KnowledgeBase:
 
 
 def kb_search(ctx: Context) -> Any:
-    """A search function for the knowledge-base tool: plain dicts, so tools need not import retrieval."""
-    kb = knowledge_base(ctx)
+    """A search function for the knowledge-base tool: plain dicts, so tools need not import retrieval.
+
+    The index is opened on the first search, not when a desk opens: most turns never search it.
+    """
 
     def search(query: str, k: int) -> list[dict[str, Any]]:
-        return [asdict(p) for p in kb.search(query, k=k)]
+        return [asdict(p) for p in knowledge_base(ctx).search(query, k=k)]
 
     return search
 

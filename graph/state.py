@@ -107,7 +107,9 @@ class SupportState(OutputState, total=False):
     entities: dict[str, Any]
     alternatives: list[tuple[str, float]]
     facts: Annotated[list[str], keep_turn]  # statements backed by tool results or passages
-    evidence: Annotated[list[str], keep_turn]  # raw text a reply may quote (tool results, passages)
+    evidence: Annotated[list[str], keep_turn]  # everything a reply may state: tool facts and passages
+    passages: Annotated[list[str], keep_turn]  # knowledge-base passages retrieved this turn
+    branch: int  # bumped by each rollback, so a re-run path gets fresh idempotency keys
     question: str | None  # what we must ask the customer before acting
     pending_action: PendingAction | None
     decision: Decision | None

@@ -70,7 +70,7 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
     ctx = runtime.context
     action, decision = state["pending_action"], state["decision"]
     assert action is not None and decision is not None
-    desk = Desk.open(action["node"], state.get("turn", 0), ctx, config)
+    desk = Desk.open(action["node"], state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
     desk.records = []
     write_audit(desk.gateway.engine, action="approval", outcome=decision["type"], thread_id=desk.gateway.thread_id,
                 customer_id=ctx.customer_id, node=action["node"], actor=decision.get("actor", "operator"),
@@ -80,7 +80,7 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
         args = decision.get("args", action["args"]) if decision["type"] == "edit" else action["args"]
         # The same step key as when it was proposed: approving twice cannot act twice.
         outcome = desk.gateway.call(action["node"], action["tool"], args,
-                                    step_key=f"turn{desk.turn}:{action['node']}:step{action['step']}:{action['tool']}")
+                                    step_key=desk.step_key(action["step"], action["tool"]))
         desk.records.append({"turn": desk.turn, "node": action["node"], "name": action["tool"], "args": outcome.args,
                              "outcome": outcome.outcome, "error": outcome.error})
         if outcome.ok:
@@ -98,5 +98,6 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
         "tool_calls": desk.records,
         "facts": [NEW_TURN, *desk.facts],
         "evidence": [NEW_TURN, *desk.evidence],
+        "passages": [NEW_TURN],
         "reply": "", "draft": "", "draft_attempts": 0, "draft_problems": [], "question": None,
     }

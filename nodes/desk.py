@@ -29,27 +29,33 @@ class Desk:
     node: str
     turn: int
     gateway: ToolGateway
+    branch: int = 0
     records: list[ToolCallRecord] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    passages: list[str] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
     question: str | None = None
     pending: PendingAction | None = None
     failures: list[ToolOutcome] = field(default_factory=list)
 
     @classmethod
-    def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig) -> Desk:
+    def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig, branch: int = 0) -> Desk:
         gateway = ToolGateway(
             store_engine(ctx), customer_id=ctx.customer_id, thread_id=thread_id_of(config),
             actor=ctx.actor, kb_search=kb_search(ctx), faults=parse_faults(ctx.faults),
             attempts=ctx.tool_attempts, backoff_s=ctx.tool_backoff_s,
         )
-        return cls(node=node, turn=turn, gateway=gateway)
+        return cls(node=node, turn=turn, gateway=gateway, branch=branch)
+
+    def step_key(self, step: int, tool: str) -> str:
+        """Stable across re-runs of the same node on the same branch; new after a rollback."""
+        return f"b{self.branch}:turn{self.turn}:{self.node}:step{step}:{tool}"
 
     def call(self, tool: str, *, quiet: bool = False, **args: Any) -> ToolOutcome:
         """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide)."""
         step = len(self.records)
-        outcome = self.gateway.call(self.node, tool, args, step_key=f"turn{self.turn}:{self.node}:step{step}:{tool}")
+        outcome = self.gateway.call(self.node, tool, args, step_key=self.step_key(step, tool))
         record: ToolCallRecord = {"turn": self.turn, "node": self.node, "name": tool, "args": outcome.args,
                                   "outcome": outcome.outcome, "error": outcome.error}
         self.records.append(record)
@@ -57,6 +63,7 @@ class Desk:
             if tool == KB_TOOL:
                 for passage in (outcome.result or {}).get("passages", []):
                     self.evidence.append(passage["text"])
+                    self.passages.append(passage["text"])
                     if passage["doc_id"] not in self.citations:
                         self.citations.append(passage["doc_id"])
             else:
@@ -80,6 +87,6 @@ class Desk:
 
     def update(self) -> dict[str, Any]:
         return {
-            "tool_calls": self.records, "facts": self.facts, "evidence": self.evidence,
+            "tool_calls": self.records, "facts": self.facts, "evidence": self.evidence, "passages": self.passages,
             "citations": self.citations, "question": self.question, "pending_action": self.pending,
         }

@@ -16,7 +16,7 @@ from nodes.instrument import instrumented
 @instrumented("escalation")
 def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
     ctx = runtime.context
-    desk = Desk.open("escalation", state.get("turn", 0), ctx, config)
+    desk = Desk.open("escalation", state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
     safety = state.get("safety", "ok")
     complaint = state.get("intent") == "complaint"
     if safety != "ok":

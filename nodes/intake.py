@@ -19,7 +19,7 @@ from nodes.ratelimit import wait_message
 from nodes.safety import screen_message
 from tools.audit import write_audit
 
-PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence")
+PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages")
 
 
 def latest_customer_text(state: SupportState) -> str:

@@ -25,8 +25,7 @@ def _done_tools(state: SupportState) -> set[str]:
 
 
 def _passages(state: SupportState) -> list[str]:
-    facts = set(state.get("facts", []))
-    return [e for e in state.get("evidence", []) if e not in facts]
+    return list(state.get("passages", []))
 
 
 def _fact_block(state: SupportState) -> str:

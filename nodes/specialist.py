@@ -123,7 +123,7 @@ def run_desk(
     state: SupportState, runtime: Runtime[Context], config: RunnableConfig,
 ) -> dict[str, Any]:
     ctx = runtime.context
-    desk = Desk.open(node, state.get("turn", 0), ctx, config)
+    desk = Desk.open(node, state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
     entities = state.get("entities", {})
     if not plan_with_model(desk, state, ctx):
         scripts.get(state.get("intent") or "", fallback)(desk, entities, state, ctx)

@@ -11,7 +11,7 @@ from graph.context import Context
 from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
-from nodes.specialist import Script, run_desk, search_kb
+from nodes.specialist import Script, propose, run_desk, search_kb
 
 
 def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -31,12 +31,15 @@ def account_help(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
 
 
 def close_account(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    desk.call("get_account_status")
-    search_kb(desk, state, "close account")
-    # Closing an account cannot be undone by the workflow: a person confirms it.
-    ticket = desk.call("create_ticket", subject="Account closure request", body=state["request"], priority="normal")
-    if ticket.ok:
-        desk.tell("A member of our team will confirm with you before the account is closed.")
+    account = desk.call("get_account_status", quiet=True)
+    if not account.ok or account.result is None:
+        return
+    if account.result["status"] == "closed":
+        desk.tell("Your account is already closed.")
+        return
+    propose(desk, ctx, "close_account", {})  # policy: a person approves every closure
+    if desk.pending:
+        desk.tell("Closing an account is checked by a member of our team; I have sent your request for review.")
 
 
 SCRIPTS: dict[str, Script] = {

@@ -114,9 +114,11 @@ def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: s
         raise UserError(str(exc)) from exc
     check_customer(ctx)
     thread_id = thread_id or new_thread_id()
-    config = {"configurable": {"thread_id": thread_id}}
+    # The owner also goes into checkpoint metadata: a crash before intake still says whose thread it is.
+    config = {"configurable": {"thread_id": thread_id}, "metadata": {"customer_id": ctx.customer_id}}
     snapshot = graph.get_state(config)
-    if snapshot.values.get("customer_id", ctx.customer_id) != ctx.customer_id:
+    owner = snapshot.values.get("customer_id") or (snapshot.metadata or {}).get("customer_id") or ctx.customer_id
+    if owner != ctx.customer_id:
         raise UserError("this thread belongs to another customer")
     if pending_interrupts(graph, thread_id):
         values = snapshot.values
@@ -180,7 +182,8 @@ def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def thread_customer(graph: CompiledStateGraph, thread_id: str) -> str:
     """The customer a thread belongs to (decisions act for that customer, not the operator)."""
-    values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
-    if not values.get("customer_id"):
+    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+    owner = snapshot.values.get("customer_id") or (snapshot.metadata or {}).get("customer_id")
+    if not owner:
         raise UserError(f"unknown thread {thread_id!r}")
-    return str(values["customer_id"])
+    return str(owner)

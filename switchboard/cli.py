@@ -24,6 +24,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id, e.g. C0007.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ActorOpt = Annotated[str, typer.Option("--as", help="Who decides (written to the audit log).")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -182,9 +183,6 @@ def _decide(thread: str, decision: dict[str, Any], as_json: bool) -> None:
     print_json(result) if as_json else print_turn(result)
 
 
-ActorOpt = Annotated[str, typer.Option("--as", help="Who decides (written to the audit log).")]
-
-
 @app.command()
 def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
     """Approve the action a thread is waiting on."""
@@ -210,6 +208,74 @@ def edit(thread: str, args: Annotated[str, typer.Option("--args", help="Edited a
     if not isinstance(parsed, dict):
         fail("--args must be a JSON object")
     _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json)
+
+
+@app.command()
+def inbox(as_json: JsonOpt = False) -> None:
+    """Approvals waiting for a person, across threads."""
+    from switchboard.app import open_graph
+    from switchboard.threads import inbox as list_waiting
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        rows = list_waiting(graph, graph.checkpointer)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("nothing is waiting for a decision")
+    for row in rows:
+        out.print(f"[bold]{row['thread_id']}[/bold] {row['customer_id']} · {row['action']} {json.dumps(row['args'])}"
+                  f" · {row['description']}")
+
+
+@app.command()
+def resume(thread: str, as_json: JsonOpt = False) -> None:
+    """Continue a thread from its last checkpoint (after a crash or kill -9)."""
+    from switchboard.app import open_graph
+    from switchboard.threads import resume as resume_thread
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        result = resume_thread(graph, Context(), thread)
+    print_json(result) if as_json else print_turn(result)
+
+
+@app.command()
+def history(thread: str, as_json: JsonOpt = False) -> None:
+    """Checkpoints of a thread: step, next node, side effects after each."""
+    from switchboard.app import open_graph
+    from switchboard.threads import history as thread_history
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        rows = thread_history(graph, Context(), thread)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        effects = ", ".join(f"{e['tool']}{' (undone)' if e['compensated'] else ''}" for e in row["effects_after"])
+        out.print(f"{row['checkpoint_id']}  step {row['step']:>3}  turn {row['turn']}  next {','.join(row['next']) or '-'}"
+                  f"  {('effects after: ' + effects) if effects else ''}")
+
+
+@app.command()
+def rollback(
+    thread: str,
+    to: Annotated[str, typer.Option("--to", help="Checkpoint id from `switchboard history`.")],
+    route: Annotated[str | None, typer.Option("--route", help="Continue at this department.")] = None,
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Fork a thread at a checkpoint, undo the effects made after it, and continue."""
+    from switchboard.app import open_graph
+    from switchboard.threads import rollback as rollback_thread
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        result = rollback_thread(graph, Context(), thread, to, route=route, actor=actor)
+    if as_json:
+        print_json(result)
+        return
+    for item in result["compensated"]:
+        out.print(f"[dim]undone: {item['tool']} ({item['outcome']})[/dim]")
+    print_turn(result)
 
 
 @app.command("eval")

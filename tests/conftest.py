@@ -100,7 +100,7 @@ def make_context(store_url: str, kb_dir: str, classifier_path: str):  # noqa: AN
 
     def make(customer_id: str = "C0007", **overrides: object) -> Context:
         base = Context(customer_id=customer_id, model="fake:facts", smart_model=None, database_url=store_url,
-                       chroma_dir=kb_dir, classifier_path=classifier_path)
+                       chroma_dir=kb_dir, classifier_path=classifier_path, rate_limit="100000/minute")
         return base.with_(**overrides)
 
     return make

@@ -196,3 +196,25 @@ def search_knowledge_base(conn: Connection | None, ctx: ToolContext, query: str,
 
 def describe_passages(result: dict[str, Any]) -> list[str]:
     return [f"[{p['doc_id']}] {p['text']}" for p in result["passages"]]
+
+
+def close_account(conn: Connection, ctx: ToolContext) -> dict[str, Any]:
+    row = _account(conn, ctx)
+    if row.status == "closed":
+        raise ToolError("this account is already closed")
+    conn.execute(update(accounts).where(accounts.c.customer_id == ctx.customer_id).values(status="closed"))
+    conn.execute(update(customers).where(customers.c.id == ctx.customer_id).values(status="closed", newsletter=False))
+    return {"previous_account_status": row.status, "previous_newsletter": bool(row.newsletter)}
+
+
+def describe_closed(result: dict[str, Any]) -> list[str]:
+    return ["Your account is now closed; you will receive no more emails from us."]
+
+
+def reopen_account(conn: Connection, customer_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Compensation for close_account."""
+    conn.execute(update(accounts).where(accounts.c.customer_id == customer_id)
+                 .values(status=result["previous_account_status"]))
+    conn.execute(update(customers).where(customers.c.id == customer_id)
+                 .values(status="active", newsletter=result["previous_newsletter"]))
+    return {"reopened": customer_id}

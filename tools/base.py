@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -57,17 +58,34 @@ class Args(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Plain ASCII digits only ("١٢٣" and "１２３" are digits to Python, not to a ledger); commas only as
+# thousands separators ("10,00" is a European 10.00, never 1000).
+_AMOUNT_TEXT = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
+_ORDER_TEXT = re.compile(r"#?\s*(\d{1,10})")
+CENT = Decimal("0.01")
+MAX_ORDER_ID = 2**31 - 1  # the store's order ids are 32-bit integers (PostgreSQL INTEGER)
+
+
 def _as_decimal(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("amount must be a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("amount must be a finite number")
+    """Amounts arrive as JSON numbers or text from a model or a person: accept only what reads unambiguously."""
+    if isinstance(value, bool):  # bool is an int subclass: True is not $1
+        raise ValueError("amount must be a number, not true/false")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("amount must be a finite number")
+        return Decimal(repr(value))  # the shortest text that round-trips: 19.99, not 19.989999...
     if isinstance(value, str):
-        value = value.replace("$", "").replace(",", "").strip()
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError("amount must be a number") from exc
+        text = value.strip()
+        text = text[1:].strip() if text.startswith("$") else text
+        text = text[:-3].strip() if text.upper().endswith("USD") else text
+        if not text.isascii() or not _AMOUNT_TEXT.fullmatch(text):
+            raise ValueError("amount must be written like 19.99")
+        return Decimal(text.replace(",", ""))
+    raise ValueError("amount must be a number")
 
 
 def _check_amount(value: Decimal) -> Decimal:
@@ -77,21 +95,39 @@ def _check_amount(value: Decimal) -> Decimal:
         raise ValueError("amount must be positive")
     if value > MAX_AMOUNT_USD:
         raise ValueError(f"amount above ${MAX_AMOUNT_USD} is not accepted")
-    if value != value.quantize(Decimal("0.01")):
+    if value != value.quantize(CENT):
         raise ValueError("amount cannot have fractions of a cent")
-    return value
+    return value.quantize(CENT)
 
 
 AmountUSD = Annotated[Decimal, BeforeValidator(_as_decimal), AfterValidator(_check_amount)]
 
 
+def _as_order_id(value: Any) -> Any:
+    """An order number: an int, or text like "10956" / "#10956"; never a bool, a fraction or odd digits."""
+    if isinstance(value, bool):
+        raise ValueError("order number must be a number, not true/false")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("order number must be a whole number")
+        return int(value)
+    if isinstance(value, str):
+        match = _ORDER_TEXT.fullmatch(value.strip())
+        if not value.isascii() or match is None:
+            raise ValueError("order number must be written with digits only, like 10956")
+        return int(match.group(1))
+    raise ValueError("order number must be a number")
+
+
 def _check_order_id(value: int) -> int:
-    if isinstance(value, bool) or not (1 <= value <= 10**12):
+    if not 1 <= value <= MAX_ORDER_ID:
         raise ValueError("order number out of range")
     return value
 
 
-OrderId = Annotated[int, AfterValidator(_check_order_id)]
+OrderId = Annotated[int, BeforeValidator(_as_order_id), AfterValidator(_check_order_id)]
 
 
 def cents(amount: Decimal) -> int:

@@ -53,6 +53,8 @@ TOOLS: Final[dict[str, ToolSpec]] = {
                  account.restore_newsletter),
         ToolSpec("record_review", account.record_review, account.ReviewArgs, True,
                  "Record the customer's feedback.", account.describe_review),
+        ToolSpec("close_account", account.close_account, account.NoArgs, True,
+                 "Close the customer's account.", account.describe_closed, account.reopen_account),
         ToolSpec("create_ticket", account.create_ticket, account.TicketArgs, True,
                  "Open a ticket for a person to handle.", account.describe_ticket, account.close_ticket),
     )
@@ -68,7 +70,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     }),
     "technical": frozenset({
         "get_account_status", "send_password_reset", "get_service_status", "list_tickets",
-        "search_knowledge_base", "create_ticket",
+        "search_knowledge_base", "create_ticket", "close_account",
     }),
     "general": frozenset({
         "list_orders", "get_order", "get_shipment", "cancel_order", "update_shipping_address",

@@ -1,0 +1,128 @@
+"""Operating on conversation threads: inbox, resume, history, rollback.
+
+Every function reads the checkpoint, so each can run in a fresh process
+(another terminal, another machine on the same database) from the one that
+started the thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from graph.context import Context
+from graph.resources import store_engine
+from switchboard.app import UserError, finish, pending_interrupts, thread_customer
+from tools.audit import write_audit
+from tools.compensation import compensate_after, effects_after
+
+DEPARTMENTS = ("billing", "technical", "general", "escalation")
+
+
+def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+    configurable = {"thread_id": thread_id}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver) -> list[dict[str, Any]]:
+    """Threads waiting for a person, newest first, with what they wait on."""
+    seen: set[str] = set()
+    waiting = []
+    for item in saver.list(None):
+        thread_id = item.config["configurable"]["thread_id"]
+        if thread_id in seen:
+            continue
+        seen.add(thread_id)
+        for pending in pending_interrupts(graph, thread_id):
+            value = pending.value if isinstance(pending.value, dict) else {}
+            for request in value.get("action_requests", []):
+                waiting.append({"thread_id": thread_id, "customer_id": thread_customer(graph, thread_id),
+                                "action": request["name"], "args": request["args"],
+                                "description": request["description"],
+                                "allowed_decisions": value["review_configs"][0]["allowed_decisions"],
+                                "since": item.checkpoint["ts"]})
+    return waiting
+
+
+def resume(graph: CompiledStateGraph, base: Context, thread_id: str) -> dict[str, Any]:
+    """Continue a thread from its last checkpoint (after a crash or a kill)."""
+    ctx = base.with_(customer_id=thread_customer(graph, thread_id))
+    snapshot = graph.get_state(_config(thread_id))
+    if pending_interrupts(graph, thread_id):
+        return {**finish(graph, ctx, thread_id), "resumed": False, "note": "waiting for a decision"}
+    # `next` omits tasks whose writes were saved before the crash; they still need their successors run.
+    if snapshot.next or snapshot.tasks:
+        graph.invoke(None, _config(thread_id), context=ctx)
+        return {**finish(graph, ctx, thread_id), "resumed": True}
+    return {**finish(graph, ctx, thread_id), "resumed": False, "note": "nothing to resume"}
+
+
+def history(graph: CompiledStateGraph, base: Context, thread_id: str) -> list[dict[str, Any]]:
+    """Checkpoints oldest first: step, the node that runs next, and the effects made after it."""
+    snapshots = list(graph.get_state_history(_config(thread_id)))
+    if not snapshots:
+        raise UserError(f"unknown thread {thread_id!r}")
+    customer = thread_customer(graph, thread_id)
+    engine = store_engine(base.with_(customer_id=customer))
+    effects = effects_after(engine, thread_id, None)
+    rows = []
+    for snap in reversed(snapshots):
+        created = datetime.fromisoformat(snap.created_at) if snap.created_at else None
+        rows.append({
+            "checkpoint_id": snap.config["configurable"]["checkpoint_id"],
+            "step": snap.metadata.get("step") if snap.metadata else None,
+            "turn": snap.values.get("turn"),
+            "next": list(snap.next),
+            "created_at": snap.created_at,
+            "effects_after": [
+                {"tool": e["tool"], "key": e["idempotency_key"], "compensated": e["compensated_at"] is not None}
+                for e in effects if created is None or _aware(e["created_at"]) > created
+            ],
+        })
+    return rows
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoint_id: str, *,
+             route: str | None = None, actor: str = "operator:cli") -> dict[str, Any]:
+    """Fork the thread at a checkpoint, compensate the effects made after it, then continue.
+
+    With ``route`` the fork continues at that department's specialist; without it,
+    the thread re-runs from the checkpoint. Either way the new path gets fresh
+    idempotency keys (the ``branch`` counter), so its effects are real, once.
+    """
+    if route is not None and route not in DEPARTMENTS:
+        raise UserError(f"--route must be one of {', '.join(DEPARTMENTS)}")
+    target = next((s for s in graph.get_state_history(_config(thread_id))
+                   if s.config["configurable"]["checkpoint_id"] == checkpoint_id), None)
+    if target is None:
+        raise UserError(f"checkpoint {checkpoint_id!r} is not in thread {thread_id!r} (see `switchboard history`)")
+    ctx = base.with_(customer_id=thread_customer(graph, thread_id), actor=actor)
+    engine = store_engine(ctx)
+    after = datetime.fromisoformat(target.created_at) if target.created_at else None
+    compensated = compensate_after(engine, thread_id, after, actor=actor, checkpoint_id=checkpoint_id)
+    write_audit(engine, action="rollback", outcome="ok", thread_id=thread_id, customer_id=ctx.customer_id,
+                node="rollback", actor=actor, args={"checkpoint_id": checkpoint_id, "route": route},
+                detail=f"{len(compensated)} effect(s) compensated")
+    latest_branch = int(graph.get_state(_config(thread_id)).values.get("branch", 0))
+    update: dict[str, Any] = {"branch": latest_branch + 1}
+    goto = route or (target.next[0] if target.next else None)
+    if route:
+        update.update(department=route, departments=[route], pending_action=None, decision=None)
+    # update_state records the fork (a new head for the thread); Command(goto) continues it.
+    forked = graph.update_state(target.config, update, as_node="coordinator")
+    if goto and goto != "__start__":
+        graph.invoke(Command(goto=goto), forked, context=ctx)
+    result = finish(graph, ctx, thread_id)
+    return {**result, "rolled_back_to": checkpoint_id, "compensated": compensated}

@@ -1,0 +1,43 @@
+"""Child-process work for the kill -9 tests, started from a fork server that imported this module.
+
+Importing it loads the graph code and the classifier once, so each forked child
+starts in milliseconds and a kill can land anywhere inside a turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from graph.builder import build_graph
+from graph.context import Context
+from graph.resources import _classifier
+from switchboard.app import open_checkpointer, resume_turn, run_turn
+
+if os.environ.get("SWITCHBOARD_TEST_CLASSIFIER"):
+    _classifier(os.environ["SWITCHBOARD_TEST_CLASSIFIER"])
+
+
+def context(spec: dict[str, Any]) -> Context:
+    return Context(customer_id=spec["customer_id"], model="fake:facts", database_url=spec["store_url"],
+                   chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
+
+
+def ask(spec: dict[str, Any], message: str, thread_id: str) -> None:
+    with open_checkpointer(spec["checkpoint_url"]) as saver:
+        run_turn(build_graph().compile(checkpointer=saver), context(spec), message, thread_id)
+
+
+def approve(spec: dict[str, Any], thread_id: str) -> None:
+    # ValueError: the other approver got there first and nothing is waiting any more.
+    with open_checkpointer(spec["checkpoint_url"]) as saver, contextlib.suppress(ValueError):
+        resume_turn(build_graph().compile(checkpointer=saver), context(spec), thread_id,
+                    {"type": "approve", "actor": f"operator:pid{os.getpid()}"})
+
+
+def resume(spec: dict[str, Any], thread_id: str) -> None:
+    from switchboard.threads import resume as resume_thread
+
+    with open_checkpointer(spec["checkpoint_url"]) as saver:
+        resume_thread(build_graph().compile(checkpointer=saver), context(spec), thread_id)

@@ -1,0 +1,209 @@
+"""Crashes, replays and double clicks never do a side effect twice (SQLite and PostgreSQL).
+
+Children are forked from a fork server that has already imported the graph, so a
+`kill -9` can land anywhere inside a turn: before the first checkpoint, in the
+middle of the refund transaction, between the effect and its checkpoint.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from graph.builder import build_graph
+from graph.context import Context
+from store.db import ensure_store, make_engine
+from store.schema import audit_log, effects, orders, refunds
+from switchboard import threads
+from switchboard.app import open_checkpointer, resume_turn, run_turn
+
+pytestmark = pytest.mark.slow
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+KILL_TRIALS = {"sqlite": 40, "postgresql": 20}
+
+
+@pytest.fixture(scope="module")
+def forkserver(classifier_path: str) -> Any:
+    os.environ["SWITCHBOARD_TEST_CLASSIFIER"] = classifier_path
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["tests.durability_worker"])
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    name = f"switchboard_dur_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # required here: fail, never skip
+        pytest.fail(f"PostgreSQL is required at {ADMIN_URL}: {exc}")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    ensure_store(url)
+    yield url
+    make_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def spec(request: pytest.FixtureRequest, store_url: str, kb_dir: str, classifier_path: str, tmp_path: Any) -> dict[str, Any]:
+    if request.param == "sqlite":
+        store, checkpoints = store_url, f"sqlite:///{tmp_path / 'checkpoints.sqlite'}"
+    else:
+        store = request.getfixturevalue("pg_database")
+        checkpoints = store.replace("postgresql+psycopg://", "postgresql://")
+    return {"backend": request.param, "customer_id": "C0007", "store_url": store, "checkpoint_url": checkpoints,
+            "kb_dir": kb_dir, "classifier_path": classifier_path}
+
+
+def ctx_of(spec: dict[str, Any]) -> Context:
+    return Context(customer_id=spec["customer_id"], model="fake:facts", database_url=spec["store_url"],
+                   chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
+
+
+def refunds_of(spec: dict[str, Any], thread_id: str) -> int:
+    with make_engine(spec["store_url"]).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(refunds)
+                                .where(refunds.c.idempotency_key.like(f"{thread_id}|%"))).scalar_one())
+
+
+def order_id(spec: dict[str, Any], status: str, *, above: int = 0, below: int = 10**9) -> int:
+    with make_engine(spec["store_url"]).connect() as conn:
+        return int(conn.execute(select(orders.c.id).where(
+            orders.c.customer_id == spec["customer_id"], orders.c.status == status,
+            orders.c.total_cents > above, orders.c.total_cents <= below).order_by(orders.c.id)).scalars().first())
+
+
+def recover(spec: dict[str, Any], message: str, thread_id: str) -> dict[str, Any]:
+    """What a client does after a crash: resume the thread, or send again if nothing was saved."""
+    with open_checkpointer(spec["checkpoint_url"]) as saver:
+        graph = build_graph().compile(checkpointer=saver)
+        snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+        if not snapshot.values:
+            return run_turn(graph, ctx_of(spec), message, thread_id)
+        return threads.resume(graph, ctx_of(spec), thread_id)
+
+
+def test_kill_minus_9_at_random_points_then_resume_refunds_exactly_once(forkserver: Any, spec: dict[str, Any]) -> None:
+    from tests import durability_worker as worker
+
+    order = order_id(spec, "delivered", below=50000)
+    message = f"please refund $1.00 of order {order}, one item was scratched"
+    durations = []
+    for i in range(3):  # uninterrupted runs tell how long a turn takes in a child
+        started = time.perf_counter()
+        child = forkserver.Process(target=worker.ask, args=(spec, message, f"warm-{spec['backend']}-{i}"))
+        child.start()
+        child.join(60)
+        durations.append(time.perf_counter() - started)
+    window = min(durations)  # the first runs warm caches; the fastest is the one kills must hit
+    rng = random.Random(20261122)
+    killed_mid_turn = duplicates = missing = 0
+    trials = KILL_TRIALS[spec["backend"]]
+    for i in range(trials):
+        thread_id = f"kill-{spec['backend']}-{i}-{uuid.uuid4().hex[:6]}"
+        child = forkserver.Process(target=worker.ask, args=(spec, message, thread_id))
+        child.start()
+        time.sleep(rng.uniform(0, window))
+        if child.is_alive():
+            killed_mid_turn += 1
+            os.kill(child.pid, signal.SIGKILL)
+        child.join(60)
+        result = recover(spec, message, thread_id)
+        assert result["status"] == "answered", result
+        count = refunds_of(spec, thread_id)
+        duplicates += count > 1
+        missing += count == 0
+    print(f"\n[{spec['backend']}] turn {window * 1000:.0f} ms; kill/resume trials: {trials}, killed mid-turn: {killed_mid_turn}, "
+          f"duplicates: {duplicates}, missing: {missing}")
+    assert duplicates == 0 and missing == 0
+    assert killed_mid_turn >= trials // 3, "the kills must land inside turns, not after them"
+
+
+def test_two_processes_approving_at_once_refund_once(forkserver: Any, spec: dict[str, Any]) -> None:
+    from tests import durability_worker as worker
+
+    order = order_id(spec, "delivered", above=50000)
+    thread_id = f"double-{uuid.uuid4().hex[:8]}"
+    with open_checkpointer(spec["checkpoint_url"]) as saver:
+        first = run_turn(build_graph().compile(checkpointer=saver), ctx_of(spec), f"refund order {order}", thread_id)
+    assert first["status"] == "awaiting_approval"
+    approvers = [forkserver.Process(target=worker.approve, args=(spec, thread_id)) for _ in range(2)]
+    for child in approvers:
+        child.start()
+    for child in approvers:
+        child.join(120)
+    assert refunds_of(spec, thread_id) == 1
+    with open_checkpointer(spec["checkpoint_url"]) as saver:  # and a third, late click changes nothing
+        graph = build_graph().compile(checkpointer=saver)
+        with pytest.raises(ValueError):
+            resume_turn(graph, ctx_of(spec), thread_id, {"type": "approve"})
+    assert refunds_of(spec, thread_id) == 1
+
+
+def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: dict[str, Any]) -> None:
+    from tests import durability_worker as worker
+
+    order = order_id(spec, "delivered", below=50000)
+    message = f"refund $2.00 of order {order} please"
+    for attempt in range(30):  # kill until a turn is left half-done
+        thread_id = f"twin-{uuid.uuid4().hex[:8]}"
+        child = forkserver.Process(target=worker.ask, args=(spec, message, thread_id))
+        child.start()
+        time.sleep(0.05 + 0.05 * attempt)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+        with open_checkpointer(spec["checkpoint_url"]) as saver:
+            snapshot = build_graph().compile(checkpointer=saver).get_state({"configurable": {"thread_id": thread_id}})
+        if snapshot.values and (snapshot.next or snapshot.tasks):
+            break
+    else:
+        pytest.fail("no kill left a half-done turn")
+    twins = [forkserver.Process(target=worker.resume, args=(spec, thread_id)) for _ in range(2)]
+    for child in twins:
+        child.start()
+    for child in twins:
+        child.join(120)
+    recover(spec, message, thread_id)
+    assert refunds_of(spec, thread_id) == 1
+
+
+def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(graph, make_context) -> None:
+    ctx = make_context()
+    engine = create_engine(ctx.database_url)
+    with engine.connect() as conn:
+        big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",
+                                                     orders.c.total_cents > 50000)).scalar_one()
+    first = run_turn(graph, ctx, f"I want a refund for order {big}")
+    done = resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:alice"})
+    assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
+    history = threads.history(graph, ctx, first["thread_id"])
+    before_billing = next(h for h in history if h["next"] == ["billing"])
+    assert [e["tool"] for e in before_billing["effects_after"]] == ["issue_refund"]
+
+    result = threads.rollback(graph, ctx, first["thread_id"], before_billing["checkpoint_id"], route="general",
+                              actor="operator:bob")
+    assert [c["outcome"] for c in result["compensated"]] == ["ok"]
+    assert result["department"] == "general"
+    with engine.connect() as conn:
+        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == big)).scalars().all() == ["reversed"]
+        assert conn.execute(select(orders.c.status).where(orders.c.id == big)).scalar_one() == "delivered"
+        audit = conn.execute(select(audit_log.c.action, audit_log.c.actor)
+                             .where(audit_log.c.action.in_(["compensation", "rollback"]))).all()
+        assert set(audit) == {("compensation", "operator:bob"), ("rollback", "operator:bob")}
+        assert conn.execute(select(func.count()).select_from(effects)
+                            .where(effects.c.compensated_at.is_not(None))).scalar_one() == 1
+    # Rolling back again to the same point undoes nothing twice.
+    again = threads.rollback(graph, ctx, first["thread_id"], before_billing["checkpoint_id"], route="general")
+    assert again["compensated"] == []
