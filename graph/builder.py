@@ -1,6 +1,6 @@
 """Assembles the support graph. Read it top to bottom to follow one customer message.
 
-intake -> coordinator -> {billing | technical | general | escalation | clarify}
+intake -> coordinator -> {billing | technical | general | escalation | clarify | subrequest x N (Send)}
        -> draft_reply <-> check_reply (bounded repair) | fallback_reply -> finalize
        -> approval_gate (interrupt) -> execute_decision -> draft_reply ... when a step waits for a person.
 
@@ -20,6 +20,7 @@ from nodes.billing import billing
 from nodes.coordinator import clarify, coordinator
 from nodes.escalation import escalation
 from nodes.general import general
+from nodes.subrequests import subrequest
 from nodes.intake import intake
 from nodes.reply import check_reply, draft_reply, fallback_reply, finalize
 from nodes.technical import technical
@@ -37,6 +38,8 @@ def build_graph() -> StateGraph:
                        ("escalation", escalation)):
         builder.add_node(name, node, retry_policy=STORE_RETRY)
         builder.add_edge(name, "draft_reply")
+    builder.add_node("subrequest", subrequest, retry_policy=STORE_RETRY)
+    builder.add_edge("subrequest", "draft_reply")
     builder.add_node("draft_reply", draft_reply)
     builder.add_node("check_reply", check_reply)
     builder.add_node("fallback_reply", fallback_reply)

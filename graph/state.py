@@ -88,7 +88,7 @@ class OutputState(TypedDict, total=False):
     reply: str
     intent: str | None
     department: str | None
-    departments: list[str]
+    departments: Annotated[list[str], keep_turn]
     confidence: float
     tool_calls: Annotated[list[ToolCallRecord], keep_turn]
     citations: Annotated[list[str], keep_turn]

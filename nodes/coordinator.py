@@ -11,7 +11,7 @@ from typing import Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from langgraph.types import Command
+from langgraph.types import Command, Send
 
 from graph.context import Context
 from graph.resources import classifier
@@ -20,8 +20,9 @@ from nodes import prompts
 from nodes.instrument import instrumented
 from nodes.llm import ask_model
 from nodes.routing.intents import INTENTS, department_for
+from nodes.subrequests import split_request
 
-Route = Literal["billing", "technical", "general", "escalation", "clarify"]
+Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest"]
 
 FRIENDLY_INTENT = {
     "get_refund": "getting a refund", "track_refund": "checking a refund", "track_order": "tracking an order",
@@ -46,7 +47,16 @@ def _ask_router_model(ctx: Context, text: str, model: str) -> str | None:
 @instrumented("coordinator")
 def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route]:
     ctx = runtime.context
-    prediction = classifier(ctx).predict(state["request"])
+    model = classifier(ctx)
+    prediction = model.predict(state["request"])
+    parts = split_request(state["request"], model.predict, min_confidence=ctx.classifier_min_confidence,
+                          whole=prediction)
+    if parts:
+        sends = [Send("subrequest", {"request": p.text, "intent": p.intent, "department": p.department, "lane": i,
+                                     "turn": state.get("turn", 0), "branch": state.get("branch", 0)})
+                 for i, p in enumerate(parts)]
+        return Command(update={"intent": parts[0].intent, "department": parts[0].department,
+                               "confidence": min(p.confidence for p in parts)}, goto=sends)
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"
     if confidence < ctx.classifier_min_confidence:

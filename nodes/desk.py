@@ -30,6 +30,7 @@ class Desk:
     turn: int
     gateway: ToolGateway
     branch: int = 0
+    lane: str = ""  # which sub-request of a multi-issue message, so parallel desks never share keys
     records: list[ToolCallRecord] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
@@ -40,17 +41,17 @@ class Desk:
     failures: list[ToolOutcome] = field(default_factory=list)
 
     @classmethod
-    def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig, branch: int = 0) -> Desk:
+    def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig, branch: int = 0, lane: str = "") -> Desk:
         gateway = ToolGateway(
             store_engine(ctx), customer_id=ctx.customer_id, thread_id=thread_id_of(config),
             actor=ctx.actor, kb_search=kb_search(ctx), faults=parse_faults(ctx.faults),
             attempts=ctx.tool_attempts, backoff_s=ctx.tool_backoff_s,
         )
-        return cls(node=node, turn=turn, gateway=gateway, branch=branch)
+        return cls(node=node, turn=turn, gateway=gateway, branch=branch, lane=lane)
 
     def step_key(self, step: int, tool: str) -> str:
         """Stable across re-runs of the same node on the same branch; new after a rollback."""
-        return f"b{self.branch}:turn{self.turn}:{self.node}:step{step}:{tool}"
+        return f"b{self.branch}:turn{self.turn}:{self.node}{self.lane}:step{step}:{tool}"
 
     def call(self, tool: str, *, quiet: bool = False, **args: Any) -> ToolOutcome:
         """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide)."""

@@ -19,7 +19,7 @@ from nodes.ratelimit import wait_message
 from nodes.safety import screen_message
 from tools.audit import write_audit
 
-PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages")
+PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments")
 
 
 def latest_customer_text(state: SupportState) -> str:
@@ -37,7 +37,7 @@ def intake(
     turn = state.get("turn", 0) + 1
     fresh: dict[str, Any] = {name: [NEW_TURN] for name in PER_TURN_LISTS}
     fresh.update(
-        turn=turn, intent=None, department=None, departments=[], confidence=0.0, question=None,
+        turn=turn, intent=None, department=None, confidence=0.0, question=None,
         pending_action=None, decision=None, draft="", draft_attempts=0, draft_problems=[], error=None,
         reply="", status="answered", entities={}, injection_flags=[], fixed_reply=None, safety="ok",
     )
@@ -66,7 +66,7 @@ def intake(
     verdict = screen_message(text)
     if verdict.reply and verdict.escalate:
         return Command(update={**update, "safety": verdict.kind, "fixed_reply": verdict.reply,
-                               "department": "escalation", "departments": ["escalation"]}, goto="escalation")
+                               "department": "escalation", "departments": [NEW_TURN, "escalation"]}, goto="escalation")
     if verdict.reply:
         return Command(update={**update, "safety": verdict.kind, "reply": verdict.reply}, goto="finalize")
     return Command(update=update, goto="coordinator")

@@ -3,7 +3,6 @@ and falls back to a reply built from the same facts when the model cannot be tru
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -17,21 +16,13 @@ from nodes.instrument import instrumented
 from nodes.llm import ask_model
 from nodes.output_guard import screen_reply
 
-PASSAGE_CHARS = 500
-
 
 def _done_tools(state: SupportState) -> set[str]:
     return {c["name"] for c in state.get("tool_calls", []) if c["outcome"] == "ok"}
 
 
-def _passages(state: SupportState) -> list[str]:
-    return list(state.get("passages", []))
-
-
 def _fact_block(state: SupportState) -> str:
-    lines = list(state.get("facts", []))
-    lines += [p[:PASSAGE_CHARS] for p in _passages(state)[:2]]
-    return "\n".join(f"- {line}" for line in lines)
+    return "\n".join(f"- {line}" for line in state.get("facts", []))
 
 
 def _needs_no_model(state: SupportState) -> bool:
@@ -71,15 +62,6 @@ def check_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Liter
     return Command(update={"draft_problems": problems}, goto="fallback_reply")
 
 
-def _best_sentences(passage: str, request: str, limit: int = 2) -> str:
-    """The passage sentences that share the most words with the request, in their original order."""
-    words = set(re.findall(r"[a-z]{3,}", request.lower()))
-    body = re.sub(r"^#+.*$", "", passage, flags=re.M)
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if len(s.strip()) > 20]
-    ranked = sorted(range(len(sentences)), key=lambda i: -len(words & set(re.findall(r"[a-z]{3,}", sentences[i].lower()))))
-    return " ".join(sentences[i] for i in sorted(ranked[:limit]))
-
-
 def deterministic_reply(state: SupportState) -> str:
     """A reply built only from the turn's facts and passages: always true, never pretty."""
     if state.get("status") == "error" and state.get("reply"):
@@ -89,11 +71,6 @@ def deterministic_reply(state: SupportState) -> str:
     if state.get("question"):
         return str(state["question"])
     parts = list(state.get("facts", []))
-    passages = _passages(state)
-    if passages and (not parts or len(parts) <= 1):
-        citations = state.get("citations", [])
-        summary = _best_sentences(passages[0], state.get("request", ""))
-        parts.append(summary + (f" (source: {citations[0]})" if citations else ""))
     if not parts:
         return "Thank you for your message. A member of our team will look into it."
     return " ".join(parts)

@@ -46,8 +46,23 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     return None
 
 
+def best_sentences(passage: str, request: str, limit: int = 2) -> str:
+    """The passage sentences that share the most words with the request, in their original order."""
+    words = set(re.findall(r"[a-z]{3,}", request.lower()))
+    body = re.sub(r"^#+.*$", "", passage, flags=re.M).replace("**", "")
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", body) if len(s.strip()) > 20]
+    ranked = sorted(range(len(sentences)),
+                    key=lambda i: -len(words & set(re.findall(r"[a-z]{3,}", sentences[i].lower()))))
+    return " ".join(sentences[i] for i in sorted(ranked[:limit]))
+
+
 def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
-    desk.call(KB_TOOL, query=f"{topic} {state['request']}".strip()[:480], k=3)
+    """Search the help articles; the best sentences of the top passage become a cited fact."""
+    outcome = desk.call(KB_TOOL, query=f"{topic} {state['request']}".strip()[:480], k=3)
+    passages = (outcome.result or {}).get("passages", []) if outcome.ok else []
+    if passages:
+        top = passages[0]
+        desk.tell(f"{best_sentences(top['text'], state['request'])} (source: {top['doc_id']})")
 
 
 def propose(desk: Desk, ctx: Context, tool: str, args: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from graph.context import Context
+from graph.state import NEW_TURN
 from graph.resources import store_engine
 from switchboard.app import UserError, finish, pending_interrupts, thread_customer
 from tools.audit import write_audit
@@ -119,7 +120,7 @@ def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoin
     update: dict[str, Any] = {"branch": latest_branch + 1}
     goto = route or (target.next[0] if target.next else None)
     if route:
-        update.update(department=route, departments=[route], pending_action=None, decision=None)
+        update.update(department=route, departments=[NEW_TURN, route], pending_action=None, decision=None)
     # update_state records the fork (a new head for the thread); Command(goto) continues it.
     forked = graph.update_state(target.config, update, as_node="coordinator")
     if goto and goto != "__start__":

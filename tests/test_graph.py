@@ -190,3 +190,25 @@ def test_embedded_model_answers_a_real_question_grounded(graph, make_context) ->
     assert result["status"] == "answered"
     assert result["nodes"]["draft_reply"]["tokens"] > 0, "the embedded model really ran"
     assert str(order.id) in result["reply"]
+
+
+def test_a_message_with_several_issues_is_split_and_answered_part_by_part(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "delivered", below_cents=50000)
+    result = run_turn(graph, ctx, f"My invoice for order {order.id} is wrong, I can't log in since yesterday, "
+                                  "and what are your delivery options to Canada?")
+    assert {"billing", "general"} <= set(result["departments"])
+    by_node = {(c["node"], c["name"]) for c in result["tool_calls"] if c["outcome"] == "ok"}
+    assert ("billing", "get_invoice") in by_node
+    assert ("general", "search_knowledge_base") in by_node
+    assert f"INV-{order.id}" in result["reply"] and "Canada" in result["reply"]
+    assert "international-shipping" in result["citations"]
+
+
+def test_each_part_runs_under_its_own_departments_permissions(graph, make_context) -> None:
+    ctx = make_context()
+    result = run_turn(graph, ctx, "where is my order 11096 and can you unsubscribe me from the newsletter")
+    for call in result["tool_calls"]:
+        from tools.registry import allowed
+
+        assert allowed(call["node"], call["name"]) or call["outcome"] == "refused"

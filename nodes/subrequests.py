@@ -1,0 +1,109 @@
+"""Several issues in one message (orchestrator-worker): split, route each part, run them in parallel.
+
+"My invoice for order X is wrong, I can't log in, and what are your delivery
+options to Canada?" becomes three sub-requests. Each is classified on its own,
+handled by its department's script under that department's permissions (a
+LangGraph `Send` per part), and the parts' facts meet again in one reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from nodes import billing, general, technical
+from nodes.desk import Desk
+from nodes.entities import extract_entities
+from nodes.instrument import instrumented
+from nodes.routing.intents import department_for
+from nodes.specialist import Script, report_failures
+
+CLAUSE_BREAK = re.compile(
+    r"(?<=[.!?])\s+|;\s*|\s*,?\s+(?:and also|and|also|plus|but|oh and)\s+(?=(?:i|i'm|im|my|what|how|can|could|"
+    r"where|when|why|is|are|do|does|please|pls|the|also)\b)"
+    r"|,\s+(?=(?:i|i'm|im|i've|my|what|how|can|could|where|when|why|and|also|please|pls)\b)",
+    re.I,
+)
+# A message the classifier is sure about as a whole is one request, whatever its clauses say.
+WHOLE_CERTAIN = 0.95
+WHOLE_CLEAR_CONFIDENCE = 0.8
+SPLIT_MIN_CONFIDENCE = 0.6  # a part must be clearly about something before it becomes its own request
+DESKS: dict[str, tuple[dict[str, Script], Script]] = {
+    "billing": (billing.SCRIPTS, billing.refund_policy),
+    "technical": (technical.SCRIPTS, technical.site_problem),
+    "general": (general.SCRIPTS, general.answer_from_kb),
+}
+
+
+@dataclass(frozen=True)
+class SubRequest:
+    text: str
+    intent: str
+    department: str
+    confidence: float
+
+
+def split_request(text: str, predict: Any, *, min_confidence: float, whole: Any) -> list[SubRequest]:
+    """The message's parts that a specialist can serve, one per (department, intent); [] if it is one issue.
+
+    Parts for two departments split unless the whole is certain. Two intents of one department split only when the whole
+    message is not clearly one of them ("I forgot my password and can't sign in" stays one request).
+    """
+    clauses = [c.strip(" ,.") for c in CLAUSE_BREAK.split(text) if c and len(c.split()) >= 3]
+    if len(clauses) < 2:
+        return []
+    parts: dict[tuple[str, str], SubRequest] = {}
+    for clause in clauses:
+        prediction = predict(clause)
+        if prediction.confidence < max(min_confidence, SPLIT_MIN_CONFIDENCE):
+            continue
+        department = department_for(prediction.intent)
+        key = (department, prediction.intent)
+        if key not in parts:
+            parts[key] = SubRequest(clause, prediction.intent, department, prediction.confidence)
+    if len(parts) < 2:
+        return []
+    departments = {p.department for p in parts.values()}
+    if whole.confidence >= WHOLE_CERTAIN or (len(departments) < 2 and whole.confidence >= WHOLE_CLEAR_CONFIDENCE):
+        return []
+    return list(parts.values())
+
+
+class SubRequestState(TypedDict):
+    """What one worker gets: its part of the message, nothing else of the thread."""
+
+    request: str
+    intent: str
+    department: str
+    lane: int
+    turn: int
+    branch: int
+
+
+@instrumented("subrequest")
+def subrequest(state: SubRequestState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    ctx = runtime.context
+    department = state["department"]
+    desk = Desk.open(department, state["turn"], ctx, config, branch=state["branch"], lane=f"-part{state['lane']}")
+    entities = extract_entities(state["request"])
+    if department == "escalation":
+        desk.call("create_ticket", subject="Customer asks for a person: " + state["request"][:80],
+                  body=state["request"], priority="normal")
+        desk.tell("A member of our support team will reply within one business day.")
+    else:
+        scripts, fallback = DESKS[department]
+        scripts.get(state["intent"], fallback)(desk, entities, {**state, "entities": entities}, ctx)  # type: ignore[arg-type]
+    if desk.question:  # parts cannot each stop the turn: the question becomes part of the reply
+        desk.tell(desk.question)
+    if desk.pending:
+        desk.tell(f"The {desk.pending['tool'].replace('_', ' ')} step needs a person's approval: "
+                  "please send it as a message of its own.")
+    report_failures(desk)
+    update = desk.update()
+    return {key: update[key] for key in ("tool_calls", "facts", "evidence", "passages", "citations")} | {
+        "departments": [department]}
