@@ -20,9 +20,9 @@ from nodes.billing import billing
 from nodes.coordinator import clarify, coordinator
 from nodes.escalation import escalation
 from nodes.general import general
-from nodes.subrequests import subrequest
 from nodes.intake import intake
 from nodes.reply import check_reply, draft_reply, fallback_reply, finalize
+from nodes.subrequests import subrequest
 from nodes.technical import technical
 
 # Transient storage errors are worth one more try; a bad argument is not (tools return those).

@@ -105,6 +105,7 @@ class SupportState(OutputState, total=False):
     safety: str  # "ok", or why the safety screen answered instead of a specialist
     fixed_reply: str | None  # a reply the workflow wrote itself; the model does not rephrase it
     entities: dict[str, Any]
+    memory: dict[str, Any]  # what earlier conversations of this customer left (nodes/memory.py)
     alternatives: list[tuple[str, float]]
     facts: Annotated[list[str], keep_turn]  # statements backed by tool results or passages
     evidence: Annotated[list[str], keep_turn]  # everything a reply may state: tool facts and passages

@@ -15,6 +15,7 @@ from graph.state import NEW_TURN, SupportState
 from nodes.entities import extract_entities
 from nodes.guardrails import InputRejected, injection_flags, validate_message
 from nodes.instrument import instrumented
+from nodes.memory import recall
 from nodes.ratelimit import wait_message
 from nodes.safety import screen_message
 from tools.audit import write_audit
@@ -62,7 +63,8 @@ def intake(
         write_audit(store_engine(ctx), action="injection_flagged", outcome="flagged",
                     thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
                     node="intake", detail=", ".join(flags) + ": " + text[:300])
-    update = {**fresh, "request": text, "entities": extract_entities(text), "injection_flags": flags}
+    memory = recall(runtime.store, ctx.customer_id)
+    update = {**fresh, "request": text, "entities": extract_entities(text), "injection_flags": flags, "memory": memory}
     verdict = screen_message(text)
     if verdict.reply and verdict.escalate:
         return Command(update={**update, "safety": verdict.kind, "fixed_reply": verdict.reply,

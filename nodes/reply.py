@@ -6,14 +6,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graph.context import Context
 from graph.state import SupportState
 from nodes import grounding, prompts
+from nodes.desk import thread_id_of
 from nodes.instrument import instrumented
 from nodes.llm import ask_model
+from nodes.memory import remember
 from nodes.output_guard import screen_reply
 
 
@@ -92,8 +95,11 @@ def turn_status(state: SupportState) -> str:
 
 
 @instrumented("finalize")
-def finalize(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["approval_gate", "__end__"]]:
+def finalize(
+    state: SupportState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["approval_gate", "__end__"]]:
     status = turn_status(state)
     reply = screen_reply(state.get("reply") or deterministic_reply(state), state, runtime.context)
+    remember(runtime.store, runtime.context.customer_id, thread_id_of(config), {**state, "status": status}, reply)
     goto = "approval_gate" if status == "awaiting_approval" else "__end__"
     return Command(update={"reply": reply, "status": status, "messages": [AIMessage(content=reply)]}, goto=goto)

@@ -33,6 +33,9 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     """The order the message is about: named in it, or the only one that fits; otherwise ask."""
     if "order_id" in entities:
         return int(entities["order_id"])
+    remembered = entities.get("remembered_order_id")
+    if remembered is not None:  # said in an earlier conversation: not asked again
+        return int(remembered)
     listed = desk.call("list_orders", limit=10)
     if not listed.ok:
         return None
@@ -139,7 +142,10 @@ def run_desk(
 ) -> dict[str, Any]:
     ctx = runtime.context
     desk = Desk.open(node, state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
-    entities = state.get("entities", {})
+    entities = dict(state.get("entities", {}))
+    remembered = state.get("memory", {}).get("order_ids", [])
+    if remembered and "order_id" not in entities:
+        entities["remembered_order_id"] = remembered[0]
     if not plan_with_model(desk, state, ctx):
         scripts.get(state.get("intent") or "", fallback)(desk, entities, state, ctx)
     report_failures(desk)

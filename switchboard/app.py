@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Command
 from sqlalchemy import insert, select
 
@@ -86,9 +87,33 @@ def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver]:
 
 
 @contextmanager
+def open_store(url: str) -> Iterator[BaseStore]:
+    """Long-term memory beside the checkpoints: the same SQLite file, or the same PostgreSQL database."""
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        from langgraph.store.postgres import PostgresStore
+
+        with PostgresStore.from_conn_string(url.replace("postgresql+psycopg://", "postgresql://")) as store:
+            store.setup()
+            yield store
+        return
+    from langgraph.store.sqlite import SqliteStore
+
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+    try:
+        store = SqliteStore(conn)
+        store.setup()
+        yield store
+    finally:
+        conn.close()
+
+
+@contextmanager
 def open_graph(settings: Settings) -> Iterator[CompiledStateGraph]:
-    with open_checkpointer(settings.resolved_checkpoint_url()) as saver:
-        yield build_graph().compile(checkpointer=saver)
+    url = settings.resolved_checkpoint_url()
+    with open_checkpointer(url) as saver, open_store(url) as store:
+        yield build_graph().compile(checkpointer=saver, store=store)
 
 
 def new_thread_id() -> str:

@@ -15,8 +15,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from graph.context import Context
-from graph.state import NEW_TURN
 from graph.resources import store_engine
+from graph.state import NEW_TURN
 from switchboard.app import UserError, finish, pending_interrupts, thread_customer
 from tools.audit import write_audit
 from tools.compensation import compensate_after, effects_after

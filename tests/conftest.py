@@ -109,10 +109,11 @@ def make_context(store_url: str, kb_dir: str, classifier_path: str):  # noqa: AN
 @pytest.fixture
 def graph():  # noqa: ANN201
     from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.store.memory import InMemoryStore
 
     from graph.builder import build_graph
 
-    return build_graph().compile(checkpointer=InMemorySaver())
+    return build_graph().compile(checkpointer=InMemorySaver(), store=InMemoryStore())
 
 
 @pytest.fixture(autouse=True)

@@ -212,3 +212,24 @@ def test_each_part_runs_under_its_own_departments_permissions(graph, make_contex
         from tools.registry import allowed
 
         assert allowed(call["node"], call["name"]) or call["outcome"] == "refused"
+
+
+def test_memory_carries_an_order_number_to_the_next_conversation_of_the_same_customer_only(
+        graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "shipped")
+    run_turn(graph, ctx, f"hi, where is my order {order.id}? please answer in Spanish next time")
+    later = run_turn(graph, ctx, "hello again, where is my package now?")  # a new thread, no order number
+    assert later["status"] == "answered"
+    assert ("get_shipment", "ok") in calls(later)
+    assert later["tool_calls"][-1]["args"] == {"order_id": order.id}
+
+    other = make_context("C0002")
+    stranger = run_turn(graph, other, "hello again, where is my package now?")
+    assert all(c["args"].get("order_id") != order.id for c in stranger["tool_calls"])
+    store = graph.store
+    from nodes.memory import namespace, recall
+
+    assert recall(store, "C0002")["order_ids"] != [order.id]
+    assert all(item.value["order_ids"] != [order.id] for item in store.search(namespace("C0002")))
+    assert recall(store, "C0007")["language"] == "spanish"
