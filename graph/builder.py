@@ -1,6 +1,7 @@
 """Assembles the support graph. Read it top to bottom to follow one customer message.
 
-intake -> coordinator -> {billing | technical | general | escalation | clarify | subrequest x N (Send)}
+intake -> coordinator -> {billing | technical | general | escalation | clarify | subrequest x N (Send)
+                          | plan_execute (subgraph: make_plan -> review_plan (interrupt) -> execute_step ...)}
        -> draft_reply <-> check_reply (bounded repair) | fallback_reply -> finalize
        -> approval_gate (interrupt) -> execute_decision -> draft_reply ... when a step waits for a person.
 
@@ -21,6 +22,7 @@ from nodes.coordinator import clarify, coordinator
 from nodes.escalation import escalation
 from nodes.general import general
 from nodes.intake import intake
+from nodes.planning import build_plan_graph
 from nodes.reply import check_reply, draft_reply, fallback_reply, finalize
 from nodes.subrequests import subrequest
 from nodes.technical import technical
@@ -38,6 +40,8 @@ def build_graph() -> StateGraph:
                        ("escalation", escalation)):
         builder.add_node(name, node, retry_policy=STORE_RETRY)
         builder.add_edge(name, "draft_reply")
+    builder.add_node("plan_execute", build_plan_graph().compile())
+    builder.add_edge("plan_execute", "draft_reply")
     builder.add_node("subrequest", subrequest, retry_policy=STORE_RETRY)
     builder.add_edge("subrequest", "draft_reply")
     builder.add_node("draft_reply", draft_reply)

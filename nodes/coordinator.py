@@ -19,10 +19,11 @@ from graph.state import SupportState
 from nodes import prompts
 from nodes.instrument import instrumented
 from nodes.llm import ask_model
+from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
 from nodes.routing.intents import INTENTS, department_for
 from nodes.subrequests import split_request
 
-Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest"]
+Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest", "plan_execute"]
 
 FRIENDLY_INTENT = {
     "get_refund": "getting a refund", "track_refund": "checking a refund", "track_order": "tracking an order",
@@ -47,6 +48,10 @@ def _ask_router_model(ctx: Context, text: str, model: str) -> str | None:
 @instrumented("coordinator")
 def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route]:
     ctx = runtime.context
+    if wants_plan(state["request"]):  # several world-changing actions: plan first, then execute
+        departments = list(dict.fromkeys(DEPARTMENT_OF[a] for a in detect_actions(state["request"])))
+        return Command(update={"intent": "multi_step", "confidence": 1.0, "department": departments[0],
+                               "departments": departments}, goto="plan_execute")
     model = classifier(ctx)
     prediction = model.predict(state["request"])
     parts = split_request(state["request"], model.predict, min_confidence=ctx.classifier_min_confidence,

@@ -11,6 +11,8 @@ from graph.context import Context
 def approval_reason(tool: str, args: dict[str, Any], ctx: Context, *, unsure: bool = False) -> str | None:
     """Why this action needs a person, or None when the workflow may go ahead on its own."""
     if tool == "issue_refund":
+        if args.get("to_card_last4"):
+            return "a refund to a card other than the one that paid"
         raw = args.get("amount_usd")
         if raw is None:
             return "a refund without a stated amount"

@@ -37,3 +37,9 @@ PLANNER_SYSTEM = (
 )
 
 PLANNER_USER = "Intent: {intent}\nKnown details: {entities}\nCustomer message: {request}"
+
+MULTI_STEP_PLANNER_SYSTEM = (
+    "You plan a customer's multi-step request for an online store. Tools (name (department): description): "
+    "{tools}. Reply with a JSON list only, in the order the steps must run: "
+    "[{{\"tool\": NAME, \"args\": {{...}}, \"why\": TEXT}}]. Never include a customer id."
+)

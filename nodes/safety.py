@@ -7,7 +7,8 @@ answered as such, whatever else the message says.
 
 - self-harm: a caring reply with crisis lines, and a person is asked to reach out
   (the intake routes the turn to the escalation node, which opens an urgent ticket);
-- harmful or illegal requests: a polite refusal;
+- harmful or illegal requests, attacks on our systems (SQL injection and the like) and requests for
+  the assistant's own prompts, configuration or keys: a polite refusal;
 - abuse with no support request in it: a calm reply that invites the actual question.
   Anger alongside a request ("wtf where is my f***ing order 11096") is served normally;
 - off-topic requests (poems, trivia, homework): a polite note of what we can help with.
@@ -124,6 +125,14 @@ HARMFUL = _any([
     r"(all |other |another |your |the )+(customers?|users?|clients?)\b",
     r"\b(find|track|stalk|locate) (where|the address of) (someone|somebody|a person|my ex|him|her) (lives?)?\b",
 ])
+# Attacks on our systems rather than requests: SQL injection, script injection, path traversal. Read on the
+# normalised text itself, which keeps quotes and operators.
+ATTACK = re.compile("|".join([
+    r"'\s*(or|and)\s+'?[\w ]*'?\s*=\s*'?", r"\b(or|and)\s+(?P<n>\d+)\s*=\s*(?P=n)\b",
+    r";\s*(drop|delete|update|insert|truncate|alter|exec|shutdown)\b", r"\bunion\s+(all\s+)?select\b", r"\bdrop\s+table\b",
+    r"\bdelete\s+from\b", r"\binsert\s+into\b", r"\bupdate\s+\w+\s+set\b", r"\bxp_cmdshell\b", r"\b(pg_)?sleep\s*\(\s*\d",
+    r"\binformation_schema\b", r"\w'\s*;?\s*--\s*$", r"<\s*script\b", r"\bjavascript:", r"(\.\./){2,}", r"\$\{jndi:",
+]))
 # Requests for the assistant's own insides: prompts, configuration, keys. Refused; the intake flags them too.
 INTERNALS = _any([
     r"\b(system|initial|hidden|original) prompt\b", r"\byour (instructions|prompt|system message|guidelines|configuration|config)\b",
@@ -205,7 +214,7 @@ def screen_message(text: str) -> SafetyVerdict:
     words, masked = _views(text)
     if SELF_HARM.search(words):
         return SafetyVerdict("self_harm", SELF_HARM_REPLY, escalate=True)
-    if HARMFUL.search(words) or INTERNALS.search(words):
+    if HARMFUL.search(words) or INTERNALS.search(words) or ATTACK.search(normalise(text).lower()):
         return SafetyVerdict("harmful", HARMFUL_REPLY)
     asks_for_support = bool(SUPPORT.search(words) or REQUEST.search(words))
     if not asks_for_support and (ABUSE.search(words) or ABUSE_MASKED.search(masked)):

@@ -6,6 +6,7 @@ checkpointer the settings name and runs turns for a customer.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -163,9 +164,21 @@ def resume_turn(graph: CompiledStateGraph, ctx: Context, thread_id: str, decisio
 
 
 def finish(graph: CompiledStateGraph, ctx: Context, thread_id: str) -> dict[str, Any]:
-    values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
+    values = dict(graph.get_state({"configurable": {"thread_id": thread_id}}).values)
     record_node_runs(ctx, thread_id, values.get("node_metrics", []))
+    waiting = pending_interrupts(graph, thread_id)
+    if waiting:  # a gate inside a subgraph: its reply lives in the subgraph until it finishes
+        values["status"] = "awaiting_approval"
+        if not values.get("reply"):
+            values["reply"] = describe_waiting(waiting)
     return turn_result(thread_id, values)
+
+
+def describe_waiting(waiting: list[Any]) -> str:
+    requests = [r for i in waiting if isinstance(i.value, dict) for r in i.value.get("action_requests", [])]
+    steps = "; ".join(f"{n}. {r['name'].replace('_', ' ')} {json.dumps(r['args'])}" for n, r in enumerate(requests, 1))
+    return (f"Here is my plan: {steps}. A member of our team reviews it first; "
+            "I will go ahead as soon as it is approved.")
 
 
 def record_node_runs(ctx: Context, thread_id: str, metrics: list[dict[str, Any]]) -> None:

@@ -233,3 +233,34 @@ def test_memory_carries_an_order_number_to_the_next_conversation_of_the_same_cus
     assert recall(store, "C0002")["order_ids"] != [order.id]
     assert all(item.value["order_ids"] != [order.id] for item in store.search(namespace("C0002")))
     assert recall(store, "C0007")["language"] == "spanish"
+
+
+def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(graph, make_context) -> None:
+    ctx = make_context()
+    pending = order_of(ctx, "pending")
+    first = run_turn(graph, ctx, f"cancel my order {pending.id}, refund it to a different card and close my account")
+    assert first["status"] == "awaiting_approval"
+    assert {"general", "technical"} <= set(first["departments"])
+    assert "cancel order" in first["reply"] and "close account" in first["reply"]
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 0  # nothing ran yet
+
+    done = resume_turn(graph, ctx, first["thread_id"], {"decisions": [{"type": "approve", "actor": "operator:qa"}]})
+    assert [(c["node"], c["name"], c["outcome"]) for c in done["tool_calls"]] == [
+        ("general", "cancel_order", "ok"), ("technical", "close_account", "ok")]
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 1
+    # Approving again finds nothing waiting, and the steps' idempotency keys stop any replay.
+    with pytest.raises(UserError):
+        resume_turn(graph, ctx, first["thread_id"], {"type": "approve"})
+
+
+def test_a_rejected_plan_changes_nothing_and_an_invalid_plan_is_not_run(graph, make_context) -> None:
+    ctx = make_context()
+    pending = order_of(ctx, "pending")
+    first = run_turn(graph, ctx, f"cancel order {pending.id} and close my account")
+    done = resume_turn(graph, ctx, first["thread_id"], {"type": "reject", "message": "customer must confirm by phone"})
+    assert done["tool_calls"] == []
+    assert "did not approve" in done["reply"]
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "pending") == 1
+
+    no_order = run_turn(graph, make_context("C0002"), "cancel my order and change the shipping address")
+    assert no_order["status"] == "needs_info" and no_order["tool_calls"] == []

@@ -164,6 +164,7 @@ class RefundArgs(Args):
     order_id: OrderId
     amount_usd: AmountUSD | None = None
     reason: str = Field(default="customer request", max_length=500)
+    to_card_last4: str | None = Field(default=None, pattern=r"^(\d{4}|other)$")  # None: the original payment
 
 
 def refundable_cents(conn: Connection, ctx: ToolContext, order_id: int) -> int:
@@ -177,7 +178,7 @@ def refundable_cents(conn: Connection, ctx: ToolContext, order_id: int) -> int:
 
 def issue_refund(
     conn: Connection, ctx: ToolContext, order_id: int, amount_usd: Decimal | None = None,
-    reason: str = "customer request",
+    reason: str = "customer request", to_card_last4: str | None = None,
 ) -> dict[str, Any]:
     order = owned_order(conn, ctx, order_id)
     remaining = refundable_cents(conn, ctx, order_id)
@@ -190,7 +191,8 @@ def issue_refund(
     refund_id = conn.execute(
         insert(refunds).values(
             order_id=order_id, customer_id=ctx.customer_id, amount_cents=amount, status="pending",
-            reason=reason, created_at=now, idempotency_key=ctx.idempotency_key,
+            reason=reason if to_card_last4 is None else f"{reason} (to card {to_card_last4})",
+            created_at=now, idempotency_key=ctx.idempotency_key,
         ).returning(refunds.c.id)
     ).scalar_one()
     full = amount == remaining
@@ -199,13 +201,15 @@ def issue_refund(
     return {
         "refund_id": refund_id, "order_id": order_id, "amount": usd(amount), "amount_cents": amount,
         "status": "pending", "previous_order_status": order.status, "full_refund": full,
+        "destination": "the original payment method" if to_card_last4 is None else (
+            "another card" if to_card_last4 == "other" else f"the card ending {to_card_last4}"),
     }
 
 
 def describe_refund(result: dict[str, Any]) -> list[str]:
     return [
         f"Refund {result['refund_id']} of {result['amount']} for order {result['order_id']} has been issued.",
-        "Refunds reach the original payment method within 5 to 10 business days.",
+        f"Refunds reach {result.get('destination', 'the original payment method')} within 5 to 10 business days.",
     ]
 
 

@@ -1,0 +1,270 @@
+"""Plan then execute: multi-step or high-risk requests get a plan first, a person's review when
+policy says so, then one checkpointed step at a time.
+
+"Cancel my order, refund it to a different card and close my account" becomes
+an ordered plan over the tools of three departments. Each step runs under its
+own department's permissions, with an idempotency key of its own, and a
+checkpoint after it: a crash resumes at the next step, never repeats one.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+from pydantic import ValidationError
+
+from graph.context import Context
+from nodes import prompts
+from nodes.approval import parse_decision
+from nodes.desk import Desk
+from nodes.instrument import instrumented
+from nodes.llm import ask_model
+from nodes.policy import approval_reason
+from tools.registry import PERMISSIONS, TOOLS
+
+ACTIONS: dict[str, re.Pattern[str]] = {
+    "cancel_order": re.compile(r"\bcancel+(ing)?\b(?!.{0,15}\b(fee|subscription)\b)", re.I),
+    "issue_refund": re.compile(r"\b(refund|money back)\b", re.I),
+    "update_shipping_address": re.compile(r"\b(change|update)\b.{0,30}\baddress\b", re.I),
+    "set_newsletter": re.compile(r"\b(unsubscribe|opt[- ]?out)\b", re.I),
+    "send_password_reset": re.compile(r"\breset\b.{0,20}\bpassword\b", re.I),
+    "close_account": re.compile(r"\b(close|delete|deactivate|terminate|remove)\b.{0,20}\baccount\b", re.I),
+}
+STEP_ORDER = list(ACTIONS)  # a closure comes last: nothing can run on a closed account
+DEPARTMENT_OF = {"cancel_order": "general", "issue_refund": "billing", "update_shipping_address": "general",
+                 "set_newsletter": "general", "send_password_reset": "technical", "close_account": "technical"}
+OTHER_CARD = re.compile(r"\b(different|another|other|new)\s+(credit\s+|debit\s+)?card\b", re.I)
+CARD_LAST4 = re.compile(r"\bcard\s+(?:ending(?:\s+in)?|number\s+ending)\s+(\d{4})\b", re.I)
+REVIEW_ALWAYS_FROM_STEPS = 3
+
+
+def detect_actions(text: str) -> list[str]:
+    """The world-changing actions a message asks for, in the order they can safely run."""
+    found = {name for name, pattern in ACTIONS.items() if pattern.search(text)}
+    return [name for name in STEP_ORDER if name in found]
+
+
+def wants_plan(text: str) -> bool:
+    return len(detect_actions(text)) >= 2
+
+
+class PlanStep(TypedDict):
+    department: str
+    tool: str
+    args: dict[str, Any]
+    why: str
+
+
+class PlanInput(TypedDict, total=False):
+    request: str
+    entities: dict[str, Any]
+    memory: dict[str, Any]
+    turn: int
+    branch: int
+
+
+class PlanOutput(TypedDict, total=False):
+    # Lists accumulate over the steps; the parent graph appends them to the turn's own lists.
+    tool_calls: Annotated[list[dict[str, Any]], operator.add]
+    facts: Annotated[list[str], operator.add]
+    evidence: Annotated[list[str], operator.add]
+    departments: Annotated[list[str], operator.add]
+    reply: str
+    status: str
+    question: str | None
+    plan_status: str
+
+
+class PlanState(PlanInput, PlanOutput, total=False):
+    plan: list[PlanStep]
+    problems: list[str]
+    cursor: int
+    review_reasons: list[str]
+
+
+def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], list[str]]:
+    """Deterministic plan from the actions the message names; notes explain dropped steps."""
+    actions = detect_actions(text)
+    order_id = entities.get("order_id") or entities.get("remembered_order_id")
+    steps: list[PlanStep] = []
+    notes: list[str] = []
+    for action in actions:
+        args: dict[str, Any] = {}
+        if action in ("cancel_order", "issue_refund", "update_shipping_address"):
+            args["order_id"] = order_id
+        if action == "issue_refund":
+            if "cancel_order" in actions:
+                notes.append("Cancelling an order that has not shipped releases its payment, so no refund step "
+                             "is needed for it.")
+                continue
+            if "amount_usd" in entities:
+                args["amount_usd"] = entities["amount_usd"]
+            last4 = CARD_LAST4.search(text)
+            if last4 or OTHER_CARD.search(text):
+                args["to_card_last4"] = last4.group(1) if last4 else "other"
+        if action == "update_shipping_address":
+            args["address"] = entities.get("address")
+        if action == "set_newsletter":
+            args["subscribed"] = False
+        steps.append({"department": DEPARTMENT_OF[action], "tool": action, "args": args,
+                      "why": f"the message asks to {action.replace('_', ' ')}"})
+    return steps, notes
+
+
+def model_plan(ctx: Context, state: PlanState) -> list[PlanStep] | None:
+    if not ctx.planner_model:
+        return None
+    tools = "; ".join(f"{name} ({DEPARTMENT_OF.get(name, '?')}): {TOOLS[name].description}" for name in DEPARTMENT_OF)
+    answer = ask_model(ctx, [SystemMessage(prompts.MULTI_STEP_PLANNER_SYSTEM.format(tools=tools)),
+                             HumanMessage(prompts.PLANNER_USER.format(intent="multi_step", entities=json.dumps(
+                                 state.get("entities", {})), request=state["request"]))], spec=ctx.planner_model)
+    match = re.search(r"\[.*\]", answer or "", re.S)
+    try:
+        raw = json.loads(match.group()) if match else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(raw, list):
+        return None
+    steps = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("tool"), str):
+            return None
+        tool = item["tool"]
+        steps.append({"department": DEPARTMENT_OF.get(tool, "unknown"), "tool": tool,
+                      "args": {k: v for k, v in (item.get("args") or {}).items() if k != "customer_id"},
+                      "why": str(item.get("why", "proposed by the planner model"))[:200]})
+    return steps
+
+
+def validate_plan(steps: list[PlanStep]) -> list[str]:
+    """Why a plan must not run: unknown tools, steps outside their department, missing or bad arguments."""
+    problems = []
+    if not steps:
+        problems.append("the plan has no steps")
+    for n, step in enumerate(steps, start=1):
+        spec = TOOLS.get(step["tool"])
+        if spec is None:
+            problems.append(f"step {n}: unknown tool {step['tool']!r}")
+            continue
+        if step["tool"] not in PERMISSIONS.get(step["department"], frozenset()):
+            problems.append(f"step {n}: {step['department']} may not call {step['tool']}")
+        if any(v is None for v in step["args"].values()):
+            missing = ", ".join(k for k, v in step["args"].items() if v is None)
+            problems.append(f"step {n} ({step['tool']}): missing {missing}")
+            continue
+        try:
+            spec.args_model.model_validate(step["args"])
+        except ValidationError as exc:
+            problems.append(f"step {n} ({step['tool']}): {exc.errors()[0]['msg']}")
+    return problems
+
+
+@instrumented("make_plan")
+def make_plan(state: PlanState, runtime: Runtime[Context]) -> Command[Literal["review_plan", "__end__"]]:
+    ctx = runtime.context
+    entities = dict(state.get("entities", {}))
+    remembered = state.get("memory", {}).get("order_ids", [])
+    if remembered and "order_id" not in entities:
+        entities["remembered_order_id"] = remembered[0]
+    steps, notes = template_plan(state["request"], entities)
+    proposed = model_plan(ctx, state)
+    if proposed is not None and not validate_plan(proposed):
+        steps, notes = proposed, []
+    problems = validate_plan(steps)
+    if problems:  # an invalid plan is rejected, never run
+        if any("order_id" in p for p in problems):
+            return Command(update={"plan": steps, "problems": problems, "plan_status": "rejected",
+                                   "question": "Which order is this about? Please give me the order number "
+                                               "so I can plan these steps."}, goto="__end__")
+        fact = "I could not make a safe plan for this request: " + "; ".join(problems) + "."
+        return Command(update={"plan": steps, "problems": problems, "plan_status": "rejected", "facts": [fact],
+                               "evidence": [fact]}, goto="__end__")
+    reasons = [r for s in steps if (r := approval_reason(s["tool"], s["args"], ctx))]
+    if len(steps) >= REVIEW_ALWAYS_FROM_STEPS:
+        reasons.append(f"a plan of {len(steps)} world-changing steps")
+    described = "; ".join(f"{n}. {s['tool'].replace('_', ' ')} {json.dumps(s['args'])}" for n, s in enumerate(steps, 1))
+    update: dict[str, Any] = {"plan": steps, "problems": [], "cursor": 0, "review_reasons": reasons,
+                              "facts": notes, "evidence": notes}
+    if reasons:
+        update.update(status="awaiting_approval", plan_status="in_review",
+                      reply=f"Here is my plan: {described}. A member of our team reviews it first "
+                            f"({'; '.join(reasons)}); I will go ahead as soon as it is approved.")
+        return Command(update=update, goto="review_plan")
+    return Command(update={**update, "plan_status": "approved"}, goto="execute_step")
+
+
+def review_request(state: PlanState) -> dict[str, Any]:
+    steps = state["plan"]
+    return {
+        "action_requests": [{"name": s["tool"], "args": s["args"],
+                             "description": f"step {n} of {len(steps)} ({s['department']}): {s['why']}"}
+                            for n, s in enumerate(steps, 1)],
+        "review_configs": [{"action_name": s["tool"], "allowed_decisions": ["approve", "edit", "reject"]}
+                           for s in steps],
+        "description": "; ".join(state.get("review_reasons", [])),
+    }
+
+
+@instrumented("review_plan")
+def review_plan(state: PlanState) -> Command[Literal["execute_step", "__end__"]]:
+    raw = interrupt(review_request(state))
+    items = raw.get("decisions") if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
+    try:
+        decisions = [parse_decision(d) for d in items]
+    except ValueError as exc:
+        decisions = [{"type": "reject", "message": f"invalid decision: {exc}"}]
+    if len(decisions) == 1:
+        decisions = decisions * len(state["plan"])
+    steps = []
+    for step, decision in zip(state["plan"], decisions, strict=False):
+        if decision["type"] == "approve":
+            steps.append(step)
+        elif decision["type"] == "edit":
+            steps.append({**step, "args": decision.get("args", step["args"])})
+    problems = validate_plan(steps) if steps else []
+    if not steps or problems:  # rejected, or edited into something that may not run
+        why = "; ".join(problems) if problems else (decisions[0].get("message") or "not approved")
+        fact = f"After review, our team did not approve this plan ({why}), so nothing was changed."
+        return Command(update={"plan": [], "plan_status": "rejected", "status": "answered", "reply": "",
+                               "facts": [fact], "evidence": [fact]}, goto="__end__")
+    return Command(update={"plan": steps, "plan_status": "approved", "status": "answered", "reply": "",
+                           "cursor": 0}, goto="execute_step")
+
+
+@instrumented("execute_step")
+def execute_step(state: PlanState, runtime: Runtime[Context], config: RunnableConfig) -> Command[Literal["execute_step", "__end__"]]:
+    """Run one step, then come back: the checkpoint between steps is what resume continues from."""
+    cursor = state.get("cursor", 0)
+    step = state["plan"][cursor]
+    desk = Desk.open(step["department"], state.get("turn", 0), runtime.context, config,
+                     branch=state.get("branch", 0), lane="-plan")
+    desk.records = []
+    outcome = desk.gateway.call(step["department"], step["tool"], step["args"], step_key=desk.step_key(cursor, step["tool"]))
+    record = {"turn": desk.turn, "node": step["department"], "name": step["tool"], "args": outcome.args,
+              "outcome": outcome.outcome, "error": outcome.error}
+    facts = list(outcome.facts) if outcome.ok else [
+        f"Step {cursor + 1} ({step['tool'].replace('_', ' ')}) could not be done: {outcome.error}."]
+    last = cursor + 1 >= len(state["plan"])
+    if not outcome.ok and not last:  # later steps may depend on this one: stop and say so
+        facts.append("I stopped there, so the remaining steps were not done.")
+        last = True
+    return Command(update={"tool_calls": [record], "facts": facts, "evidence": facts, "cursor": cursor + 1,
+                           "plan_status": "done" if last else "running"},
+                   goto="__end__" if last else "execute_step")
+
+
+def build_plan_graph() -> StateGraph:
+    builder = StateGraph(PlanState, context_schema=Context, input_schema=PlanInput, output_schema=PlanOutput)
+    builder.add_node("make_plan", make_plan)
+    builder.add_node("review_plan", review_plan)
+    builder.add_node("execute_step", execute_step)
+    builder.add_edge(START, "make_plan")
+    return builder
