@@ -57,6 +57,11 @@ class Desk:
         """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide)."""
         step = len(self.records)
         outcome = self.gateway.call(self.node, tool, args, step_key=self.step_key(step, tool))
+        self._record(outcome, quiet=quiet)
+        return outcome
+
+    def _record(self, outcome: ToolOutcome, *, quiet: bool) -> None:
+        tool = outcome.name
         record: ToolCallRecord = {"turn": self.turn, "node": self.node, "name": tool, "args": outcome.args,
                                   "outcome": outcome.outcome, "error": outcome.error}
         self.records.append(record)
@@ -73,7 +78,19 @@ class Desk:
                     self.facts.extend(outcome.facts)
         else:
             self.failures.append(outcome)
-        return outcome
+
+    def call_parallel(self, calls: list[tuple[str, dict[str, Any]]]) -> list[ToolOutcome]:
+        """Several independent reads at once; step numbers are fixed first, so keys stay deterministic."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        first = len(self.records)
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(self.gateway.call, self.node, tool, args,
+                                   step_key=self.step_key(first + i, tool)) for i, (tool, args) in enumerate(calls)]
+            outcomes = [f.result() for f in futures]
+        for outcome in outcomes:
+            self._record(outcome, quiet=False)
+        return outcomes
 
     def ask(self, question: str) -> None:
         self.question = question

@@ -51,11 +51,14 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
 
 def best_sentences(passage: str, request: str, limit: int = 2) -> str:
     """The passage sentences that share the most words with the request, in their original order."""
-    words = set(re.findall(r"[a-z]{3,}", request.lower()))
+    def words_of(text: str) -> set[str]:  # error codes like "e-203" count as words
+        return set(re.findall(r"[a-z0-9][a-z0-9-]{2,}", text.lower()))
+
+    words = words_of(request)
     body = re.sub(r"^#+.*$", "", passage, flags=re.M).replace("**", "")
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", body) if len(s.strip()) > 20]
-    ranked = sorted(range(len(sentences)),
-                    key=lambda i: -len(words & set(re.findall(r"[a-z]{3,}", sentences[i].lower()))))
+    sentences = [s.strip(" |-") for s in re.split(r"(?<=[.!?])\s+|\n+", body) if len(s.strip(" |-")) > 20]
+    sentences = [re.sub(r"\s*\|\s*", ": ", s, count=1).replace(" | ", " ") for s in sentences]
+    ranked = sorted(range(len(sentences)), key=lambda i: -len(words & words_of(sentences[i])))
     return " ".join(sentences[i] for i in sorted(ranked[:limit]))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -11,7 +12,7 @@ from graph.context import Context
 from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
-from nodes.specialist import Script, propose, run_desk, search_kb
+from nodes.specialist import Script, best_sentences, propose, run_desk, search_kb
 
 
 def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -21,8 +22,33 @@ def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Co
 
 
 def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    desk.call("get_service_status")
-    search_kb(desk, state)
+    """Three sources at once (known incidents, the help articles, the customer's past tickets),
+    ranked by how much they share with the message; the best become the reply's facts."""
+    status, articles, tickets = desk.call_parallel([
+        ("get_service_status", {}),
+        ("search_knowledge_base", {"query": state["request"][:480], "k": 3}),
+        ("list_tickets", {"limit": 5}),
+    ])
+    words = _words(state["request"])
+    ranked: list[tuple[int, str]] = []
+    for incident in (status.result or {}).get("open_incidents", []) if status.ok else []:
+        ranked.append((len(words & _words(f"{incident['component']} {incident['title']}")) + 1,
+                       f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
+    for passage in (articles.result or {}).get("passages", [])[:1] if articles.ok else []:
+        ranked.append((len(words & _words(passage["text"])),
+                       f"{best_sentences(passage['text'], state['request'])} (source: {passage['doc_id']})"))
+    for ticket in (tickets.result or {}).get("tickets", []) if tickets.ok else []:
+        overlap = len(words & _words(ticket["subject"]))
+        if overlap >= 2 and ticket["status"] != "closed":
+            ranked.append((overlap, f"Your earlier ticket {ticket['ticket_id']} \"{ticket['subject']}\" is {ticket['status']}."))
+    # The workflow, not the order of the calls, decides what the reply leads with.
+    desk.facts = [f for f in desk.facts if not f.startswith(("Known issue", "You have no earlier", "Ticket "))]
+    for _, fact in sorted(ranked, key=lambda item: -item[0])[:3]:
+        desk.tell(fact)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]{4,}", text.lower()))
 
 
 def account_help(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ DEFAULT_DOCS_DIR = Path(__file__).resolve().parent.parent / "data" / "kb"
 COLLECTION = "northwind_kb"
 # Bump when chunking or the text that is embedded changes: every document is then re-embedded.
 INDEX_VERSION = "chunks-v1"
+CODE = re.compile(r"\b[A-Za-z]{1,3}-\d{3,4}\b")  # error codes like E-203
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,15 @@ class KnowledgeBase:
 
     # -- search -----------------------------------------------------------------------------
 
+    def _exact_code_hits(self, query: str) -> list[str]:
+        """Ids of chunks containing an error or reference code quoted in the query (embeddings blur them)."""
+        codes = list(dict.fromkeys(m.upper() for m in CODE.findall(query)))[:3]
+        hits: list[str] = []
+        for code in codes:
+            res = self._read("get", where_document={"$contains": code}, include=[])
+            hits.extend(cid for cid in res["ids"] if cid not in hits)
+        return hits
+
     def search(self, query: str, k: int = 5) -> list[Passage]:
         """The ``k`` passages most similar to ``query``, best first.
 
@@ -223,6 +234,9 @@ class KnowledgeBase:
                 if len(ranked) < n or len({_doc_of(cid) for cid, _ in ranked}) >= k:
                     break  # the whole collection was returned, or enough documents
                 n *= 4
+            exact = self._exact_code_hits(query)
+            if exact:  # a chunk naming the exact code the customer quotes ("E-203") goes first
+                ranked = [(cid, -1.0) for cid in exact] + [(c, d) for c, d in ranked if c not in exact]
             best: list[tuple[str, float]] = []
             rest: list[tuple[str, float]] = []
             seen: set[str] = set()
