@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from langgraph.config import get_config
 from sqlalchemy import func, select
 
 from graph.context import Context
@@ -93,7 +94,6 @@ class Known:
     order_owner: dict[int, str] = field(default_factory=dict)
     other_names: set[str] = field(default_factory=set)
     other_emails: set[str] = field(default_factory=set)
-    reachable: bool = True
 
 
 def _digits(text: str) -> str:
@@ -139,7 +139,6 @@ def _lookup(ctx: Context, texts: Iterable[str]) -> Known:
                 known.other_emails = {r[1] for r in rows if r[1] in emails}
     except Exception as exc:  # the store is down: check what can be checked without it
         log.warning("output guard could not read the store (%s); screening without it", type(exc).__name__)
-        known.reachable = False
     return known
 
 
@@ -210,14 +209,23 @@ def safe_reply(state: SupportState, ctx: Context, known: Known) -> str:
     return " ".join(facts) if facts else GENERIC_REPLY
 
 
+def _thread_id() -> str | None:
+    """The running thread, when called inside a graph run (finalize); None elsewhere."""
+    try:
+        return (get_config().get("configurable") or {}).get("thread_id")
+    except RuntimeError:
+        return None
+
+
 def screen_reply(reply: str, state: SupportState, ctx: Context) -> str:
     problems = problems_in(reply, state, ctx, _lookup(ctx, [reply]))
     if not problems:
         return reply
     replacement = safe_reply(state, ctx, _lookup(ctx, [*state.get("facts", []), str(state.get("question") or "")]))
     try:
-        write_audit(store_engine(ctx), action="reply_blocked", outcome="blocked", customer_id=ctx.customer_id,
-                    node="finalize", detail="reply replaced: it contained " + ", ".join(sorted(set(problems))))
+        write_audit(store_engine(ctx), action="reply_blocked", outcome="blocked", thread_id=_thread_id(),
+                    customer_id=ctx.customer_id, node="finalize",
+                    detail="reply replaced: it contained " + ", ".join(sorted(set(problems))))
     except Exception as exc:  # the reply is already safe; a lost audit row must not lose the reply
         log.warning("could not audit a blocked reply: %s", type(exc).__name__)
     return replacement

@@ -24,10 +24,12 @@ from pydantic import ValidationError
 from graph.context import Context
 from nodes import prompts
 from nodes.approval import parse_decision
-from nodes.desk import Desk
+from graph.resources import store_engine
+from nodes.desk import Desk, thread_id_of
 from nodes.instrument import instrumented
 from nodes.llm import ask_model
 from nodes.policy import approval_reason
+from tools.audit import write_audit
 from tools.registry import PERMISSIONS, TOOLS
 
 ACTIONS: dict[str, re.Pattern[str]] = {
@@ -214,7 +216,9 @@ def review_request(state: PlanState) -> dict[str, Any]:
 
 
 @instrumented("review_plan")
-def review_plan(state: PlanState) -> Command[Literal["execute_step", "__end__"]]:
+def review_plan(
+    state: PlanState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["execute_step", "__end__"]]:
     raw = interrupt(review_request(state))
     items = raw.get("decisions") if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
     try:
@@ -223,6 +227,13 @@ def review_plan(state: PlanState) -> Command[Literal["execute_step", "__end__"]]
         decisions = [{"type": "reject", "message": f"invalid decision: {exc}"}]
     if len(decisions) == 1:
         decisions = decisions * len(state["plan"])
+    engine = store_engine(runtime.context)
+    for step, decision in zip(state["plan"], decisions, strict=False):
+        write_audit(engine, action="approval", outcome=decision["type"], thread_id=thread_id_of(config),
+                    customer_id=runtime.context.customer_id, node=step["department"],
+                    actor=decision.get("actor", "operator"), tool=step["tool"], args=decision.get("args", step["args"]),
+                    detail=f"plan review; checkpoint {config['configurable'].get('checkpoint_id', '')} "
+                           f"{decision.get('message', '')}")
     steps = []
     for step, decision in zip(state["plan"], decisions, strict=False):
         if decision["type"] == "approve":

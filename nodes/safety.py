@@ -59,20 +59,19 @@ OK = SafetyVerdict()
 # --------------------------------------------------------------------------- normalised views
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
-_MASKED = re.compile(r"[a-z]*[*#%@$!]+[a-z*#%@$!]*")
 
 
-def _fold(text: str) -> str:
-    """Lower case, no accents or combining marks, look-alikes mapped, apostrophes dropped."""
-    text = normalise(text).lower().replace("’", "'").replace("‘", "'")
+def _fold(lowered: str) -> str:
+    """No accents or combining marks, apostrophes dropped (the text is already normalised and lower case)."""
+    text = lowered.replace("’", "'").replace("‘", "'")
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     return text.replace("'", "")
 
 
-def _views(text: str) -> tuple[str, str]:
+def _views(lowered: str) -> tuple[str, str]:
     """(words, masked): plain words with leetspeak undone and stretched letters squeezed, and the same
     text keeping the symbols people use to mask swear words (f***, sh!t)."""
-    folded = _fold(text)
+    folded = _fold(lowered)
     masked = re.sub(r"\s+", " ", folded)
 
     def unleet(match: re.Match[str]) -> str:
@@ -211,10 +210,11 @@ _ORDER_NUMBER = re.compile(r"(?<![\d.,$])\b(?!(?:19|20)\d\d\b)\d{4,12}\b(?![.,]\
 
 def screen_message(text: str) -> SafetyVerdict:
     """The safety screen's verdict on one customer message (already validated by the guardrails)."""
-    words, masked = _views(text)
+    lowered = normalise(text).lower()
+    words, masked = _views(lowered)
     if SELF_HARM.search(words):
         return SafetyVerdict("self_harm", SELF_HARM_REPLY, escalate=True)
-    if HARMFUL.search(words) or INTERNALS.search(words) or ATTACK.search(normalise(text).lower()):
+    if HARMFUL.search(words) or INTERNALS.search(words) or ATTACK.search(lowered):
         return SafetyVerdict("harmful", HARMFUL_REPLY)
     asks_for_support = bool(SUPPORT.search(words) or REQUEST.search(words))
     if not asks_for_support and (ABUSE.search(words) or ABUSE_MASKED.search(masked)):

@@ -33,13 +33,12 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
 
 def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver) -> list[dict[str, Any]]:
     """Threads waiting for a person, newest first, with what they wait on."""
-    seen: set[str] = set()
-    waiting = []
+    # Collect first: the SQLite saver holds its lock while a listing is open.
+    latest: dict[str, str] = {}
     for item in saver.list(None):
-        thread_id = item.config["configurable"]["thread_id"]
-        if thread_id in seen:
-            continue
-        seen.add(thread_id)
+        latest.setdefault(item.config["configurable"]["thread_id"], item.checkpoint["ts"])
+    waiting = []
+    for thread_id, since in latest.items():
         for pending in pending_interrupts(graph, thread_id):
             value = pending.value if isinstance(pending.value, dict) else {}
             for request in value.get("action_requests", []):
@@ -47,7 +46,7 @@ def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver) -> list[dict[st
                                 "action": request["name"], "args": request["args"],
                                 "description": request["description"],
                                 "allowed_decisions": value["review_configs"][0]["allowed_decisions"],
-                                "since": item.checkpoint["ts"]})
+                                "since": since})
     return waiting
 
 

@@ -72,3 +72,34 @@ def test_admin_views(run) -> None:
     assert len(intents) == 27
     orders = json.loads(run("admin", "orders", "--customer", "C0007", "--json").stdout)
     assert orders and {o["customer_id"] for o in orders} == {"C0007"}
+
+
+def test_a_big_refund_waits_is_approved_from_another_process_once_and_rolled_back(run, store_url: str) -> None:
+    from sqlalchemy import create_engine, select
+
+    from store.schema import audit_log, refunds
+
+    first = json.loads(run("ask", "I want a refund for order 10859", "--customer", "C0007", "--json").stdout)
+    assert first["status"] == "awaiting_approval"
+    thread = first["thread_id"]
+    waiting = json.loads(run("inbox", "--json").stdout)
+    assert [(w["thread_id"], w["action"]) for w in waiting] == [(thread, "issue_refund")]
+
+    approved = run("approve", thread, "--as", "operator:alice", "--json")
+    assert approved.returncode == 0, approved.stderr
+    assert json.loads(approved.stdout)["status"] == "answered"
+    assert run("approve", thread).returncode == 2  # nothing waits any more: a second click does nothing
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10859)).scalars().all() == ["pending"]
+
+    history = json.loads(run("history", thread, "--json").stdout)
+    before = next(h for h in history if h["next"] == ["billing"])
+    assert [e["tool"] for e in before["effects_after"]] == ["issue_refund"]
+    rolled = run("rollback", thread, "--to", before["checkpoint_id"], "--route", "general", "--json")
+    assert rolled.returncode == 0, rolled.stderr
+    assert json.loads(rolled.stdout)["compensated"][0]["tool"] == "issue_refund"
+    with engine.connect() as conn:
+        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10859)).scalars().all() == ["reversed"]
+        assert conn.execute(select(audit_log.c.actor).where(audit_log.c.action == "approval")).scalars().all() == [
+            "operator:alice"]

@@ -264,3 +264,22 @@ def test_a_rejected_plan_changes_nothing_and_an_invalid_plan_is_not_run(graph, m
 
     no_order = run_turn(graph, make_context("C0002"), "cancel my order and change the shipping address")
     assert no_order["status"] == "needs_info" and no_order["tool_calls"] == []
+
+
+def test_an_edit_is_checked_again_before_anything_runs(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "delivered", above_cents=50000)
+    first = run_turn(graph, ctx, f"refund order {order.id} please")
+    too_much = resume_turn(graph, ctx, first["thread_id"], {"type": "edit", "args": {
+        "order_id": order.id, "amount_usd": f"{order.total_cents / 100 + 1000:.2f}"}})
+    assert ("issue_refund", "failed") in calls(too_much)
+    assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
+
+    second = run_turn(graph, ctx, f"refund order {order.id} please")
+    edited = resume_turn(graph, ctx, second["thread_id"], {"type": "edit", "actor": "operator:eve",
+                                                           "args": {"order_id": order.id, "amount_usd": "300.00"}})
+    assert ("issue_refund", "ok") in calls(edited)
+    with create_engine(ctx.database_url).connect() as conn:
+        assert conn.execute(select(refunds.c.amount_cents).where(refunds.c.order_id == order.id)).scalars().all() == [30000]
+        actors = conn.execute(select(audit_log.c.actor, audit_log.c.outcome).where(audit_log.c.action == "approval")).all()
+    assert ("operator:eve", "edit") in actors
