@@ -22,9 +22,9 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from graph.context import Context
+from graph.resources import store_engine
 from nodes import prompts
 from nodes.approval import parse_decision
-from graph.resources import store_engine
 from nodes.desk import Desk, thread_id_of
 from nodes.instrument import instrumented
 from nodes.llm import ask_model

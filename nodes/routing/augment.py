@@ -234,9 +234,44 @@ def recase(text: str, rng: random.Random) -> str:
     return text
 
 
-def augment(text: str, rng: random.Random) -> str:
-    """One noisy copy of ``text``."""
+# Paraphrases that only hold inside one intent ("sign up" means creating an account,
+# but "sign-up problems" belong to registration_problems).
+INTENT_REWRITES: dict[str, tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = {
+    "create_account": (
+        (
+            re.compile(
+                r"\b(?:create|open|make|set up|creating|opening|making|setting up)"
+                r"(?: a| an| my| the)?(?: new)?( \w+)? account\b",
+                re.IGNORECASE,
+            ),
+            ("sign up for a{0} account", "register a{0} account", "sign up", "register",
+             "get a{0} account", "join", "become a member", "enroll"),
+        ),
+    ),
+    "delete_account": (
+        (
+            re.compile(r"\b(?:delete|close|remove|cancel)( my| the| a)?( \w+)? account\b", re.I),
+            ("get rid of{0}{1} account", "deactivate{0}{1} account", "erase{0}{1} account",
+             "terminate{0}{1} account", "close{0} account for good"),
+        ),
+    ),
+}
+
+
+def intent_rewrite(text: str, intent: str | None, rng: random.Random) -> str:
+    for pattern, outputs in INTENT_REWRITES.get(intent or "", ()):
+        match = pattern.search(text)
+        if match:
+            groups = [g or "" for g in match.groups()]
+            return text[: match.start()] + rng.choice(outputs).format(*groups) + text[match.end() :]
+    return text
+
+
+def augment(text: str, rng: random.Random, intent: str | None = None) -> str:
+    """One noisy copy of ``text`` (``intent`` enables the paraphrases that hold for it)."""
     out = text
+    if intent and rng.random() < 0.5:
+        out = intent_rewrite(out, intent, rng)
     if rng.random() < 0.6:
         out = swap_carrier(out, rng)
     if rng.random() < 0.5:
@@ -258,6 +293,46 @@ def augment(text: str, rng: random.Random) -> str:
     return out or text
 
 
+# Off-topic messages: the "none of the intents" class that keeps confidence low for them.
+OFF_TOPIC: tuple[str, ...] = (
+    "what is the weather like today", "tell me a joke", "who won the game last night",
+    "what is the meaning of life", "i like turtles", "good morning", "hello", "hi there",
+    "thanks", "thank you so much", "ok", "cool", "lol", "yes", "no", "maybe", "test",
+    "testing 123", "are you a robot", "what is your name", "how old are you",
+    "what time is it", "sing me a song", "the cat sat on the mat", "bananas are yellow",
+    "i am bored", "what should i cook for dinner", "recommend a good movie",
+    "how tall is mount everest", "translate hello into french", "what is 2 plus 2",
+    "my dog ate my homework", "is it going to rain tomorrow", "who is the president",
+    "write me a poem", "i love pizza", "do you dream", "good night", "see you later",
+    "bye", "nevermind", "hmm", "what", "why", "huh", "blah blah blah", "lorem ipsum dolor sit",
+    "the quick brown fox jumps over the lazy dog", "where is the nearest gas station",
+    "how do i bake bread", "what is the capital of france", "play some music",
+)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def off_topic_utterances(rng: random.Random, n: int) -> list[str]:
+    """``n`` messages with no intent: keyboard mash, numbers, symbols and chit-chat."""
+    out: list[str] = []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.35:  # keyboard mash
+            words = [
+                "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 9)))
+                for _ in range(rng.randint(1, 4))
+            ]
+            out.append(" ".join(words))
+        elif roll < 0.45:  # numbers and symbols
+            parts = [str(rng.randint(0, 10 ** rng.randint(1, 8))) for _ in range(rng.randint(1, 3))]
+            out.append(" ".join(parts) + rng.choice(("", "?", "!!", " ?!", "...")))
+        elif roll < 0.55:
+            out.append(rng.choice(("?", "!!!", "...", "??", ":)", ":(", "+++", "#")))
+        else:  # chit-chat, noisy like the rest
+            text = rng.choice(OFF_TOPIC)
+            out.append(augment(text, rng) if rng.random() < 0.5 else text)
+    return out
+
+
 def augment_all(
     texts: list[str], labels: list[str], copies: int, seed: int
 ) -> tuple[list[str], list[str], list[int]]:
@@ -266,7 +341,7 @@ def augment_all(
     out_t, out_l, src = list(texts), list(labels), list(range(len(texts)))
     for _ in range(copies):
         for i, (t, y) in enumerate(zip(texts, labels, strict=True)):
-            out_t.append(augment(t, rng))
+            out_t.append(augment(t, rng, y))
             out_l.append(y)
             src.append(i)
     return out_t, out_l, src
@@ -293,6 +368,8 @@ SEED_UTTERANCES: dict[str, tuple[str, ...]] = {
         "can my order still be cancelled",
         "withdraw my order please",
         "do not send my order, i want to cancel",
+        "i do not want order 20115 anymore",
+        "cancel order 7781 please",
     ),
     "change_order": (
         "i want to change my order",
@@ -570,6 +647,10 @@ SEED_UTTERANCES: dict[str, tuple[str, ...]] = {
         "i returned the item and want my money",
         "request a refund",
         "i was overcharged and want a refund",
+        "i want a refund of $40",
+        "refund me 25 dollars",
+        "i paid $60 for this and want it back",
+        "please refund order 5120",
     ),
     "track_refund": (
         "where is my refund",
@@ -585,6 +666,8 @@ SEED_UTTERANCES: dict[str, tuple[str, ...]] = {
         "did you send my refund",
         "check on my refund",
         "my refund is late",
+        "i was told i would get $35 back, where is it",
+        "the refund for order 4410 has not arrived",
     ),
     "check_cancellation_fee": (
         "is there a cancellation fee",

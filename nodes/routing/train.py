@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import sys
 import time
@@ -26,8 +27,10 @@ from nodes.routing.classifier import (
     _PLACEHOLDER,
     _SLANG,
     _SYNONYMS,
+    _TOKEN,
     CLASSIFIER_VERSION,
     DEFAULT_CSV,
+    OFF_TOPIC,
     IntentClassifier,
     SpellFixer,
     TrainConfig,
@@ -40,15 +43,16 @@ from nodes.routing.classifier import (
 )
 
 # Words the speller may correct towards even when the training data has them rarely.
-_EXTRA_VOCAB = """
+_EXTRA_VOCAB_TEXT = """
 account address agent arrive arrival available bill buy cancel cancellation card change
 charge charged checkout complaint contact customer date deliver delivery delete details
 download edit email error express fee forgot human invoice item login manager methods
-newsletter number order package password payment paypal person phone policy premium
-problem profile purchase receive refund register registration reset return review service
-shipping signup status subscribe subscription switch track tracking unsubscribe update
-upgrade downgrade website where when which what while shipped overnight courier
-""".split()
+newsletter number order package password payment paypal person phone policy premium problem
+profile purchase receive refund register registration reset return review service shipping
+signup status subscribe subscription switch track tracking unsubscribe update upgrade
+downgrade website where when which what while shipped overnight courier
+"""
+_EXTRA_VOCAB = _EXTRA_VOCAB_TEXT.split()
 
 
 def build_speller(texts: Sequence[str], vocab_texts: Sequence[str] = ()) -> SpellFixer:
@@ -61,35 +65,75 @@ def build_speller(texts: Sequence[str], vocab_texts: Sequence[str] = ()) -> Spel
     prose: Counter[str] = Counter()
     for t in vocab_texts:
         prose.update(re.findall(r"[a-z]+", _PLACEHOLDER.sub(" ", t).lower()))
-    protected = {w for w, c in prose.items() if c >= 2 and len(w) > 2} | set(ENGLISH_STOP_WORDS)
-    for word in [*_EXTRA_VOCAB, *_SYNONYMS, *_SYNONYMS.values()]:
+    protected = {w for w in prose if len(w) > 2} | set(ENGLISH_STOP_WORDS)
+    # canonical words are correction targets; misspelt synonym keys ("adress") are not
+    for word in [*_EXTRA_VOCAB, *_SYNONYMS.values()]:
         counts[word] += 3
+    for word in _SYNONYMS:
+        if word in protected or counts[word] >= 3:
+            counts[word] += 3
     for value in _SLANG.values():
         for word in value.split():
             counts[word] += 3
     return SpellFixer(counts, protected=protected)
 
 
-def _vectorizers(config: TrainConfig) -> tuple[Any, Any]:
+def _vectorizer(analyzer: str, ngrams: tuple[int, int], vocabulary: Any = None) -> Any:
+    """Word n-grams over whitespace tokens, or character n-grams inside word boundaries."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    word = TfidfVectorizer(
-        token_pattern=r"\S+",
+    return TfidfVectorizer(
+        analyzer=analyzer,
+        token_pattern=r"\S+" if analyzer == "word" else None,
         lowercase=False,
-        ngram_range=config.word_ngrams,
+        ngram_range=tuple(ngrams),
         sublinear_tf=True,
-        min_df=1,
+        vocabulary=vocabulary,
         dtype=np.float32,
     )
-    char = TfidfVectorizer(
-        analyzer="char_wb",
+
+
+def _count(docs: Sequence[str], *, analyzer: str, ngrams: tuple[int, int]) -> tuple[Any, np.ndarray]:
+    """(document x n-gram count matrix, the n-grams)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vec = CountVectorizer(
+        analyzer=analyzer,
+        token_pattern=r"\S+" if analyzer == "word" else None,
         lowercase=False,
-        ngram_range=config.char_ngrams,
-        sublinear_tf=True,
-        min_df=config.char_min_df,
+        ngram_range=tuple(ngrams),
         dtype=np.float32,
     )
-    return word, char
+    counts = vec.fit_transform(docs).tocsr()
+    return counts, vec.get_feature_names_out()
+
+
+def _tfidf(
+    counts: Any,
+    terms: np.ndarray,
+    fit_rows: np.ndarray,
+    min_df: int,
+    *,
+    analyzer: str,
+    config: TrainConfig,
+) -> tuple[Any, Any]:
+    """What ``TfidfVectorizer(sublinear_tf=True, min_df=min_df).fit(fit_rows)`` would give.
+
+    Returns the fitted vectoriser (vocabulary and idf from ``fit_rows`` only) and the
+    transformed matrix of every row, computed from the counts instead of the text.
+    """
+    from sklearn.preprocessing import normalize
+
+    df = np.bincount(counts[fit_rows].indices, minlength=counts.shape[1])
+    keep = np.flatnonzero(df >= min_df)
+    idf = np.log((1.0 + len(fit_rows)) / (1.0 + df[keep])) + 1.0
+    x = counts[:, keep].tocsr()
+    x.data = 1.0 + np.log(x.data)
+    x = normalize(x.multiply(idf.astype(np.float32)).tocsr(), norm="l2", copy=False)
+    ngrams = config.word_ngrams if analyzer == "word" else config.char_ngrams
+    vec = _vectorizer(analyzer, ngrams, vocabulary={t: i for i, t in enumerate(terms[keep])})
+    vec.idf_ = idf
+    return vec, x.astype(np.float32)
 
 
 def _fit_linear(
@@ -144,39 +188,60 @@ def fit_model(
 ) -> IntentClassifier:
     config = config or TrainConfig()
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.perf_counter() - started - sum(timings.values()), 2)
+
     group_list: list[Any] = list(range(len(texts))) if groups is None else list(groups)
+    texts, labels = list(texts), list(labels)
     if config.seeds:
         for intent, utterances in augment.SEED_UTTERANCES.items():
             for n, utterance in enumerate(utterances):
-                texts = [*texts, utterance]
-                labels = [*labels, intent]
+                texts.append(utterance)
+                labels.append(intent)
                 group_list.append(f"seed/{intent}/{n}")
-    classes = sorted(set(labels))
+    if config.off_topic:
+        noise = augment.off_topic_utterances(random.Random(seed + 1), config.off_topic)
+        texts = [*texts, *noise]
+        labels = [*labels, *([OFF_TOPIC] * len(noise))]
+        group_list.extend(f"off/{n}" for n in range(len(noise)))
+    classes = sorted(set(labels) - {OFF_TOPIC}) + ([OFF_TOPIC] if OFF_TOPIC in labels else [])
     index = {c: i for i, c in enumerate(classes)}
     speller = build_speller(texts, vocab_texts) if config.spell else None
 
     aug_t, aug_l, src = augment.augment_all(texts, labels, config.augment_copies, seed)
+    lap("augment")
     cache: dict[str, str] = {}
 
     def norm(t: str) -> str:
         n = cache.get(t)
         if n is None:
-            n = cache[t] = normalise(t, speller)
+            # normalise=False is the plain lower-case baseline, kept for ablations
+            plain = " ".join(_TOKEN.findall(t.lower()))
+            n = cache[t] = normalise(t, speller) if config.normalise else plain
         return n
 
     norms = [norm(t) for t in aug_t]
-    words = [word_view(n) for n in norms]
+    words = [word_view(n) for n in norms] if config.normalise else norms
     y = np.array([index[label] for label in aug_l])
     src_arr = np.array(src)
+    lap("normalise")
 
     from scipy import sparse
 
+    # Count n-grams once; each fold then takes its own vocabulary and idf from its
+    # training rows (held-out rows add no feature), without analysing the text again.
+    word_counts, word_terms = _count(words, analyzer="word", ngrams=config.word_ngrams)
+    char_counts, char_terms = _count(norms, analyzer="char_wb", ngrams=config.char_ngrams)
+    lap("count")
+
     def featurise(fit_rows: np.ndarray) -> tuple[Any, Any, Any]:
-        wv, cv = _vectorizers(config)
-        wv.fit([words[i] for i in fit_rows])
-        cv.fit([norms[i] for i in fit_rows])
-        x = sparse.hstack([wv.transform(words), cv.transform(norms)], format="csr")
-        return wv, cv, x
+        wv, xw = _tfidf(word_counts, word_terms, fit_rows, 1, analyzer="word", config=config)
+        cv, xc = _tfidf(
+            char_counts, char_terms, fit_rows, config.char_min_df, analyzer="char_wb", config=config
+        )
+        return wv, cv, sparse.hstack([xw, xc], format="csr")
 
     # Out-of-fold scores on held-out groups: they set the blend scale and the temperature.
     group_of = _group_ids(group_list)
@@ -193,6 +258,7 @@ def fit_model(
         models = _fit_linear(x[train_rows], y[train_rows], len(classes), config, seed)
         oof.append(np.stack([x[test_rows] @ w.T + b for w, b in models]))
         oof_y.append(y[test_rows])
+    lap("calibration_folds")
     oof_scores = np.concatenate(oof, axis=1)  # [models, rows, classes]
     oof_labels = np.concatenate(oof_y)
     temps = [_fit_temperature(s, oof_labels) for s in oof_scores]
@@ -203,6 +269,7 @@ def fit_model(
 
     word_vec, char_vec, x = featurise(np.arange(len(aug_t)))
     models = _fit_linear(x, y, len(classes), config, seed)
+    lap("final_fit")
     coef = sum(w * m[0] / t for w, m, t in zip(weights_m, models, temps, strict=True))
     bias = sum(w * m[1] / t for w, m, t in zip(weights_m, models, temps, strict=True))
     meta = {
@@ -216,6 +283,7 @@ def fit_model(
         "model_temperatures": [round(t, 4) for t in temps],
         "temperature": round(temperature, 4),
         "train_seconds": round(time.perf_counter() - started, 2),
+        "train_timings": timings,
     }
     return cls(
         speller=speller,
