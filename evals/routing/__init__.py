@@ -1,0 +1,1 @@
+"""Held-out sets and the runner for the intent classifier (``python -m evals.routing.run``)."""

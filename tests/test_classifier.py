@@ -1,0 +1,177 @@
+"""The intent classifier: accuracy floors on held-out sets, calibration, persistence.
+
+One model is trained per session on the grouped split without fold 0 (about 30 s on
+two cores), so every accuracy below is on utterances the model has not seen. Nothing
+is downloaded (tests/conftest.py blocks the network).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evals.routing.run import (
+    HARD,
+    HARD_BLIND,
+    fit_on,
+    grouped_split,
+    read_jsonl,
+    score,
+)
+from nodes.routing import classifier as clf
+from nodes.routing.classifier import (
+    DEFAULT_CSV,
+    IntentClassifier,
+    IntentPrediction,
+    load_or_train,
+    normalise,
+)
+from nodes.routing.intents import INTENTS, department_for
+
+
+@pytest.fixture(scope="module")
+def split():
+    return grouped_split(0)
+
+
+@pytest.fixture(scope="module")
+def model(split, tmp_path_factory) -> IntentClassifier:
+    train_rows, _ = split
+    trained = fit_on(train_rows, DEFAULT_CSV, seed=13)
+    path = tmp_path_factory.mktemp("model") / "intent.joblib"
+    trained.save(path)
+    return IntentClassifier.load(path)
+
+
+def test_grouped_split_holds_out_whole_phrasing_groups(split):
+    train_rows, test_rows = split
+    assert {r["group"] for r in train_rows}.isdisjoint({r["group"] for r in test_rows})
+    assert {r["intent"] for r in test_rows} == set(INTENTS)
+    assert len(test_rows) > 900
+
+
+def test_grouped_heldout_accuracy(model, split):
+    report = score(model, split[1])
+    assert report["intent_acc"] >= 0.97, report["confusions"]
+    assert report["department_acc"] >= 0.98, report["confusions"]
+
+
+def test_colloquial_subset_of_grouped_heldout(model, split):
+    rows = [r for r in split[1] if set(r["tags"]) & set("QWZ")]
+    assert len(rows) > 300
+    assert score(model, rows)["intent_acc"] >= 0.97
+
+
+def test_hand_written_hard_set(model):
+    report = score(model, read_jsonl(HARD))
+    assert report["n"] >= 150
+    assert report["intent_acc"] >= 0.90, report["confusions"]
+    assert report["department_acc"] >= 0.95, report["confusions"]
+
+
+def test_hand_written_blind_set(model):
+    report = score(model, read_jsonl(HARD_BLIND))
+    assert report["intent_acc"] >= 0.88, report["confusions"]
+    assert report["department_acc"] >= 0.93, report["confusions"]
+
+
+def test_prediction_shape_and_department_map(model):
+    for text in ["wtf where is my stuff", "cant login again ffs", "I want a refund of $20"]:
+        p = model.predict(text)
+        assert isinstance(p, IntentPrediction)
+        assert p.intent in INTENTS
+        assert p.department == department_for(p.intent)
+        assert 0.0 <= p.confidence <= 1.0
+        assert len(p.alternatives) == 3
+        assert all(intent in INTENTS and intent != p.intent for intent, _ in p.alternatives)
+        probs = [p.confidence, *(prob for _, prob in p.alternatives)]
+        assert probs == sorted(probs, reverse=True)
+        assert sum(probs) <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize("text", ["asdkjh qwe", "1234 5678", "?!?", "what is the weather like"])
+def test_confidence_is_low_for_gibberish(model, text):
+    assert model.predict(text).confidence < 0.3
+
+
+def test_confidence_is_high_for_clear_requests(model):
+    for text in ["i want to cancel my order", "reset my password", "talk to a human agent"]:
+        assert model.predict(text).confidence > 0.8
+
+
+def test_single_and_batch_paths_agree(model):
+    texts = [r["text"] for r in read_jsonl(HARD)[:60]]
+    batch = model.predict_many(texts)
+    for text, b in zip(texts, batch, strict=True):
+        one = model.predict(text)
+        assert one.intent == b.intent
+        assert one.confidence == pytest.approx(b.confidence, abs=1e-4)
+    assert model.predict_many([]) == []
+
+
+def test_save_load_round_trip(model, tmp_path):
+    path = tmp_path / "m.joblib"
+    model.save(path)
+    again = IntentClassifier.load(path)
+    texts = [r["text"] for r in read_jsonl(HARD)]
+    assert again.predict_many(texts) == model.predict_many(texts)
+    assert [again.predict(t) for t in texts[:20]] == [model.predict(t) for t in texts[:20]]
+
+
+def test_load_or_train_trains_once_and_retrains_when_stale(model, tmp_path, monkeypatch):
+    csv_copy = tmp_path / "data.csv"
+    shutil.copyfile(DEFAULT_CSV, csv_copy)
+    calls: list[Path] = []
+
+    def fake_train(cls, csv_path, *, seed=13):
+        calls.append(csv_path)
+        trained = copy.copy(model)
+        trained.meta = {**model.meta, "version": clf.CLASSIFIER_VERSION}
+        trained.meta["csv_sha256"] = clf.file_digest(csv_path)
+        trained.meta["sklearn"] = clf._sklearn_version()
+        return trained
+
+    monkeypatch.setattr(IntentClassifier, "train", classmethod(fake_train))
+    path = tmp_path / "models" / "intent.joblib"
+    load_or_train(path, csv_copy)
+    assert path.exists() and len(calls) == 1
+    load_or_train(path, csv_copy)
+    assert len(calls) == 1  # fresh: loaded, not trained
+
+    with csv_copy.open("a", encoding="utf-8") as fh:  # the data changed: stale
+        fh.write('customer support,virtual assistant,cancel it,cancel_order,,,,,ORDER,B,ok\n')
+    load_or_train(path, csv_copy)
+    assert len(calls) == 2
+
+    monkeypatch.setattr(clf, "CLASSIFIER_VERSION", "another-version")  # the code changed
+    load_or_train(path, csv_copy)
+    assert len(calls) == 3
+
+
+def test_default_csv_is_found_relative_to_the_package():
+    assert DEFAULT_CSV.is_file()
+    assert DEFAULT_CSV.name == "bitext_customer_support_4514.csv"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("I want to cancel order {{Order Number}}", "i want to cancel order <num>"),
+        ("cancel purchase 113542617735902!!", "cancel order <num>"),
+        ("wtf where is my damn stuff", "where is my item"),
+        ("u cant gimme a refund of $40??", "you can not give me a refund of <amount>"),
+        ("I'd like a reimbursement", "i would like a refund"),
+        ("close my Platinum account", "close my <tier> account"),
+        ("{{Currency Symbol}}{{Refund Amount}} rebate", "<amount> refund"),
+    ],
+)
+def test_normalise(raw, expected):
+    assert normalise(raw) == expected
+
+
+def test_spelling_correction_fixes_typos_but_keeps_real_words(model):
+    assert normalise("i wnat to cancle my ordr", model.speller) == "i want to cancel my order"
+    assert "dress" in normalise("can i return a dress", model.speller)
