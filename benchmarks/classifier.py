@@ -1,0 +1,48 @@
+"""Figure 3: microseconds per message of the intent classifier, one message at a time.
+
+``graph.resources.classifier(ctx).predict(text)`` (what the coordinator node calls) on the
+customer messages of the Bitext sample in ``data/bitext`` (1,000 in ``--quick``, all 4,514
+otherwise), each timed alone with ``perf_counter_ns``. The first pass sees every message once
+(the spelling corrector's caches warm up as it goes); a second pass over the same messages is
+reported as ``warm``.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+from benchmarks.common import bitext_utterances, classifier_path, emit, summary
+
+
+def run(quick: bool) -> None:
+    from graph.context import Context
+    from graph.resources import classifier
+
+    ctx = Context(customer_id="C0007", model="fake:facts", classifier_path=classifier_path())
+    started = time.perf_counter()
+    model = classifier(ctx)
+    load_s = time.perf_counter() - started
+
+    texts = bitext_utterances()
+    random.Random(7).shuffle(texts)
+    if quick:
+        texts = texts[:1000]
+    for text in ("hello", "where is my order 11096", "I want my money back!!"):
+        model.predict(text)
+
+    def one_pass() -> list[float]:
+        out: list[float] = []
+        for text in texts:
+            t0 = time.perf_counter_ns()
+            model.predict(text)
+            out.append((time.perf_counter_ns() - t0) / 1000.0)
+        return out
+
+    cold = one_pass()
+    warm = one_pass()
+    emit("classifier_us_per_message", round(statistics.median(cold), 1), "us",
+         measure="median graph.resources.classifier(ctx).predict, one message at a time, first pass",
+         first_pass=summary(cold, 1), warm=summary(warm, 1), messages=len(texts),
+         source="data/bitext instructions", load_s=round(load_s, 3), classifier=ctx.classifier_path)
