@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     classifier_path: Path | None = None
     model_timeout_s: float = 60.0
     model_max_tokens: int = 96
+    llama_threads: int = 2  # on a busy 2-core machine 1 is faster
     classifier_min_confidence: float = 0.45
     refund_approval_threshold_usd: float = 500.0
     max_message_chars: int = 4000
@@ -87,6 +88,7 @@ class Context:
     classifier_path: str = field(default_factory=lambda: str(get_settings().resolved_classifier_path()))
     model_timeout_s: float = _setting("model_timeout_s")
     model_max_tokens: int = _setting("model_max_tokens")
+    llama_threads: int = _setting("llama_threads")
     classifier_min_confidence: float = _setting("classifier_min_confidence")
     refund_approval_threshold_usd: float = _setting("refund_approval_threshold_usd")
     max_message_chars: int = _setting("max_message_chars")

@@ -65,4 +65,5 @@ def chat_model(ctx: Context, spec: str | None = None) -> BaseChatModel:
         api_key=ctx.openai_api_key,
         timeout_s=ctx.model_timeout_s,
         max_tokens=ctx.model_max_tokens,
+        threads=ctx.llama_threads,
     )

@@ -197,9 +197,12 @@ class KnowledgeBase:
                         "doc_hash": doc.content_hash,
                     }
                 )
-        self._collection.upsert(
-            ids=ids, documents=texts, embeddings=self._embedder(to_embed), metadatas=metadatas
-        )
+        embeddings = self._embedder(to_embed)
+        batch = self._client.get_max_batch_size()  # Chroma refuses larger upserts
+        for start in range(0, len(ids), batch):
+            end = start + batch
+            self._collection.upsert(ids=ids[start:end], documents=texts[start:end],
+                                    embeddings=embeddings[start:end], metadatas=metadatas[start:end])
 
     # -- search -----------------------------------------------------------------------------
 

@@ -47,10 +47,10 @@ _llama_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)
-def _load_llama(path: str, n_ctx: int) -> Any:
+def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
     from llama_cpp import Llama
 
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=2, verbose=False, seed=0)
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
 
 
 def _role(message: BaseMessage) -> str:
@@ -65,6 +65,7 @@ class EmbeddedLlamaChat(BaseChatModel):
     model_path: str
     model_name: str = "smollm2-135m"
     n_ctx: int = 2048
+    n_threads: int = 2
     max_tokens: int = 96
     temperature: float = 0.0
     repeat_penalty: float = 1.2
@@ -80,7 +81,7 @@ class EmbeddedLlamaChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        llama = _load_llama(self.model_path, self.n_ctx)
+        llama = _load_llama(self.model_path, self.n_ctx, self.n_threads)
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
         # llama.cpp contexts are not safe to share between threads.
         with _llama_lock:
@@ -186,6 +187,7 @@ def load_chat_model(
     api_key: str | None = None,
     timeout_s: float = 60.0,
     max_tokens: int = 160,
+    threads: int = 2,
 ) -> BaseChatModel:
     """Build a chat model from a ``provider:model`` string."""
     provider, sep, name = spec.partition(":")
@@ -194,12 +196,12 @@ def load_chat_model(
     if provider == "embedded":
         if name not in ("smollm2-135m", "smollm2"):
             raise ModelConfigError(f"unknown embedded model {name!r} (have: smollm2-135m)")
-        return EmbeddedLlamaChat(model_path=str(smollm2_path()), max_tokens=max_tokens)
+        return EmbeddedLlamaChat(model_path=str(smollm2_path()), max_tokens=max_tokens, n_threads=threads)
     if provider == "llamacpp":
         path = Path(name).expanduser()
         if not path.exists():
             raise ModelConfigError(f"GGUF file not found: {path}")
-        return EmbeddedLlamaChat(model_path=str(path), model_name=path.stem, max_tokens=max_tokens)
+        return EmbeddedLlamaChat(model_path=str(path), model_name=path.stem, max_tokens=max_tokens, n_threads=threads)
     if provider == "openai":
         from langchain_openai import ChatOpenAI
 

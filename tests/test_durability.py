@@ -7,6 +7,7 @@ middle of the refund transaction, between the effect and its checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -67,6 +68,12 @@ def spec(request: pytest.FixtureRequest, store_url: str, kb_dir: str, classifier
             "kb_dir": kb_dir, "classifier_path": classifier_path}
 
 
+def kill(pid: int | None) -> None:
+    """SIGKILL, unless the child already finished in the meantime."""
+    with contextlib.suppress(ProcessLookupError, TypeError):
+        os.kill(pid, signal.SIGKILL)  # type: ignore[arg-type]
+
+
 def ctx_of(spec: dict[str, Any]) -> Context:
     return Context(customer_id=spec["customer_id"], model="fake:facts", database_url=spec["store_url"],
                    chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
@@ -99,7 +106,7 @@ def test_kill_minus_9_at_random_points_then_resume_refunds_exactly_once(forkserv
     from tests import durability_worker as worker
 
     order = order_id(spec, "delivered", below=50000)
-    message = f"please refund $1.00 of order {order}, one item was scratched"
+    message = f"I want a refund of $1.00 for order {order}"
     durations = []
     for i in range(3):  # uninterrupted runs tell how long a turn takes in a child
         started = time.perf_counter()
@@ -118,7 +125,7 @@ def test_kill_minus_9_at_random_points_then_resume_refunds_exactly_once(forkserv
         time.sleep(rng.uniform(0, window))
         if child.is_alive():
             killed_mid_turn += 1
-            os.kill(child.pid, signal.SIGKILL)
+            kill(child.pid)
         child.join(60)
         result = recover(spec, message, thread_id)
         assert result["status"] == "answered", result
@@ -162,7 +169,7 @@ def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: 
         child = forkserver.Process(target=worker.ask, args=(spec, message, thread_id))
         child.start()
         time.sleep(0.05 + 0.05 * attempt)
-        os.kill(child.pid, signal.SIGKILL)
+        kill(child.pid)
         child.join(30)
         with open_checkpointer(spec["checkpoint_url"]) as saver:
             snapshot = build_graph().compile(checkpointer=saver).get_state({"configurable": {"thread_id": thread_id}})
