@@ -33,7 +33,16 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
     if remaining <= 0:
         desk.tell(f"Order {order_id} has already been refunded in full.")
         return
+    if e.get("amount_unreadable"):
+        desk.ask("I could not read the amount. How much should be refunded, in dollars and cents (for example $25.00)?")
+        return
     requested = Decimal(e["amount_usd"]) if "amount_usd" in e else Decimal(remaining) / 100
+    if requested <= 0 or requested != requested.quantize(Decimal("0.01")):
+        desk.ask("Refunds are in whole cents and above zero. How much should be refunded (for example $25.00)?")
+        return
+    if requested * 100 > remaining:
+        desk.tell(f"At most ${remaining / 100:,.2f} can still be refunded on order {order_id}.")
+        return
     propose(desk, ctx, "issue_refund", {"order_id": order_id, "amount_usd": f"{requested:.2f}",
                                         "reason": "customer request"})
     if desk.pending:

@@ -37,6 +37,7 @@ class Desk:
     passages: list[str] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
     question: str | None = None
+    order_guessed: bool = False  # the order was inferred, not named: changes need a confirmation
     pending: PendingAction | None = None
     failures: list[ToolOutcome] = field(default_factory=list)
 

@@ -12,8 +12,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 ORDER_ID = re.compile(r"(?:order|purchase|#|no\.?|number)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*(\d{4,9})\b", re.I)
-BARE_ORDER_ID = re.compile(r"(?<![\d$.,])(1\d{4})(?![\d.,])")
-AMOUNT = re.compile(r"(?:\$\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|dollars?|bucks)\b)", re.I)
+BARE_ORDER_ID = re.compile(r"(?<![\d$.,])(1\d{4})(?!\d|[.,]\d)")
+# A sign or an exponent makes the amount unreadable on purpose: "-$50" or "$1e9" is asked about, not guessed.
+AMOUNT = re.compile(
+    r"(?<![\w-])(?:\$\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|dollars?|bucks)\b)(?![\deE])", re.I)
+BAD_AMOUNT = re.compile(r"-\s*\$\s*\d|\$\s*-\s*\d|\$\s*\d[\d,.]*[eE]\d", re.I)
 ADDRESS = re.compile(r"\b(?:to|address(?: is)?|ship it to)\s*:?\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*)", re.I)
 UNSUBSCRIBE = re.compile(r"\b(unsubscribe|opt[- ]?out|stop (sending|emailing)|no more (emails|newsletters?))\b", re.I)
 RATING = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)\b", re.I)
@@ -26,7 +29,9 @@ def extract_entities(text: str) -> dict[str, Any]:
     if order_ids:
         found["order_ids"] = list(dict.fromkeys(order_ids))
         found["order_id"] = order_ids[0]
-    amount = AMOUNT.search(text)
+    amount = None if BAD_AMOUNT.search(text) else AMOUNT.search(text)
+    if BAD_AMOUNT.search(text):
+        found["amount_unreadable"] = True
     if amount:
         with contextlib.suppress(InvalidOperation):
             found["amount_usd"] = str(Decimal((amount.group(1) or amount.group(2)).replace(",", "")))

@@ -26,7 +26,9 @@ def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableC
         priority = "high" if complaint else "normal"
     ticket = desk.call("create_ticket", subject=subject, body=state["request"], priority=priority)
     if safety != "ok":
-        pass  # the safety screen's reply stands as written
+        if not ticket.ok:  # the reply promised a person: keep that true another way
+            return {**desk.update(), "status": "escalated", "fixed_reply": f"{state.get('fixed_reply') or ''} "
+                    "If you are in danger, please call your local emergency number now.".strip()}
     elif ticket.ok:
         desk.tell("A member of our support team will reply within one business day.")
     else:

@@ -7,7 +7,9 @@ What `normalise` undoes, so that rules, the classifier and the model read the
 text a person sees:
 - compatibility forms (fullwidth, mathematical bold, ligatures, circled letters): NFKC;
 - invisible characters (zero-width, soft hyphen, word joiner, Hangul fillers,
-  variation selectors) and bidirectional overrides/isolates: dropped;
+  variation selectors) and bidirectional embeddings/isolates: dropped;
+- a right-to-left override (U+202E) shows its text reversed: the text is put in the
+  order a person sees, and what a machine would read is revealed as ``[hidden text: ...]``;
 - Unicode "tag" characters (U+E0020..E007E), which can carry an invisible ASCII
   message: decoded and shown as ``[hidden text: ...]`` so the injection check sees them;
 - Latin look-alikes from Cyrillic, Greek, Armenian and small capitals, but only
@@ -32,7 +34,6 @@ INVISIBLE = dict.fromkeys(
      *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)],
     None,
 )
-ZERO_WIDTH_AND_BIDI = INVISIBLE  # the name other modules knew
 TAG_FIRST, TAG_LAST = 0xE0000, 0xE007F  # Unicode tags: invisible copies of ASCII
 # Latin look-alikes from Cyrillic, Greek, Armenian and small capitals that NFKC leaves alone.
 _LOOKALIKE_FROM = "аеорсухіјѕԁһӏԛԝүɡɑıȷАВЕКМНОРСТХІЈЅԌαοερτυνκιχϲϳΑΒΕΖΗΙΚΜΝΟΡΤΥΧօսոհզցᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ"

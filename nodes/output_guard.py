@@ -48,6 +48,7 @@ TOLL_FREE = re.compile(r"^1?(800|833|844|855|866|877|888)\d{7}$")
 NUMBER = re.compile(r"(?<![\w$.,-])#?(\d{4,10})(?![\w]|[.,]\d)")
 ORDER_REF = re.compile(r"\b(?:order|purchase|invoice|inv)\s*(?:number|no\.?|id)?\s*[#:-]?\s*(\d{4,12})\b", re.I)
 CUSTOMER_ID = re.compile(r"\bC\d{4,}\b")
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
 WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 SECRETS = {
     "connection string": re.compile(
@@ -110,6 +111,7 @@ def _name_candidates(text: str) -> set[str]:
 
 
 def _order_candidates(text: str) -> set[int]:
+    text = ISO_DATE.sub(" ", text)  # 2026-11-03 holds no order number
     found = {int(n) for n in NUMBER.findall(text)} | {int(n) for n in ORDER_REF.findall(text)}
     return {n for n in found if 0 < n < 2**31}
 

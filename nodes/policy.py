@@ -20,6 +20,8 @@ def approval_reason(tool: str, args: dict[str, Any], ctx: Context, *, unsure: bo
             amount = Decimal(str(raw))
         except InvalidOperation:
             return "a refund with an unreadable amount"
+        if not amount.is_finite():
+            return "a refund with an unreadable amount"
         if amount > Decimal(str(ctx.refund_approval_threshold_usd)):
             return f"a refund above ${ctx.refund_approval_threshold_usd:,.0f}"
     if tool == "close_account":

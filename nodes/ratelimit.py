@@ -5,9 +5,9 @@ customer id only means something inside one store, so two deployments sharing a
 Redis never share buckets. Storage is in-process memory by default; a
 ``redis://`` URI shares the count between processes.
 
-The run context names the limit and the storage (`rate_limit`, e.g. "20/minute";
-`rate_limit_storage`, e.g. "memory://" or "redis://127.0.0.1:6379"). An empty
-limit turns limiting off. When the storage cannot be reached the turn goes
+The run context names the limit and the storage (`Context.rate_limit`, e.g. "30/minute";
+`Context.rate_limit_storage`, "memory://" or "redis://127.0.0.1:6379"). An empty
+limit turns limiting off; an unreadable one is logged and replaced by `FALLBACK_RATE_LIMIT`. When the storage cannot be reached the turn goes
 ahead (logged): an outage of the limiter must not take support down with it.
 """
 
@@ -27,7 +27,7 @@ from graph.context import Context
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATE_LIMIT = "20/minute"
+FALLBACK_RATE_LIMIT = "30/minute"
 DEFAULT_STORAGE = "memory://"
 NAMESPACE = "switchboard-turns"
 REDIS_TIMEOUT_S = 0.5
@@ -48,10 +48,8 @@ def parse_limit(spec: str) -> RateLimitItem:
 
 
 def settings_of(ctx: Context) -> tuple[str, str]:
-    """(limit, storage) from the run context; the defaults until the context carries the fields."""
-    limit = getattr(ctx, "rate_limit", DEFAULT_RATE_LIMIT)
-    storage = getattr(ctx, "rate_limit_storage", DEFAULT_STORAGE) or DEFAULT_STORAGE
-    return (str(limit).strip() if limit else ""), str(storage)
+    """(limit, storage) from the run context."""
+    return (ctx.rate_limit or "").strip(), ctx.rate_limit_storage or DEFAULT_STORAGE
 
 
 def bucket_key(ctx: Context) -> str:
@@ -67,8 +65,8 @@ def wait_message(ctx: Context) -> str | None:
     try:
         item = parse_limit(spec)
     except ValueError:
-        log.error("rate limit %r is not readable (try '20/minute'); using %s", spec, DEFAULT_RATE_LIMIT)
-        item = parse_limit(DEFAULT_RATE_LIMIT)
+        log.error("rate limit %r is not readable (try '30/minute'); using %s", spec, FALLBACK_RATE_LIMIT)
+        item = parse_limit(FALLBACK_RATE_LIMIT)
     key = bucket_key(ctx)
     try:
         limiter = _limiter(storage)

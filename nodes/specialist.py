@@ -35,6 +35,7 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
         return int(entities["order_id"])
     remembered = entities.get("remembered_order_id")
     if remembered is not None:  # said in an earlier conversation: not asked again
+        desk.order_guessed = True
         return int(remembered)
     listed = desk.call("list_orders", limit=10)
     if not listed.ok:
@@ -42,6 +43,7 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     orders = listed.result["orders"] if listed.result else []
     candidates = [o for o in orders if o["status"] in statuses]
     if len(candidates) == 1:
+        desk.order_guessed = True
         return int(candidates[0]["order_id"])
     recent = ", ".join(f"{o['order_id']} ({o['status']})" for o in (candidates or orders)[:4])
     desk.ask(f"Which order would you like {purpose}? Please give me the order number"
@@ -72,7 +74,14 @@ def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
 
 
 def propose(desk: Desk, ctx: Context, tool: str, args: dict[str, Any]) -> None:
-    """Run a world-changing step, unless policy says a person must approve it first."""
+    """Run a world-changing step, unless policy says a person must approve it first.
+
+    An order the customer did not name (the only one that fits, or one from memory) is
+    confirmed first: the workflow never changes an order on a guess.
+    """
+    if desk.order_guessed and "order_id" in args:
+        desk.ask(f"Do you mean order {args['order_id']}? Please confirm by sending the order number.")
+        return
     reason = approval_reason(tool, args, ctx)
     if reason:
         desk.hold_for_approval(tool, args, reason)
@@ -84,15 +93,18 @@ def report_failures(desk: Desk) -> None:
     """Turn refusals into honest statements, and outages into a ticket in the manual-review queue."""
     outages = [f for f in desk.failures if f.error_type not in OUTAGE_TYPES_EXCLUDED]
     for failure in desk.failures:
-        if failure.error_type in ("ToolError", "AccessDenied"):
-            desk.tell(failure.error[0].upper() + failure.error[1:] + "." if failure.error else "")
-    if outages and not any(r["name"] == "create_ticket" for r in desk.records):
+        if failure.error_type in ("ToolError", "AccessDenied", "InvalidArguments") and failure.error:
+            desk.tell(failure.error[0].upper() + failure.error[1:].rstrip(".") + ".")
+    if not outages:
+        return
+    desk.tell("Part of our system did not answer just now, so I could not check everything.")
+    if not any(r["name"] == "create_ticket" and r["outcome"] == "ok" for r in desk.records):
         names = ", ".join(sorted({f.name for f in outages}))
         ticket = desk.call("create_ticket", subject=f"Manual review: {names} unavailable",
                            body=f"Tools failed during {desk.node} turn {desk.turn}: {names}",
                            priority="high", queue="manual_review")
-        if ticket.ok:
-            desk.tell("Part of our system did not answer just now, so I could not check everything.")
+        desk.tell("A person will review your request and reply." if ticket.ok else
+                  "Please try again in a few minutes; nothing was changed.")
 
 
 def plan_with_model(desk: Desk, state: SupportState, ctx: Context) -> bool:

@@ -48,7 +48,7 @@ import numpy as np
 
 from nodes.routing.intents import INTENTS, department_for
 
-CLASSIFIER_VERSION = "2026.11.22-2"
+CLASSIFIER_VERSION = "2026.11.22-3"
 """Bump when normalisation, features or training change: stored models go stale."""
 
 MAX_CHARS = 2000
