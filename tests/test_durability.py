@@ -214,3 +214,36 @@ def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(gr
     # Rolling back again to the same point undoes nothing twice.
     again = threads.rollback(graph, ctx, first["thread_id"], before_billing["checkpoint_id"], route="general")
     assert again["compensated"] == []
+
+
+@pytest.mark.parametrize("decision", ["reject", "edit_over_limit", "approve_then_rollback"])
+def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: str) -> None:
+    order = order_id(spec, "delivered", above=50000)
+    thread_id = f"{decision}-{uuid.uuid4().hex[:8]}"
+    ctx = ctx_of(spec)
+    with open_checkpointer(spec["checkpoint_url"]) as saver:
+        graph = build_graph().compile(checkpointer=saver)
+        first = run_turn(graph, ctx, f"I want a refund for order {order}", thread_id)
+        assert first["status"] == "awaiting_approval"
+        if decision == "reject":
+            resume_turn(graph, ctx, thread_id, {"type": "reject", "message": "outside policy"})
+            assert refunds_of(spec, thread_id) == 0
+            return
+        if decision == "edit_over_limit":
+            done = resume_turn(graph, ctx, thread_id, {"type": "edit", "args": {"order_id": order,
+                                                                                  "amount_usd": "99999.00"}})
+            assert ("issue_refund", "failed") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
+            assert refunds_of(spec, thread_id) == 0
+            return
+        resume_turn(graph, ctx, thread_id, {"type": "approve", "actor": "operator:alice"})
+        assert refunds_of(spec, thread_id) == 1
+        history = threads.history(graph, ctx, thread_id)
+        target = next(h for h in history if h["next"] == ["billing"])
+        result = threads.rollback(graph, ctx, thread_id, target["checkpoint_id"], route="general")
+    assert [c["tool"] for c in result["compensated"]] == ["issue_refund"]
+    with make_engine(spec["store_url"]).connect() as conn:
+        statuses = conn.execute(select(refunds.c.status).where(refunds.c.idempotency_key.like(f"{thread_id}|%")))
+        assert statuses.scalars().all() == ["reversed"]
+        assert conn.execute(select(orders.c.status).where(orders.c.id == order)).scalar_one() == "delivered"
+        assert conn.execute(select(func.count()).select_from(audit_log).where(
+            audit_log.c.thread_id == thread_id, audit_log.c.action == "compensation")).scalar_one() == 1
