@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint bench serve clean
+.PHONY: help setup demo test test-fast lint eval bench serve clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test-fast: setup ## The suite without the slow tests (embedded model, servers)
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
+
+eval: setup ## Eval suites with thresholds (exit 1 below a threshold); `switchboard report` draws them
+	$(BIN)/switchboard eval
 
 bench: setup ## Benchmarks: one JSON line per figure, also written to benchmarks/results/
 	$(BIN)/python -m benchmarks.run

@@ -52,6 +52,18 @@ def _dates(text: str) -> set[tuple[int, int]]:
     return found
 
 
+def _real_day(month: int, day: int) -> bool:
+    try:
+        date(2000, month, day)  # a leap year: February 29 is a real day
+    except ValueError:
+        return False
+    return True
+
+
+def _day_name(month: int, day: int) -> str:
+    return date(2000, month, day).strftime("%B") + f" {day}" if _real_day(month, day) else f"{month}/{day}"
+
+
 def _event_dates(text: str) -> set[tuple[str, tuple[int, int]]]:
     """(event, (month, day)) pairs: a date and the event named just before it in the same sentence."""
     pairs = set()
@@ -68,9 +80,19 @@ def _event_dates(text: str) -> set[tuple[str, tuple[int, int]]]:
     return pairs
 
 
-def check_reply(reply: str, evidence: list[str], *, done_tools: set[str]) -> list[str]:
+def key_tokens(facts: list[str]) -> set[str]:
+    """The facts' order numbers, money amounts and dates: what a reply must carry over."""
+    text = "\n".join(facts)
+    tokens = {n for n in _numbers(ISO_DATE.sub(" ", text)) if len(n) >= 5 or n.startswith("$") or "." in n}
+    tokens |= {v.lstrip("$").replace(",", "") for v in re.findall(r"\$\d[\d,]*(?:\.\d\d)?", text)}
+    tokens = {t[:-3] if t.endswith(".00") else t for t in tokens}
+    return tokens | {f"{int(m)}/{int(d)}" for _, m, d in ISO_DATE.findall(text)}
+
+
+def check_reply(reply: str, evidence: list[str], *, done_tools: set[str], key_facts: list[str] | None = None) -> list[str]:
     """Problems with a draft reply; empty when it may go out."""
     problems: list[str] = []
+    key_facts = key_facts or []
     text = reply.strip()
     if not text:
         return ["the reply is empty"]
@@ -82,14 +104,18 @@ def check_reply(reply: str, evidence: list[str], *, done_tools: set[str]) -> lis
     backed_numbers = _numbers(backing)
     backed_dates = _dates(backing)
     for month, day in _dates(text) - backed_dates:
-        problems.append(f"the date {date(2000, month, day).strftime('%B')} {day} is not in the facts")
+        problems.append(f"the date {_day_name(month, day)} is not in the facts")
     backed_events = _event_dates(backing)
     for event, (month, day) in _event_dates(text):
         if (month, day) in backed_dates and (event, (month, day)) not in backed_events:
-            problems.append(f"{date(2000, month, day).strftime('%B')} {day} is not the {event} date")
+            problems.append(f"{_day_name(month, day)} is not the {event} date")
     for number in sorted(_numbers(WORD_DATE.sub(" ", text)) - backed_numbers):
         if number not in {"1"}:
             problems.append(f"the number {number} is not in the facts")
+    # Coverage: a fluent reply that leaves out the order numbers, amounts and dates of the facts
+    # is not an answer; the deterministic reply is.
+    for token in sorted(key_tokens(key_facts) - _numbers(text) - {f"{m}/{d}" for m, d in _dates(text)}):
+        problems.append(f"the reply leaves out {token}")
     for tool, pattern in ACTION_CLAIMS.items():
         if pattern.search(text) and tool not in done_tools:
             problems.append(f"the reply claims an action ({tool}) that was not done")

@@ -95,15 +95,16 @@ class PlanState(PlanInput, PlanOutput, total=False):
 def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], list[str]]:
     """Deterministic plan from the actions the message names; notes explain dropped steps."""
     actions = detect_actions(text)
-    order_id = entities.get("order_id") or entities.get("remembered_order_id")
+    default_order = entities.get("order_id") or entities.get("remembered_order_id")
+    order_for = {a: _order_named_after(text, ACTIONS[a]) or default_order for a in actions}
     steps: list[PlanStep] = []
     notes: list[str] = []
     for action in actions:
         args: dict[str, Any] = {}
         if action in ("cancel_order", "issue_refund", "update_shipping_address"):
-            args["order_id"] = order_id
+            args["order_id"] = order_for[action]
         if action == "issue_refund":
-            if "cancel_order" in actions:
+            if "cancel_order" in actions and order_for["cancel_order"] == order_for[action]:
                 notes.append("Cancelling an order that has not shipped releases its payment, so no refund step "
                              "is needed for it.")
                 continue
@@ -119,6 +120,15 @@ def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], 
         steps.append({"department": DEPARTMENT_OF[action], "tool": action, "args": args,
                       "why": f"the message asks to {action.replace('_', ' ')}"})
     return steps, notes
+
+
+def _order_named_after(text: str, action: re.Pattern[str]) -> int | None:
+    """The first order number after the words that name the action ("cancel order 11197 and refund 10956")."""
+    match = action.search(text)
+    if not match:
+        return None
+    found = re.search(r"\b(1\d{4})\b", text[match.start():])
+    return int(found.group(1)) if found else None
 
 
 def model_plan(ctx: Context, state: PlanState) -> list[PlanStep] | None:

@@ -57,7 +57,8 @@ def draft_reply(
 def check_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["finalize", "draft_reply", "fallback_reply"]]:
     if not runtime.context.safety_nets:  # measured baseline: the draft goes out unchecked
         return Command(update={"reply": state.get("draft", "")}, goto="finalize")
-    problems = grounding.check_reply(state.get("draft", ""), state.get("evidence", []), done_tools=_done_tools(state))
+    problems = grounding.check_reply(state.get("draft", ""), state.get("evidence", []), done_tools=_done_tools(state),
+                                     key_facts=state.get("facts", []))
     if not problems:
         return Command(update={"reply": state["draft"], "draft_problems": []}, goto="finalize")
     if state.get("draft_attempts", 0) < runtime.context.reply_max_attempts:

@@ -64,14 +64,9 @@ def view_intents(ctx: Context, customer: str | None, limit: int) -> list[dict[st
 
 
 def view_metrics(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
-    from store.schema import node_runs
+    from switchboard.metrics import metrics_summary, node_table
 
-    query = select(
-        node_runs.c.node, func.count().label("runs"),
-        func.avg(node_runs.c.latency_ms).label("avg_latency_ms"),
-        func.sum(node_runs.c.tokens).label("tokens"), func.sum(node_runs.c.cost_usd).label("cost_usd"),
-    ).group_by(node_runs.c.node).order_by(node_runs.c.node)
-    return _rows(ctx, _scoped(query, node_runs.c.customer_id, customer))
+    return node_table(metrics_summary(store_engine(ctx), customer=customer))
 
 
 VIEWS: dict[str, View] = {

@@ -159,13 +159,19 @@ def resume_turn(graph: CompiledStateGraph, ctx: Context, thread_id: str, decisio
     config = {"configurable": {"thread_id": thread_id}}
     if not pending_interrupts(graph, thread_id):
         raise UserError(f"thread {thread_id} is not waiting for a decision")
+    recorded = metrics_count(graph, thread_id)
     graph.invoke(Command(resume=decision), config, context=ctx)
-    return finish(graph, ctx, thread_id)
+    return finish(graph, ctx, thread_id, recorded=recorded)
 
 
-def finish(graph: CompiledStateGraph, ctx: Context, thread_id: str) -> dict[str, Any]:
+def metrics_count(graph: CompiledStateGraph, thread_id: str) -> int:
+    """How many of the turn's node metrics were already written (a resumed turn adds to them)."""
+    return len(graph.get_state({"configurable": {"thread_id": thread_id}}).values.get("node_metrics", []))
+
+
+def finish(graph: CompiledStateGraph, ctx: Context, thread_id: str, *, recorded: int = 0) -> dict[str, Any]:
     values = dict(graph.get_state({"configurable": {"thread_id": thread_id}}).values)
-    record_node_runs(ctx, thread_id, values.get("node_metrics", []))
+    record_node_runs(ctx, thread_id, values.get("node_metrics", [])[recorded:])
     waiting = pending_interrupts(graph, thread_id)
     if waiting:  # a gate inside a subgraph: its reply lives in the subgraph until it finishes
         values["status"] = "awaiting_approval"

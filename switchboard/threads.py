@@ -17,7 +17,7 @@ from langgraph.types import Command
 from graph.context import Context
 from graph.resources import store_engine
 from graph.state import NEW_TURN
-from switchboard.app import UserError, finish, pending_interrupts, thread_customer
+from switchboard.app import UserError, finish, metrics_count, pending_interrupts, thread_customer
 from tools.audit import write_audit
 from tools.compensation import compensate_after, effects_after
 
@@ -55,12 +55,15 @@ def resume(graph: CompiledStateGraph, base: Context, thread_id: str) -> dict[str
     ctx = base.with_(customer_id=thread_customer(graph, thread_id))
     snapshot = graph.get_state(_config(thread_id))
     if pending_interrupts(graph, thread_id):
-        return {**finish(graph, ctx, thread_id), "resumed": False, "note": "waiting for a decision"}
+        return {**finish(graph, ctx, thread_id, recorded=metrics_count(graph, thread_id)), "resumed": False,
+                "note": "waiting for a decision"}
     # `next` omits tasks whose writes were saved before the crash; they still need their successors run.
     if snapshot.next or snapshot.tasks:
+        recorded = metrics_count(graph, thread_id)
         graph.invoke(None, _config(thread_id), context=ctx)
-        return {**finish(graph, ctx, thread_id), "resumed": True}
-    return {**finish(graph, ctx, thread_id), "resumed": False, "note": "nothing to resume"}
+        return {**finish(graph, ctx, thread_id, recorded=recorded), "resumed": True}
+    return {**finish(graph, ctx, thread_id, recorded=metrics_count(graph, thread_id)), "resumed": False,
+            "note": "nothing to resume"}
 
 
 def history(graph: CompiledStateGraph, base: Context, thread_id: str) -> list[dict[str, Any]]:
@@ -116,6 +119,7 @@ def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoin
                 node="rollback", actor=actor, args={"checkpoint_id": checkpoint_id, "route": route},
                 detail=f"{len(compensated)} effect(s) compensated")
     latest_branch = int(graph.get_state(_config(thread_id)).values.get("branch", 0))
+    recorded = len(target.values.get("node_metrics", []))
     update: dict[str, Any] = {"branch": latest_branch + 1}
     goto = route or (target.next[0] if target.next else None)
     if route:
@@ -124,5 +128,5 @@ def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoin
     forked = graph.update_state(target.config, update, as_node="coordinator")
     if goto and goto != "__start__":
         graph.invoke(Command(goto=goto), forked, context=ctx)
-    result = finish(graph, ctx, thread_id)
+    result = finish(graph, ctx, thread_id, recorded=recorded)
     return {**result, "rolled_back_to": checkpoint_id, "compensated": compensated}

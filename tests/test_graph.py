@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from graph.context import Context
-from store.schema import audit_log, orders, refunds, tickets
+from store.schema import audit_log, orders, refunds, shipments, tickets
 from switchboard.app import UserError, resume_turn, run_turn
 from switchboard.models import ScriptedChatModel, register_fake
 
@@ -92,7 +92,7 @@ def test_rejected_refund_changes_nothing(graph, make_context) -> None:
 def test_password_reset_goes_to_technical(graph, make_context) -> None:
     result = run_turn(graph, make_context(), "I forgot my password and can't sign in")
     assert result["department"] == "technical"
-    assert calls(result) == [("get_account_status", "ok"), ("send_password_reset", "ok")]
+    assert calls(result) == [("get_account_status", "ok"), ("get_service_status", "ok"), ("send_password_reset", "ok")]
 
 
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
@@ -143,12 +143,16 @@ def test_missing_order_number_asks_the_customer(graph, make_context) -> None:
 def test_a_wrong_draft_is_repaired_once(graph, make_context) -> None:
     ctx = make_context(model="fake:writer")
     order = order_of(ctx, "shipped")
+    with create_engine(ctx.database_url).connect() as conn:
+        shipment = conn.execute(select(shipments).where(shipments.c.order_id == order.id)).first()
+    good = (f"Good news: order {order.id} left us on {shipment.shipped_at.date().isoformat()} and should reach you "
+            f"on {shipment.estimated_delivery.isoformat()}.")
     register_fake("writer", ScriptedChatModel(replies=[
         f"Your order {order.id} was delivered on January 2.",  # invented date
-        f"Your order {order.id} is on its way.",
+        good,
     ]))
     result = run_turn(graph, ctx, f"where is my order {order.id}")
-    assert result["reply"] == f"Your order {order.id} is on its way."
+    assert result["reply"] == good
     assert result["nodes"]["draft_reply"]["tokens"] > 0
 
 
@@ -283,3 +287,11 @@ def test_an_edit_is_checked_again_before_anything_runs(graph, make_context) -> N
         assert conn.execute(select(refunds.c.amount_cents).where(refunds.c.order_id == order.id)).scalars().all() == [30000]
         actors = conn.execute(select(audit_log.c.actor, audit_log.c.outcome).where(audit_log.c.action == "approval")).all()
     assert ("operator:eve", "edit") in actors
+
+
+def test_a_fluent_reply_that_leaves_out_the_facts_is_not_sent(graph, make_context) -> None:
+    ctx = make_context(model="fake:chatty")
+    order = order_of(ctx, "shipped")
+    register_fake("chatty", ScriptedChatModel(responder=lambda _: "Hi there, I'm Karen. How can I assist you today?"))
+    result = run_turn(graph, ctx, f"where is my order {order.id}")
+    assert "Karen" not in result["reply"] and str(order.id) in result["reply"]

@@ -12,6 +12,9 @@
   through tuning and used for it.
 - ``hard_blind``: ``hard_blind_v1.jsonl``, 135 more written together with ``hard`` and
   not scored until the model was frozen.
+- ``hard_blind_v2``: ``hard_blind_v2.jsonl``, 162 messages in other styles (fragments,
+  no punctuation, long rambling, heavy typos, rude, non-native English), written and
+  scored before the 2026.11.22-3 changes.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
 
 Also reports microseconds per single-message ``predict`` and the confidence the
@@ -47,6 +50,7 @@ GROUPED = HERE / "grouped_v1.jsonl"
 HARD = HERE / "hard_v1.jsonl"
 HARD_BLIND = HERE / "hard_blind_v1.jsonl"
 HARD_DEV = HERE / "hard_dev_v2.jsonl"
+HARD_BLIND_V2 = HERE / "hard_blind_v2.jsonl"
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"
 GIBBERISH = ("asdkjh qwe", "zzzz xqxq", "lorem ipsum dolor", "1234 5678", "?!?", "blorp fnord")
 
@@ -180,7 +184,7 @@ def evaluate(
     model_path: Path = DEFAULT_MODEL,
     csv_path: Path = DEFAULT_CSV,
     seed: int = 13,
-    sets: Sequence[str] = ("grouped", "hard", "hard_dev", "hard_blind"),
+    sets: Sequence[str] = ("grouped", "hard", "hard_dev", "hard_blind", "hard_blind_v2"),
     cv: bool = False,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {}
@@ -193,10 +197,15 @@ def evaluate(
         report["grouped/colloquial"] = score(
             grouped_model, [r for r in test_rows if set(r["tags"]) & set("QWZ")]
         )
-    if {"hard", "hard_dev", "hard_blind"} & set(sets):
+    if {"hard", "hard_dev", "hard_blind", "hard_blind_v2"} & set(sets):
         model = full_model or load_or_train(model_path, csv_path)
         report["model"] = {k: v for k, v in model.meta.items() if k != "config"}
-        for name, path in (("hard", HARD), ("hard_dev", HARD_DEV), ("hard_blind", HARD_BLIND)):
+        for name, path in (
+            ("hard", HARD),
+            ("hard_dev", HARD_DEV),
+            ("hard_blind", HARD_BLIND),
+            ("hard_blind_v2", HARD_BLIND_V2),
+        ):
             if name in sets:
                 report[name] = score(model, read_jsonl(path))
         texts = [r["text"] for r in read_jsonl(HARD)]
@@ -210,7 +219,7 @@ def evaluate(
 
 def _table(report: dict[str, Any]) -> str:
     lines = [f"{'set':<20} {'n':>5} {'intent':>8} {'dept':>8} {'conf':>6} {'ece':>6}"]
-    for name in ("grouped", "grouped/colloquial", "hard", "hard_dev", "hard_blind"):
+    for name in ("grouped", "grouped/colloquial", "hard", "hard_dev", "hard_blind", "hard_blind_v2"):
         if name in report:
             s = report[name]
             lines.append(
@@ -223,7 +232,7 @@ def _table(report: dict[str, Any]) -> str:
             f"{'grouped 5-fold cv':<20} {'':>5} {cv['intent_acc_mean']:>8.2%} "
             f"{cv['department_acc_mean']:>8.2%}   (colloquial {cv['colloquial_intent_acc_mean']:.2%})"
         )
-    for name in ("grouped", "hard", "hard_dev", "hard_blind"):
+    for name in ("grouped", "hard", "hard_dev", "hard_blind", "hard_blind_v2"):
         if name in report and report[name]["confusions"]:
             lines.append(f"\n{name}: most common confusions (gold -> predicted)")
             lines.extend(f"  {c}" for c in report[name]["confusions"])
@@ -248,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument("--cv", action="store_true", help="add 5-fold grouped cross-validation")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--sets", default="grouped,hard,hard_dev,hard_blind")
+    parser.add_argument("--sets", default="grouped,hard,hard_dev,hard_blind,hard_blind_v2")
     parser.add_argument("--errors", action="store_true", help="list every misrouted message")
     args = parser.parse_args(argv)
     report = evaluate(model_path=args.model, sets=args.sets.split(","), cv=args.cv)
@@ -257,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(_table(report))
     if args.errors:
-        for name in ("grouped", "hard", "hard_dev", "hard_blind"):
+        for name in ("grouped", "hard", "hard_dev", "hard_blind", "hard_blind_v2"):
             for e in report.get(name, {}).get("errors", []):
                 print(f"[{name}] {e['gold']:>26} -> {e['pred']:<26} {e['conf']:.2f}  {e['text']}")
     return 0
