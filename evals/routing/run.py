@@ -14,7 +14,7 @@
   not scored until the model was frozen.
 - ``hard_blind_v2``: ``hard_blind_v2.jsonl``, 162 messages in other styles (fragments,
   no punctuation, long rambling, heavy typos, rude, non-native English), written and
-  scored before the 2026.11.22-3 changes.
+  scored before the 2026.11.22-4 changes.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
 
 Also reports microseconds per single-message ``predict`` and the confidence the

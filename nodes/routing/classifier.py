@@ -9,7 +9,7 @@ How it generalises past the Bitext phrasings it is trained on:
    words and interjections are dropped, domain synonyms are folded onto one word
    (``bill`` -> ``invoice``, ``rebate`` -> ``refund``) and words outside the
    training vocabulary are spell-corrected against it.
-2. Training adds ~370 hand-written plain-language utterances (``SEED_UTTERANCES``
+2. Training adds ~610 hand-written plain-language utterances (``SEED_UTTERANCES``
    in ``nodes.routing.augment``: "where is my refund", "do you take paypal") to the
    Bitext rows, then noisy copies of every utterance: typos, chat register,
    swearing, other carrier phrases, verb synonyms.
@@ -48,7 +48,7 @@ import numpy as np
 
 from nodes.routing.intents import INTENTS, department_for
 
-CLASSIFIER_VERSION = "2026.11.22-3"
+CLASSIFIER_VERSION = "2026.11.22-4"
 """Bump when normalisation, features or training change: stored models go stale."""
 
 MAX_CHARS = 2000
