@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     model_timeout_s: float = 60.0
     model_max_tokens: int = 96
     llama_threads: int = 2  # on a busy 2-core machine 1 is faster
+    model_cache_ttl_s: float = 3600.0  # same prompt, same facts: reuse the reply (0 turns caching off)
+    thread_budget_usd: float = 0.05  # smart-model spend allowed per conversation thread
     classifier_min_confidence: float = 0.45
     refund_approval_threshold_usd: float = 500.0
     max_message_chars: int = 4000
@@ -89,6 +91,9 @@ class Context:
     model_timeout_s: float = _setting("model_timeout_s")
     model_max_tokens: int = _setting("model_max_tokens")
     llama_threads: int = _setting("llama_threads")
+    model_cache_ttl_s: float = _setting("model_cache_ttl_s")
+    model_cache_path: str = field(default_factory=lambda: str(get_settings().home / "model_cache.sqlite"))
+    thread_budget_usd: float = _setting("thread_budget_usd")
     classifier_min_confidence: float = _setting("classifier_min_confidence")
     refund_approval_threshold_usd: float = _setting("refund_approval_threshold_usd")
     max_message_chars: int = _setting("max_message_chars")

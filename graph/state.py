@@ -6,6 +6,7 @@ that accumulate across a turn use reducers so parallel branches can append.
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
@@ -36,6 +37,8 @@ class NodeMetric(TypedDict):
     cost_usd: float
     outcome: Literal["ok", "error"]
     error_type: NotRequired[str | None]
+    cache_hit: NotRequired[bool]
+    cache_lookups: NotRequired[int]
 
 
 class PlannedStep(TypedDict):
@@ -93,6 +96,7 @@ class OutputState(TypedDict, total=False):
     tool_calls: Annotated[list[ToolCallRecord], keep_turn]
     citations: Annotated[list[str], keep_turn]
     node_metrics: Annotated[list[NodeMetric], keep_turn]
+    spent_usd: Annotated[float, operator.add]  # model cost of the whole thread, for its budget
     turn: int
 
 

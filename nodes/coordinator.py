@@ -18,7 +18,7 @@ from graph.resources import classifier
 from graph.state import SupportState
 from nodes import prompts
 from nodes.instrument import instrumented
-from nodes.llm import ask_model
+from nodes.llm import ask_model, smart_model_allowed
 from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
 from nodes.routing.intents import INTENTS, department_for
 from nodes.subrequests import split_request
@@ -65,7 +65,8 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"
     if confidence < ctx.classifier_min_confidence:
-        model_intent = _ask_router_model(ctx, state["request"], ctx.planner_model) if ctx.planner_model else None
+        smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
+        model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
         if model_intent is None:
             options = [intent, *(alt for alt, _ in prediction.alternatives[:1])]
             described = " or ".join(FRIENDLY_INTENT.get(o, o.replace("_", " ")) for o in options)

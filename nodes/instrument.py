@@ -31,6 +31,8 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 "tokens": usage.tokens,
                 "cost_usd": round(usage.cost_usd, 8),
                 "outcome": "ok",
+                "cache_hit": usage.cache_hits > 0 and usage.calls == 0,
+                "cache_lookups": usage.cache_lookups,
             }
             return _with_metric(result, metric)
 
@@ -47,10 +49,11 @@ def _turn_of(state: dict[str, Any], result: Any) -> int:
 
 
 def _with_metric(result: Any, metric: dict[str, Any]) -> Any:
+    cost = {"spent_usd": metric["cost_usd"]} if metric["cost_usd"] else {}
     if isinstance(result, Command):
         update = dict(result.update or {})
         update["node_metrics"] = [*update.get("node_metrics", []), metric]
-        return Command(update=update, goto=result.goto, graph=result.graph, resume=result.resume)
+        return Command(update={**update, **cost}, goto=result.goto, graph=result.graph, resume=result.resume)
     update = dict(result or {})
     update["node_metrics"] = [*update.get("node_metrics", []), metric]
-    return update
+    return {**update, **cost}

@@ -27,7 +27,7 @@ from nodes import prompts
 from nodes.approval import parse_decision
 from nodes.desk import Desk, thread_id_of
 from nodes.instrument import instrumented
-from nodes.llm import ask_model
+from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
 from tools.audit import write_audit
 from tools.registry import PERMISSIONS, TOOLS
@@ -66,6 +66,7 @@ class PlanStep(TypedDict):
 
 
 class PlanInput(TypedDict, total=False):
+    spent_usd: float
     request: str
     entities: dict[str, Any]
     memory: dict[str, Any]
@@ -132,12 +133,13 @@ def _order_named_after(text: str, action: re.Pattern[str]) -> int | None:
 
 
 def model_plan(ctx: Context, state: PlanState) -> list[PlanStep] | None:
-    if not ctx.planner_model:
+    smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
+    if not smart:
         return None
     tools = "; ".join(f"{name} ({DEPARTMENT_OF.get(name, '?')}): {TOOLS[name].description}" for name in DEPARTMENT_OF)
     answer = ask_model(ctx, [SystemMessage(prompts.MULTI_STEP_PLANNER_SYSTEM.format(tools=tools)),
                              HumanMessage(prompts.PLANNER_USER.format(intent="multi_step", entities=json.dumps(
-                                 state.get("entities", {})), request=state["request"]))], spec=ctx.planner_model)
+                                 state.get("entities", {})), request=state["request"]))], spec=smart)
     match = re.search(r"\[.*\]", answer or "", re.S)
     try:
         raw = json.loads(match.group()) if match else None

@@ -15,7 +15,7 @@ from graph.state import SupportState
 from nodes import grounding, prompts
 from nodes.desk import thread_id_of
 from nodes.instrument import instrumented
-from nodes.llm import ask_model
+from nodes.llm import ask_model, smart_model_allowed
 from nodes.memory import remember
 from nodes.output_guard import screen_reply
 
@@ -44,7 +44,10 @@ def draft_reply(
     problems = state.get("draft_problems", [])
     template = prompts.REPAIR_USER if problems else prompts.REPLY_USER
     user = template.format(request=state["request"], facts=_fact_block(state), problems="; ".join(problems))
-    draft = ask_model(ctx, [SystemMessage(prompts.REPLY_SYSTEM), HumanMessage(user)])
+    # The first draft is an easy step for the fast model; a repair is a hard one for the smart model,
+    # while the thread's budget lasts.
+    spec = (smart_model_allowed(ctx, state.get("spent_usd", 0.0)) if problems else None) or ctx.model
+    draft = ask_model(ctx, [SystemMessage(prompts.REPLY_SYSTEM), HumanMessage(user)], spec=spec)
     if draft is None:  # the model failed or timed out: the deterministic reply takes over
         if not ctx.safety_nets:
             return Command(update={"status": "error", "error": "model_failed",

@@ -21,7 +21,7 @@ from graph.context import Context
 from graph.state import SupportState
 from nodes import prompts
 from nodes.desk import KB_TOOL, Desk
-from nodes.llm import ask_model
+from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
 from tools.registry import tools_for
 
@@ -109,14 +109,15 @@ def report_failures(desk: Desk) -> None:
 
 def plan_with_model(desk: Desk, state: SupportState, ctx: Context) -> bool:
     """Let a capable model propose tool steps. False when there is no usable plan."""
-    if not ctx.planner_model:
+    smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
+    if not smart:
         return False
     tools = "; ".join(f"{s.name}: {s.description}" for s in tools_for(desk.node))
     answer = ask_model(ctx, [
         SystemMessage(prompts.PLANNER_SYSTEM.format(department=desk.node, tools=tools)),
         HumanMessage(prompts.PLANNER_USER.format(intent=state.get("intent"), entities=json.dumps(state.get("entities", {})),
                                                  request=state["request"])),
-    ], spec=ctx.planner_model)
+    ], spec=smart)
     plan = parse_plan(answer)
     if plan is None:
         return False

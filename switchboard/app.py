@@ -195,7 +195,8 @@ def record_node_runs(ctx: Context, thread_id: str, metrics: list[dict[str, Any]]
     now = datetime.now(UTC)
     rows = [{"at": now, "thread_id": thread_id, "customer_id": ctx.customer_id, "node": m["node"],
              "outcome": m.get("outcome", "ok"), "error_type": m.get("error_type"), "latency_ms": m["latency_ms"],
-             "tokens": m["tokens"], "cost_usd": m["cost_usd"], "model": ctx.model} for m in metrics]
+             "tokens": m["tokens"], "cost_usd": m["cost_usd"], "model": ctx.model,
+             "cache_hit": bool(m.get("cache_hit"))} for m in metrics]
     with store_engine(ctx).begin() as conn:
         conn.execute(insert(node_runs), rows)
 

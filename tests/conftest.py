@@ -95,12 +95,13 @@ def classifier_path() -> str:
 
 
 @pytest.fixture
-def make_context(store_url: str, kb_dir: str, classifier_path: str):  # noqa: ANN201
+def make_context(store_url: str, kb_dir: str, classifier_path: str, tmp_path: Path):  # noqa: ANN201
     from graph.context import Context
 
     def make(customer_id: str = "C0007", **overrides: object) -> Context:
         base = Context(customer_id=customer_id, model="fake:facts", smart_model=None, database_url=store_url,
-                       chroma_dir=kb_dir, classifier_path=classifier_path, rate_limit="100000/minute")
+                       chroma_dir=kb_dir, classifier_path=classifier_path, rate_limit="100000/minute",
+                       model_cache_path=str(tmp_path / "model_cache.sqlite"))
         return base.with_(**overrides)
 
     return make

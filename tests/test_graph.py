@@ -295,3 +295,44 @@ def test_a_fluent_reply_that_leaves_out_the_facts_is_not_sent(graph, make_contex
     register_fake("chatty", ScriptedChatModel(responder=lambda _: "Hi there, I'm Karen. How can I assist you today?"))
     result = run_turn(graph, ctx, f"where is my order {order.id}")
     assert "Karen" not in result["reply"] and str(order.id) in result["reply"]
+
+
+def test_the_same_question_over_the_same_facts_is_answered_from_the_cache(graph, make_context, monkeypatch) -> None:
+    import nodes.llm
+    from switchboard.models import restate_facts
+
+    ctx = make_context(model="llamacpp:/models/any.gguf")  # a real provider's spec, so the cache applies …
+    writer = ScriptedChatModel(responder=restate_facts)
+    monkeypatch.setattr(nodes.llm, "chat_model", lambda ctx, spec=None: writer)  # … served by a script
+    order = order_of(ctx, "shipped")
+    first = run_turn(graph, ctx, f"where is my order {order.id}")
+    second = run_turn(graph, ctx, f"where is my order {order.id}")
+    assert first["reply"] == second["reply"]
+    assert len(writer.calls) == 1, "the second identical turn did not call the model"
+    assert second["nodes"]["draft_reply"]["tokens"] == 0
+
+
+def test_the_smart_model_is_not_used_once_the_thread_budget_is_spent(make_context) -> None:
+    from nodes.llm import smart_model_allowed
+
+    ctx = make_context(smart_model="openai:gpt-4o-mini", thread_budget_usd=0.01)
+    assert smart_model_allowed(ctx, 0.0) == "openai:gpt-4o-mini"
+    assert smart_model_allowed(ctx, 0.02) is None
+    assert smart_model_allowed(make_context(smart_model=None), 0.0) is None
+
+
+def test_nothing_is_sent_to_langsmith_without_opting_in(graph, make_context, monkeypatch) -> None:
+    import langsmith
+
+    for name in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"):
+        monkeypatch.delenv(name, raising=False)
+    created: list[object] = []
+    original = langsmith.Client.__init__
+
+    def spy(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        created.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(langsmith.Client, "__init__", spy)
+    run_turn(graph, make_context(), "where is my order 11096?")
+    assert created == []
