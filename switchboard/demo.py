@@ -19,7 +19,8 @@ def demo_orders(ctx: Context) -> tuple[int, int]:
             .where(orders.c.customer_id == ctx.customer_id).order_by(orders.c.placed_at.desc())
         ).all()
     shipped = next(r.id for r in rows if r.status == "shipped")
-    delivered = next(r.id for r in rows if r.status == "delivered" and r.total_cents <= 50000)
+    # A second demo finds the order already refunded by the first one, and says so: nothing is done twice.
+    delivered = min(r.id for r in rows if r.status in ("delivered", "refunded") and r.total_cents <= 50000)
     return shipped, delivered
 
 
