@@ -80,6 +80,39 @@ def _event_dates(text: str) -> set[tuple[str, tuple[int, int]]]:
     return pairs
 
 
+STOPWORDS = set(["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "it's", "i'm", "i'll", "we'll", "you'll", "don't", "can't", "won't", "isn't", "let", "us"])
+COURTESY = set(["hello", "hi", "hey", "dear", "thanks", "thank", "sorry", "apologies", "apologize", "apologise", "glad", "happy", "help", "helping", "assist", "assistance", "question", "questions", "anything", "else", "further", "hesitate", "reach", "contact", "let", "know", "hope", "day", "great", "today", "please", "sure", "customer", "support", "team", "understand", "inconvenience", "patience", "welcome", "regards", "best", "kind"])
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if w not in STOPWORDS and w not in COURTESY}
+
+
+def unsupported_sentences(reply: str, evidence: list[str]) -> list[str]:
+    """Sentences whose content words are mostly not in the evidence: claims nothing backs."""
+    backing = _content_words("\n".join(evidence))
+    stems = {w[:5] for w in backing}
+    found = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", reply):
+        words = _content_words(sentence)
+        if len(words) < 4:
+            continue
+        supported = sum(1 for w in words if w in backing or w[:5] in stems)
+        if supported / len(words) < 0.5:
+            found.append(sentence.strip()[:80])
+    return found
+
+
+def covers_facts(reply: str, facts: list[str]) -> bool:
+    """Whether the reply carries enough of the facts' substance (a fluent non-answer does not)."""
+    needed = _content_words(" ".join(facts))
+    if not needed:
+        return True
+    stems = {w[:5] for w in _content_words(reply)}
+    shared = sum(1 for w in needed if w[:5] in stems)
+    return shared >= min(4, len(needed)) or shared / len(needed) >= 0.3
+
+
 def key_tokens(facts: list[str]) -> set[str]:
     """The facts' order numbers, money amounts and dates: what a reply must carry over."""
     text = "\n".join(facts)
@@ -116,6 +149,10 @@ def check_reply(reply: str, evidence: list[str], *, done_tools: set[str], key_fa
     # is not an answer; the deterministic reply is.
     for token in sorted(key_tokens(key_facts) - _numbers(text) - {f"{m}/{d}" for m, d in _dates(text)}):
         problems.append(f"the reply leaves out {token}")
+    if key_facts and not covers_facts(text, key_facts):
+        problems.append("the reply does not answer with the facts")
+    for sentence in unsupported_sentences(text, evidence):
+        problems.append(f"nothing supports: {sentence!r}")
     for tool, pattern in ACTION_CLAIMS.items():
         if pattern.search(text) and tool not in done_tools:
             problems.append(f"the reply claims an action ({tool}) that was not done")

@@ -145,8 +145,8 @@ def test_a_wrong_draft_is_repaired_once(graph, make_context) -> None:
     order = order_of(ctx, "shipped")
     with create_engine(ctx.database_url).connect() as conn:
         shipment = conn.execute(select(shipments).where(shipments.c.order_id == order.id)).first()
-    good = (f"Good news: order {order.id} left us on {shipment.shipped_at.date().isoformat()} and should reach you "
-            f"on {shipment.estimated_delivery.isoformat()}.")
+    good = (f"Good news: order {order.id} was shipped on {shipment.shipped_at.date().isoformat()} and is expected "
+            f"to reach you on {shipment.estimated_delivery.isoformat()}.")
     register_fake("writer", ScriptedChatModel(replies=[
         f"Your order {order.id} was delivered on January 2.",  # invented date
         good,
