@@ -320,7 +320,9 @@ def test_a_flood_gets_a_clear_please_wait_and_no_work_is_done(graph, make_contex
 def test_a_model_draft_that_leaks_is_caught_at_finalize(graph, make_context, store_url, leak: str) -> None:
     from switchboard.models import ScriptedChatModel, register_fake
 
-    ctx = make_context(model="fake:leaky")
+    # The reply check would already refuse this draft; with the safety nets off the output guard
+    # is the only line left, which is what this test proves holds.
+    ctx = make_context(model="fake:leaky", safety_nets=False)
     register_fake("leaky", ScriptedChatModel(responder=lambda _: f"Your order 11096 is on its way. See also {leak}."))
     result = run_turn(graph, ctx, "where is my order 11096?", f"leak-{leak[:8]}")
     assert leak not in result["reply"] and "11096" in result["reply"]
