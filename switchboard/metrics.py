@@ -33,7 +33,7 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 def read_node_runs(engine: Engine, *, customer: str | None = None) -> list[dict[str, Any]]:
     query = select(node_runs.c.at, node_runs.c.thread_id, node_runs.c.customer_id, node_runs.c.node,
                    node_runs.c.outcome, node_runs.c.error_type, node_runs.c.latency_ms, node_runs.c.tokens,
-                   node_runs.c.cost_usd, node_runs.c.model)
+                   node_runs.c.cost_usd, node_runs.c.model, node_runs.c.cache_hit)
     if customer:
         query = query.where(node_runs.c.customer_id == customer)
     with engine.connect() as conn:
@@ -75,6 +75,7 @@ def metrics_summary(engine: Engine, *, customer: str | None = None, top_errors: 
             "max_ms": _round(max(latencies)),
             "tokens": sum(r["tokens"] for r in runs),
             "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
+            "cache_hits": sum(bool(r["cache_hit"]) for r in runs),
             "top_errors": [{"error_type": e, "count": n} for e, n in errors.most_common(top_errors)],
         })
 
@@ -116,6 +117,8 @@ def metrics_summary(engine: Engine, *, customer: str | None = None, top_errors: 
             "success_rate": round(sum(r["outcome"] == "ok" for r in rows) / len(rows), 4) if rows else None,
             "tokens": sum(r["tokens"] for r in rows),
             "cost_usd": round(sum(r["cost_usd"] for r in rows), 8),
+            "cache_hits": sum(bool(r["cache_hit"]) for r in rows),
+            "model_cache_hit_rate": _cache_hit_rate(rows),
             "cost_per_run_p50": percentile(run_costs, 50),
             "cost_per_run_p95": percentile(run_costs, 95),
             "first_at": rows[0]["at"].isoformat() if rows else None,
@@ -126,6 +129,12 @@ def metrics_summary(engine: Engine, *, customer: str | None = None, top_errors: 
         "customers": customers,
         "models": models,
     }
+
+
+def _cache_hit_rate(rows: list[dict[str, Any]]) -> float | None:
+    """Share of reply drafts served from the reply cache (None before any draft was written)."""
+    drafts = [r for r in rows if r["node"] == "draft_reply" and (r["tokens"] or r["cache_hit"])]
+    return round(sum(bool(r["cache_hit"]) for r in drafts) / len(drafts), 4) if drafts else None
 
 
 def node_table(summary: dict[str, Any]) -> list[dict[str, Any]]:

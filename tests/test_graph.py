@@ -310,6 +310,9 @@ def test_the_same_question_over_the_same_facts_is_answered_from_the_cache(graph,
     assert first["reply"] == second["reply"]
     assert len(writer.calls) == 1, "the second identical turn did not call the model"
     assert second["nodes"]["draft_reply"]["tokens"] == 0
+    from switchboard.metrics import metrics_summary
+
+    assert metrics_summary(create_engine(ctx.database_url))["totals"]["model_cache_hit_rate"] == 0.5
 
 
 def test_the_smart_model_is_not_used_once_the_thread_budget_is_spent(make_context) -> None:
