@@ -62,52 +62,60 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return dict(obj) if isinstance(obj, dict) else {"value": str(obj)}
 
 
+def _postgres_dsn(url: str) -> str | None:
+    """The libpq DSN for a PostgreSQL URL, or None for a SQLite one."""
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        return url.replace("postgresql+psycopg://", "postgresql://")
+    return None
+
+
+@contextmanager
+def _sqlite_connection(url: str, **kwargs: Any) -> Iterator[sqlite3.Connection]:
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 @contextmanager
 def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver]:
     """SQLite file (shared by every process of the app) or PostgreSQL, by URL."""
-    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+    if dsn := _postgres_dsn(url):
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        with PostgresSaver.from_conn_string(url.replace("postgresql+psycopg://", "postgresql://")) as saver:
+        with PostgresSaver.from_conn_string(dsn) as saver:
             saver.setup()
             yield saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path = Path(url.removeprefix("sqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    try:
+    with _sqlite_connection(url) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         saver = SqliteSaver(conn)
         saver.setup()
         yield saver
-    finally:
-        conn.close()
 
 
 @contextmanager
 def open_store(url: str) -> Iterator[BaseStore]:
     """Long-term memory beside the checkpoints: the same SQLite file, or the same PostgreSQL database."""
-    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+    if dsn := _postgres_dsn(url):
         from langgraph.store.postgres import PostgresStore
 
-        with PostgresStore.from_conn_string(url.replace("postgresql+psycopg://", "postgresql://")) as store:
+        with PostgresStore.from_conn_string(dsn) as store:
             store.setup()
             yield store
         return
     from langgraph.store.sqlite import SqliteStore
 
-    path = Path(url.removeprefix("sqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-    try:
+    with _sqlite_connection(url, isolation_level=None) as conn:
         store = SqliteStore(conn)
         store.setup()
         yield store
-    finally:
-        conn.close()
 
 
 @contextmanager

@@ -47,7 +47,6 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="session")
@@ -123,3 +122,4 @@ def _clear_fakes() -> Iterator[None]:
     from switchboard.models import unregister_fakes
 
     unregister_fakes()
+

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from graph.builder import build_graph
 from graph.context import Context
@@ -26,9 +26,9 @@ from store.db import ensure_store, make_engine
 from store.schema import audit_log, effects, orders, refunds
 from switchboard import threads
 from switchboard.app import open_checkpointer, resume_turn, run_turn
+from tests.pg import throwaway_postgres
 
 pytestmark = pytest.mark.slow
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 KILL_TRIALS = {"sqlite": 40, "postgresql": 20}
 
 
@@ -43,32 +43,16 @@ def forkserver(classifier_path: str) -> Any:
 @pytest.fixture(scope="module")
 def pg_template() -> Iterator[str]:
     """A seeded database used as a template: each test gets a copy in a fraction of a second."""
-    name = f"switchboard_tpl_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # required here: fail, never skip
-        pytest.fail(f"PostgreSQL is required at {ADMIN_URL}: {exc}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    ensure_store(url)
-    make_engine(url).dispose()  # a template may have no open connections
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with throwaway_postgres("switchboard_tpl") as url:
+        ensure_store(url)
+        make_engine(url).dispose()  # a template may have no open connections
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture
 def pg_database(pg_template: str) -> Iterator[str]:
-    name = f"switchboard_dur_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    yield url
-    make_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with throwaway_postgres("switchboard_dur", template=pg_template) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

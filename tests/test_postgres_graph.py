@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from graph.context import Context
 from store.db import ensure_store, make_engine
 from store.schema import orders, refunds
 from switchboard.app import open_checkpointer, resume_turn, run_turn
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.pg import throwaway_postgres
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    name = f"switchboard_graph_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # the project requires PostgreSQL here: fail, never skip
-        pytest.fail(f"PostgreSQL is required at {ADMIN_URL}: {exc}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    ensure_store(url)
-    yield url
-    make_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres("switchboard_graph") as url:
+        ensure_store(url)
+        yield url
 
 
 def test_refund_with_approval_on_postgres_store_and_checkpointer(pg_url: str, kb_dir: str, classifier_path: str) -> None:
