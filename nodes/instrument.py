@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from nodes.llm import begin_usage, end_usage
@@ -22,6 +24,11 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
             started = time.perf_counter()
             try:
                 result = fn(state, *args, **kwargs)
+            except GraphBubbleUp:  # an interrupt is not a failure
+                raise
+            except Exception as exc:
+                _record_failure(name, (*args, *kwargs.values()), exc, (time.perf_counter() - started) * 1000)
+                raise
             finally:
                 usage = end_usage(token)
             metric = {
@@ -39,6 +46,30 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
         return node
 
     return wrap
+
+
+def _record_failure(node: str, args: tuple[Any, ...], exc: Exception, latency_ms: float) -> None:
+    """A node that raised leaves no state update, so its failure goes straight to `node_runs`."""
+    runtime = next((a for a in args if isinstance(a, Runtime)), None)
+    config = next((a for a in args if isinstance(a, dict) and "configurable" in a), {})
+    if runtime is None or runtime.context is None:
+        return
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from graph.resources import store_engine
+    from store.schema import node_runs
+
+    try:
+        with store_engine(runtime.context).begin() as conn:
+            conn.execute(insert(node_runs).values(
+                at=datetime.now(UTC), thread_id=str(config.get("configurable", {}).get("thread_id", "")),
+                customer_id=runtime.context.customer_id, node=node, outcome="error",
+                error_type=type(exc).__name__, latency_ms=round(latency_ms, 3), tokens=0, cost_usd=0.0,
+                model=runtime.context.model))
+    except Exception:  # the store itself may be what failed; the original error matters more
+        pass
 
 
 def _turn_of(state: dict[str, Any], result: Any) -> int:

@@ -339,3 +339,20 @@ def test_nothing_is_sent_to_langsmith_without_opting_in(graph, make_context, mon
     monkeypatch.setattr(langsmith.Client, "__init__", spy)
     run_turn(graph, make_context(), "where is my order 11096?")
     assert created == []
+
+
+def test_a_node_that_raises_is_counted_as_an_error_with_its_type(graph, make_context, monkeypatch) -> None:
+    import nodes.billing
+    from store.schema import node_runs
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the ledger is on fire")
+
+    monkeypatch.setitem(nodes.billing.SCRIPTS, "check_invoice", broken)
+    ctx = make_context()
+    with pytest.raises(RuntimeError):
+        run_turn(graph, ctx, "can you show me the invoice for order 10956?")
+    with create_engine(ctx.database_url).connect() as conn:
+        errors = conn.execute(select(node_runs.c.node, node_runs.c.error_type)
+                              .where(node_runs.c.outcome == "error")).all()
+    assert errors and set(errors) == {("billing", "RuntimeError")}  # once per attempt of its retry policy
