@@ -106,7 +106,7 @@ def run(quick: bool) -> None:
         kb = get_knowledge_base(folder / "chroma", folder / "docs")
         single_call_error = None
         try:
-            report = kb.ingest()
+            report = kb.ingest().to_dict()
             mode = "one ingest() call"
         except Exception as exc:  # quoted in the figure, then measured another way
             single_call_error = f"{type(exc).__name__}: {str(exc)[:200]}"
