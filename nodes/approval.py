@@ -71,7 +71,6 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
     action, decision = state["pending_action"], state["decision"]
     assert action is not None and decision is not None
     desk = Desk.open(action["node"], state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
-    desk.records = []
     write_audit(desk.gateway.engine, action="approval", outcome=decision["type"], thread_id=desk.gateway.thread_id,
                 customer_id=ctx.customer_id, node=action["node"], actor=decision.get("actor", "operator"),
                 tool=action["tool"], args=decision.get("args", action["args"]),
@@ -79,16 +78,8 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
     if decision["type"] in ("approve", "edit"):
         args = decision.get("args", action["args"]) if decision["type"] == "edit" else action["args"]
         # The same step key as when it was proposed: approving twice cannot act twice.
-        outcome = desk.gateway.call(action["node"], action["tool"], args,
-                                    step_key=desk.step_key(action["step"], action["tool"]))
-        desk.records.append({"turn": desk.turn, "node": action["node"], "name": action["tool"], "args": outcome.args,
-                             "outcome": outcome.outcome, "error": outcome.error})
-        if outcome.ok:
-            desk.facts.extend(outcome.facts)
-            desk.evidence.extend(outcome.facts)
-        else:
-            desk.failures.append(outcome)
-            report_failures(desk)
+        desk.call(action["tool"], at_step=action["step"], **args)
+        report_failures(desk)
     elif decision["type"] == "reject":
         desk.tell("After review, our team did not approve this request."
                   + (f" Reason: {decision['message']}" if decision.get("message") else ""))

@@ -54,9 +54,10 @@ class Desk:
         """Stable across re-runs of the same node on the same branch; new after a rollback."""
         return f"b{self.branch}:turn{self.turn}:{self.node}{self.lane}:step{step}:{tool}"
 
-    def call(self, tool: str, *, quiet: bool = False, **args: Any) -> ToolOutcome:
-        """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide)."""
-        step = len(self.records)
+    def call(self, tool: str, *, quiet: bool = False, at_step: int | None = None, **args: Any) -> ToolOutcome:
+        """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide);
+        ``at_step`` reuses the key of a step proposed earlier (an approved action, a plan step)."""
+        step = len(self.records) if at_step is None else at_step
         outcome = self.gateway.call(self.node, tool, args, step_key=self.step_key(step, tool))
         self._record(outcome, quiet=quiet)
         return outcome

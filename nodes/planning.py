@@ -269,17 +269,14 @@ def execute_step(state: PlanState, runtime: Runtime[Context], config: RunnableCo
     step = state["plan"][cursor]
     desk = Desk.open(step["department"], state.get("turn", 0), runtime.context, config,
                      branch=state.get("branch", 0), lane="-plan")
-    desk.records = []
-    outcome = desk.gateway.call(step["department"], step["tool"], step["args"], step_key=desk.step_key(cursor, step["tool"]))
-    record = {"turn": desk.turn, "node": step["department"], "name": step["tool"], "args": outcome.args,
-              "outcome": outcome.outcome, "error": outcome.error}
+    outcome = desk.call(step["tool"], at_step=cursor, **step["args"])
     facts = list(outcome.facts) if outcome.ok else [
         f"Step {cursor + 1} ({step['tool'].replace('_', ' ')}) could not be done: {outcome.error}."]
     last = cursor + 1 >= len(state["plan"])
     if not outcome.ok and not last:  # later steps may depend on this one: stop and say so
         facts.append("I stopped there, so the remaining steps were not done.")
         last = True
-    return Command(update={"tool_calls": [record], "facts": facts, "evidence": facts, "cursor": cursor + 1,
+    return Command(update={"tool_calls": desk.records, "facts": facts, "evidence": facts, "cursor": cursor + 1,
                            "plan_status": "done" if last else "running"},
                    goto="__end__" if last else "execute_step")
 

@@ -11,7 +11,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,7 @@ def set_up(settings: Settings) -> SetupReport:
     ctx = Context()
     load_or_train(Path(ctx.classifier_path))
     report = get_knowledge_base(ctx.chroma_dir).ingest()
-    return SetupReport(store=_as_dict(store), classifier=ctx.classifier_path, knowledge_base=_as_dict(report))
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if hasattr(obj, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(obj)
-    return dict(obj) if isinstance(obj, dict) else {"value": str(obj)}
+    return SetupReport(store=asdict(store), classifier=ctx.classifier_path, knowledge_base=report.to_dict())
 
 
 def _postgres_dsn(url: str) -> str | None:
