@@ -17,6 +17,8 @@ from evals.routing.run import (
     HARD,
     HARD_BLIND,
     HARD_BLIND_V2,
+    HARD_BLIND_V3,
+    HARD_BLIND_V4,
     fit_on,
     grouped_split,
     read_jsonl,
@@ -85,6 +87,22 @@ def test_hand_written_blind_set_v2(model):
     assert report["n"] >= 150
     assert report["intent_acc"] >= 0.95, report["confusions"]
     assert report["department_acc"] >= 0.97, report["confusions"]
+
+
+def test_hand_written_blind_set_v3(model):
+    """324 rows by another writer: Bitext-like, colloquial, offensive, typos, long or short."""
+    report = score(model, read_jsonl(HARD_BLIND_V3))
+    assert report["n"] == 324
+    assert report["intent_acc"] >= 0.95, report["confusions"]
+    assert report["department_acc"] >= 0.97, report["confusions"]
+
+
+def test_hand_written_blind_set_v4(model):
+    """270 realistic inbox messages by a third writer; the hardest set (see evals/routing/README.md)."""
+    report = score(model, read_jsonl(HARD_BLIND_V4))
+    assert report["n"] == 270
+    assert report["intent_acc"] >= 0.90, report["confusions"]
+    assert report["department_acc"] >= 0.96, report["confusions"]
 
 
 @pytest.mark.parametrize(
@@ -156,6 +174,7 @@ def test_load_or_train_trains_once_and_retrains_when_stale(model, tmp_path, monk
         trained = copy.copy(model)
         trained.meta = {**model.meta, "version": clf.CLASSIFIER_VERSION}
         trained.meta["csv_sha256"] = clf.file_digest(csv_path)
+        trained.meta["seeds_sha256"] = clf.seeds_digest()
         trained.meta["sklearn"] = clf._sklearn_version()
         return trained
 
@@ -174,6 +193,23 @@ def test_load_or_train_trains_once_and_retrains_when_stale(model, tmp_path, monk
     monkeypatch.setattr(clf, "CLASSIFIER_VERSION", "another-version")  # the code changed
     load_or_train(path, csv_copy)
     assert len(calls) == 3
+
+    seed_dir = tmp_path / "seeds"  # the same seed files elsewhere: still fresh
+    shutil.copytree(clf.SEED_DIR, seed_dir)
+    monkeypatch.setattr(clf, "SEED_DIR", seed_dir)
+    load_or_train(path, csv_copy)
+    assert len(calls) == 3
+    with (seed_dir / "extra.jsonl").open("w", encoding="utf-8") as fh:  # a seed added: stale
+        fh.write('{"text": "scrap my order", "intent": "cancel_order"}\n')
+    assert clf.read_seed_files(seed_dir)["cancel_order"][-1] == "scrap my order"
+    load_or_train(path, csv_copy)
+    assert len(calls) == 4
+
+
+def test_seed_files_with_unknown_intents_are_refused(tmp_path):
+    (tmp_path / "bad.jsonl").write_text('{"text": "hi", "intent": "order_pizza"}\n')
+    with pytest.raises(ValueError, match="bad.jsonl:1"):
+        clf.read_seed_files(tmp_path)
 
 
 def test_default_csv_is_found_relative_to_the_package():

@@ -48,7 +48,7 @@ import numpy as np
 
 from nodes.routing.intents import INTENTS, department_for
 
-CLASSIFIER_VERSION = "2026.11.22-4"
+CLASSIFIER_VERSION = "2026.11.22-5"
 """Bump when normalisation, features or training change: stored models go stale."""
 
 MAX_CHARS = 2000
@@ -57,6 +57,8 @@ MAX_CHARS = 2000
 DEFAULT_CSV: Path = (
     Path(__file__).resolve().parents[2] / "data" / "bitext" / "bitext_customer_support_4514.csv"
 )
+SEED_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "routing" / "seeds"
+"""Hand-written training utterances (JSON lines: text, intent, style), trained on with Bitext."""
 
 # --------------------------------------------------------------------------------------
 # Normalisation
@@ -125,7 +127,7 @@ _SLANG: dict[str, str] = {
     "hw": "how", "wat": "what", "wut": "what", "wht": "what", "wen": "when", "wher": "where",
     "rn": "right now", "asap": "", "tho": "", "btw": "", "fyi": "", "ok": "", "okay": "",
     "k": "", "pl": "please",
-    "acct": "account", "accnt": "account", "acc": "account", "addr": "address",
+    "acct": "account", "accnt": "account", "acc": "account", "addr": "address", "addy": "address",
     "info": "information", "pw": "password", "pwd": "password", "passwd": "password",
     "passcode": "password", "pin": "password", "e-mail": "email", "mail": "email",
     "emails": "email", "msg": "message", "ppl": "people", "smth": "something",
@@ -526,6 +528,36 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _seed_files(seed_dir: Path) -> list[Path]:
+    return sorted(Path(seed_dir).glob("*.jsonl")) if Path(seed_dir).is_dir() else []
+
+
+def read_seed_files(seed_dir: Path | None = None) -> dict[str, list[str]]:
+    """intent -> hand-written utterances from every ``*.jsonl`` in ``seed_dir``."""
+    import json
+
+    seeds: dict[str, list[str]] = {}
+    for path in _seed_files(SEED_DIR if seed_dir is None else seed_dir):
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if row.get("intent") not in INTENTS or not str(row.get("text", "")).strip():
+                    raise ValueError(f"{path}:{n}: needs a text and one of the 27 intents")
+                seeds.setdefault(row["intent"], []).append(row["text"])
+    return seeds
+
+
+def seeds_digest(seed_dir: Path | None = None) -> str:
+    """One hash over the seed files' names and contents: a changed file makes the model stale."""
+    h = hashlib.sha256()
+    for path in _seed_files(SEED_DIR if seed_dir is None else seed_dir):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 # --------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------
@@ -554,6 +586,11 @@ class TrainConfig:
     svm_c: float = 0.5
     lr_c: float = 20.0
     blend_svm: float = 1.0
+    # weight of the sentence-vector scorer (logistic regression on static token-vector
+    # means, see retrieval.vectors) added to the TF-IDF scores; 0 turns it off
+    embed_blend: float = 1.0
+    embed_c: float = 10.0
+    embedder: str = "l2_supercat_256"
     calib_folds: int = 2
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -578,6 +615,7 @@ class IntentClassifier:
         temperature: float,
         classes: Sequence[str],
         meta: dict[str, Any],
+        embed_weights: np.ndarray | None = None,
     ) -> None:
         self.speller = speller
         self.word_vec = word_vec
@@ -587,6 +625,11 @@ class IntentClassifier:
         self.temperature = float(temperature)
         self.classes = tuple(classes)
         self.meta = dict(meta)
+        # [vector dim x classes], already scaled: the sentence-vector scorer's share of the
+        # scores (its bias is folded into ``bias``); None for a TF-IDF-only model
+        self.embed_weights = (
+            None if embed_weights is None else np.ascontiguousarray(embed_weights, dtype=np.float32)
+        )
         self._prepare()
 
     # -- fast single-message path -----------------------------------------------------
@@ -601,6 +644,12 @@ class IntentClassifier:
         self._n_intents = sum(c != OFF_TOPIC for c in self.classes)
         if any(c == OFF_TOPIC for c in self.classes[: self._n_intents]):
             raise ValueError("the off-topic class must come last")
+        self._vectors = None
+        if getattr(self, "embed_weights", None) is not None:
+            from retrieval.vectors import load_model
+
+            # the token vectors come from the installed wheel, never from the pickle
+            self._vectors = load_model(self.meta.get("embedder", "l2_supercat_256"))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -650,9 +699,12 @@ class IntentClassifier:
             self._char_analyzer(norm), self.char_vec.vocabulary_, self._char_idf, self._n_word
         )
         idx = wi + ci
-        if not idx:
-            return self.bias.copy()
-        return np.asarray(wv + cv) @ self.weights[idx] + self.bias
+        scores = self.bias.copy()
+        if idx:
+            scores += np.asarray(wv + cv) @ self.weights[idx]
+        if self._vectors is not None:
+            scores += self._vectors.encode_one(norm) @ self.embed_weights
+        return scores
 
     def _prediction(self, probs: np.ndarray) -> IntentPrediction:
         p = probs.tolist()
@@ -671,10 +723,11 @@ class IntentClassifier:
         return self._prediction(e / e.sum())
 
     # -- batch path ---------------------------------------------------------------------
-    def features(self, texts: Sequence[str]) -> Any:
+    def features(self, texts: Sequence[str], *, normalised: bool = False) -> Any:
+        """The sparse TF-IDF block (``normalised``: the texts are already canonical)."""
         from scipy import sparse
 
-        norms = [self.canonical(t) for t in texts]
+        norms = list(texts) if normalised else [self.canonical(t) for t in texts]
         xw = self.word_vec.transform([self._word_view(n) for n in norms])
         xc = self.char_vec.transform(norms)
         return sparse.hstack([xw, xc], format="csr")
@@ -682,8 +735,12 @@ class IntentClassifier:
     def scores_many(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.classes)))
-        x = self.features(texts)
-        return np.asarray(x @ self.weights, dtype=np.float64) + self.bias
+        norms = [self.canonical(t) for t in texts]
+        x = self.features(norms, normalised=True)
+        scores = np.asarray(x @ self.weights, dtype=np.float64) + self.bias
+        if self._vectors is not None:
+            scores += self._vectors.encode(norms) @ self.embed_weights
+        return scores
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return _softmax(self.scores_many(texts) / self.temperature)
@@ -712,6 +769,7 @@ class IntentClassifier:
         texts, labels = read_bitext(csv_path)
         model = cls.fit(texts, labels, seed=seed, vocab_texts=read_bitext_responses(csv_path))
         model.meta["csv_sha256"] = file_digest(csv_path)
+        model.meta["seeds_sha256"] = seeds_digest()
         model.meta["sklearn"] = _sklearn_version()  # pickled estimators are version-bound
         return model
 
@@ -764,6 +822,7 @@ def load_or_train(model_path: Path, csv_path: Path = DEFAULT_CSV) -> IntentClass
             model is not None
             and model.meta.get("version") == CLASSIFIER_VERSION
             and model.meta.get("csv_sha256") == digest
+            and model.meta.get("seeds_sha256") == seeds_digest()
             and model.meta.get("sklearn") == _sklearn_version()
         ):
             return model

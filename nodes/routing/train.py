@@ -39,6 +39,7 @@ from nodes.routing.classifier import (
     file_digest,
     load_or_train,
     normalise,
+    read_seed_files,
     word_view,
 )
 
@@ -55,6 +56,22 @@ downgrade website where when which what while shipped overnight courier
 _EXTRA_VOCAB = _EXTRA_VOCAB_TEXT.split()
 
 
+def _tokenizer_words(min_len: int = 5) -> set[str]:
+    """Whole English words of the sentence-vector tokenizer's 32k vocabulary.
+
+    A word that is one token there ("failing", "quit") is real English, so the speller
+    must not "correct" it towards a training word ("filing"). Typos are rarely one token.
+    """
+    from retrieval.vectors import load_model
+
+    words = set()
+    for token in load_model().tokenizer.get_vocab():
+        word = token[1:] if token.startswith("\u2581") else ""
+        if len(word) >= min_len and word.isascii() and word.isalpha() and word.islower():
+            words.add(word)
+    return words - set(_SYNONYMS) - set(_SLANG)
+
+
 def build_speller(texts: Sequence[str], vocab_texts: Sequence[str] = ()) -> SpellFixer:
     """A corrector towards the training vocabulary that leaves real English words alone."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -65,7 +82,7 @@ def build_speller(texts: Sequence[str], vocab_texts: Sequence[str] = ()) -> Spel
     prose: Counter[str] = Counter()
     for t in vocab_texts:
         prose.update(re.findall(r"[a-z]+", _PLACEHOLDER.sub(" ", t).lower()))
-    protected = {w for w in prose if len(w) > 2} | set(ENGLISH_STOP_WORDS)
+    protected = {w for w in prose if len(w) > 2} | set(ENGLISH_STOP_WORDS) | _tokenizer_words()
     # canonical words are correction targets; misspelt synonym keys ("adress") are not
     for word in [*_EXTRA_VOCAB, *_SYNONYMS.values()]:
         counts[word] += 3
@@ -165,6 +182,26 @@ def _fit_linear(
     return out
 
 
+def _fit_vector_scorer(
+    x: np.ndarray, y: np.ndarray, n_classes: int, config: TrainConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(coef [classes x dim], intercept) of a logistic regression on sentence vectors.
+
+    TF-IDF only matches words the training data used; the static vectors put "annul",
+    "nuke" and "reimbursement" near "cancel", "delete" and "refund", so the two scorers
+    fail on different messages.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=config.embed_c, max_iter=3000, random_state=seed)
+    model.fit(x, y)
+    coef = np.zeros((n_classes, x.shape[1]))
+    bias = np.full(n_classes, -10.0)
+    coef[model.classes_] = model.coef_
+    bias[model.classes_] = model.intercept_
+    return coef, bias
+
+
 def _nll(scores: np.ndarray, y: np.ndarray, temperature: float) -> float:
     p = _softmax(scores / temperature)
     return float(-np.mean(np.log(p[np.arange(len(y)), y] + 1e-12)))
@@ -196,11 +233,13 @@ def fit_model(
     group_list: list[Any] = list(range(len(texts))) if groups is None else list(groups)
     texts, labels = list(texts), list(labels)
     if config.seeds:
-        for intent, utterances in augment.SEED_UTTERANCES.items():
-            for n, utterance in enumerate(utterances):
-                texts.append(utterance)
-                labels.append(intent)
-                group_list.append(f"seed/{intent}/{n}")
+        seed_sets = [("seed", augment.SEED_UTTERANCES), ("seedfile", read_seed_files())]
+        for tag, seeds in seed_sets:
+            for intent, utterances in seeds.items():
+                for n, utterance in enumerate(utterances):
+                    texts.append(utterance)
+                    labels.append(intent)
+                    group_list.append(f"{tag}/{intent}/{n}")
     if config.off_topic:
         noise = augment.off_topic_utterances(random.Random(seed + 1), config.off_topic)
         texts = [*texts, *noise]
@@ -243,6 +282,13 @@ def fit_model(
         )
         return wv, cv, sparse.hstack([xw, xc], format="csr")
 
+    vectors = None
+    if config.embed_blend > 0:
+        from retrieval.vectors import load_model
+
+        vectors = load_model(config.embedder).encode(norms)
+        lap("sentence_vectors")
+
     # Out-of-fold scores on held-out groups: they set the blend scale and the temperature.
     group_of = _group_ids(group_list)
     rng = np.random.default_rng(seed)
@@ -251,6 +297,7 @@ def fit_model(
     fold = np.array([fold_of_group[g] for g in group_of])[src_arr]
     oof: list[np.ndarray] = []
     oof_y: list[np.ndarray] = []
+    oof_vec: list[np.ndarray] = []
     for k in range(config.calib_folds):
         train_rows = np.flatnonzero(fold != k)
         test_rows = np.flatnonzero(fold == k)
@@ -258,12 +305,17 @@ def fit_model(
         models = _fit_linear(x[train_rows], y[train_rows], len(classes), config, seed)
         oof.append(np.stack([x[test_rows] @ w.T + b for w, b in models]))
         oof_y.append(y[test_rows])
+        if vectors is not None:
+            vw, vb = _fit_vector_scorer(vectors[train_rows], y[train_rows], len(classes), config, seed)
+            oof_vec.append(vectors[test_rows] @ vw.T + vb)
     lap("calibration_folds")
     oof_scores = np.concatenate(oof, axis=1)  # [models, rows, classes]
     oof_labels = np.concatenate(oof_y)
     temps = [_fit_temperature(s, oof_labels) for s in oof_scores]
     weights_m = [config.blend_svm, 1.0 - config.blend_svm][: len(temps)]
     blended = sum(w * s / t for w, s, t in zip(weights_m, oof_scores, temps, strict=True))
+    if vectors is not None:
+        blended = blended + config.embed_blend * np.concatenate(oof_vec)
     temperature = _fit_temperature(blended, oof_labels)
     oof_acc = float(np.mean(blended.argmax(axis=1) == oof_labels))
 
@@ -272,13 +324,20 @@ def fit_model(
     lap("final_fit")
     coef = sum(w * m[0] / t for w, m, t in zip(weights_m, models, temps, strict=True))
     bias = sum(w * m[1] / t for w, m, t in zip(weights_m, models, temps, strict=True))
+    embed_weights = None
+    if vectors is not None:
+        vw, vb = _fit_vector_scorer(vectors, y, len(classes), config, seed)
+        embed_weights = config.embed_blend * vw.T
+        bias = bias + config.embed_blend * vb
+        lap("sentence_vector_fit")
     meta = {
         "version": CLASSIFIER_VERSION,
         "seed": seed,
         "config": {k: v for k, v in vars(config).items() if k != "extra"},
         "rows": len(texts),
         "rows_augmented": len(aug_t),
-        "features": int(x.shape[1]),
+        "features": int(x.shape[1]) + (0 if vectors is None else int(vectors.shape[1])),
+        "embedder": config.embedder if vectors is not None else None,
         "oof_accuracy": round(oof_acc, 4),
         "model_temperatures": [round(t, 4) for t in temps],
         "temperature": round(temperature, 4),
@@ -294,6 +353,7 @@ def fit_model(
         temperature=temperature,
         classes=classes,
         meta=meta,
+        embed_weights=embed_weights,
     )
 
 
