@@ -51,7 +51,8 @@ def kb_search(ctx: Context) -> Any:
     """
 
     def search(query: str, k: int) -> list[dict[str, Any]]:
-        return [asdict(p) for p in knowledge_base(ctx).search(query, k=k)]
+        # whole articles: the desks pick the answering sentence from any section
+        return [asdict(p) for p in knowledge_base(ctx).search(query, k=k, whole_documents=True)]
 
     return search
 

@@ -23,6 +23,7 @@ from nodes import prompts
 from nodes.desk import KB_TOOL, Desk
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
+from retrieval.answers import pick_answer
 from tools.registry import tools_for
 
 Script = Callable[[Desk, dict[str, Any], SupportState, Context], None]
@@ -51,26 +52,13 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     return None
 
 
-def best_sentences(passage: str, request: str, limit: int = 2) -> str:
-    """The passage sentences that share the most words with the request, in their original order."""
-    def words_of(text: str) -> set[str]:  # error codes like "e-203" count as words
-        return set(re.findall(r"[a-z0-9][a-z0-9-]{2,}", text.lower()))
-
-    words = words_of(request)
-    body = re.sub(r"^#+.*$", "", passage, flags=re.M).replace("**", "")
-    sentences = [s.strip(" |-") for s in re.split(r"(?<=[.!?])\s+|\n+", body) if len(s.strip(" |-")) > 20]
-    sentences = [re.sub(r"\s*\|\s*", ": ", s, count=1).replace(" | ", " ") for s in sentences]
-    ranked = sorted(range(len(sentences)), key=lambda i: -len(words & words_of(sentences[i])))
-    return " ".join(sentences[i] for i in sorted(ranked[:limit]))
-
-
 def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
-    """Search the help articles; the best sentences of the top passage become a cited fact."""
+    """Search the help articles; the sentences that answer the request become a cited fact."""
     outcome = desk.call(KB_TOOL, query=f"{topic} {state['request']}".strip()[:480], k=3)
     passages = (outcome.result or {}).get("passages", []) if outcome.ok else []
-    if passages:
-        top = passages[0]
-        desk.tell(f"{best_sentences(top['text'], state['request'])} (source: {top['doc_id']})")
+    answer = pick_answer(state["request"], passages)
+    if answer:
+        desk.tell(f"{answer[0]} (source: {answer[1]})")
 
 
 def propose(desk: Desk, ctx: Context, tool: str, args: dict[str, Any]) -> None:

@@ -12,7 +12,8 @@ from graph.context import Context
 from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
-from nodes.specialist import Script, best_sentences, propose, run_desk, search_kb
+from nodes.specialist import Script, propose, run_desk, search_kb
+from retrieval.answers import pick_answer
 
 
 def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -40,9 +41,10 @@ def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
     for incident in (status.result or {}).get("open_incidents", []) if status.ok else []:
         ranked.append((len(words & _words(f"{incident['component']} {incident['title']}")) + 1,
                        f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
-    for passage in (articles.result or {}).get("passages", [])[:1] if articles.ok else []:
-        ranked.append((len(words & _words(passage["text"])),
-                       f"{best_sentences(passage['text'], state['request'])} (source: {passage['doc_id']})"))
+    passages = (articles.result or {}).get("passages", []) if articles.ok else []
+    answer = pick_answer(state["request"], passages)
+    if answer:
+        ranked.append((len(words & _words(passages[0]["text"])), f"{answer[0]} (source: {answer[1]})"))
     for ticket in (tickets.result or {}).get("tickets", []) if tickets.ok else []:
         overlap = len(words & _words(ticket["subject"]))
         if overlap >= 2 and ticket["status"] != "closed":

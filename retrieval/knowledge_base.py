@@ -32,6 +32,9 @@ class Passage:
     text: str
     score: float  # cosine similarity of the query and the chunk, higher is better
     chunk: int
+    # the whole article the chunk is from (``search(..., whole_documents=True)``): the answer
+    # to a question can sit in another section than the chunk that matched best
+    document: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,11 +218,12 @@ class KnowledgeBase:
             hits.extend(cid for cid in res["ids"] if cid not in hits)
         return hits
 
-    def search(self, query: str, k: int = 5) -> list[Passage]:
+    def search(self, query: str, k: int = 5, *, whole_documents: bool = False) -> list[Passage]:
         """The ``k`` passages most similar to ``query``, best first.
 
         At most one passage per document (its best chunk), unless ``k`` is larger than the
-        number of documents, in which case further chunks fill the list.
+        number of documents, in which case further chunks fill the list. ``whole_documents``
+        also fills each passage's ``document`` with its article's full text.
         """
         query = query.strip()
         if k <= 0 or not query:
@@ -255,6 +259,16 @@ class KnowledgeBase:
             got = self._read(
                 "get", ids=[cid for cid, _ in chosen], include=["documents", "metadatas"]
             )
+            full: dict[str, str] = {}
+            if whole_documents:
+                doc_ids = sorted({_doc_of(cid) for cid, _ in chosen})
+                rows = self._read(
+                    "get", where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas"]
+                )
+                parts: dict[str, list[tuple[int, str]]] = {}
+                for text, meta in zip(rows["documents"], rows["metadatas"], strict=True):
+                    parts.setdefault(str(meta["doc_id"]), []).append((int(meta["chunk"]), str(text)))
+                full = {d: "\n\n".join(t for _, t in sorted(p)) for d, p in parts.items()}
         by_id = dict(
             zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True)
         )
@@ -270,6 +284,7 @@ class KnowledgeBase:
                     text=str(text),
                     score=round(1.0 - float(dist), 6),
                     chunk=int(meta["chunk"]),
+                    document=full.get(str(meta["doc_id"]), ""),
                 )
             )
         return passages

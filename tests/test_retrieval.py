@@ -260,3 +260,58 @@ def test_retrieval_imports_no_product_layers_above_it() -> None:
             else:
                 continue
             assert not {n.split(".")[0] for n in names} & forbidden, (path.name, names)
+
+
+def test_whole_documents_returns_each_passages_full_article(
+    built: tuple[KnowledgeBase, dict],
+) -> None:
+    kb, _ = built
+    passages = kb.search("how long do i have to send something back", k=3, whole_documents=True)
+    for p in passages:
+        source = (DEFAULT_DOCS_DIR / f"{p.doc_id}.md").read_text(encoding="utf-8")
+        assert p.text in p.document
+        assert len(p.document) > len(p.text) or p.document == p.text
+        # every section of the article is there, not only the chunk that matched
+        for heading in [line for line in source.splitlines() if line.startswith("## ")]:
+            assert heading in p.document
+    assert all(p.document == "" for p in kb.search("return window", k=2))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How long do I have to return something?", "30 days"),
+        ("can i return earbuds i already opened", "Items that cannot be returned: Opened in-ear"),
+        ("i got it on dec 10 as a christmas present, can i still return it in january", "January 31"),
+        ("what does error E-203 mean at checkout", "E-203"),
+    ],
+)
+def test_the_answer_is_the_sentence_that_answers_not_the_first_one(
+    built: tuple[KnowledgeBase, dict], question: str, expected: str
+) -> None:
+    from dataclasses import asdict
+
+    from retrieval.answers import pick_answer
+
+    kb, _ = built
+    passages = [asdict(p) for p in kb.search(question, k=3, whole_documents=True)]
+    answer = pick_answer(question, passages)
+    assert answer is not None and expected in answer[0], answer
+
+
+def test_answer_units_keep_list_headings_and_abbreviations() -> None:
+    from retrieval.answers import pick_answer, split_units
+
+    text = (
+        "# Shipping\n\nExpress orders placed before 2 p.m. Eastern Time ship today.\n\n"
+        "## Not sent\n- Gift cards bought abroad\n\n## Options\n"
+        "| Option | Delivery time | Cost |\n|---|---|---|\n| Express | 2 business days | $14.99 |"
+    )
+    units = split_units(text, "doc", 0)
+    assert [u.answer_text for u in units] == [
+        "Express orders placed before 2 p.m. Eastern Time ship today.",
+        "Not sent: Gift cards bought abroad",
+        "Options: Express: 2 business days $14.99",
+    ]
+    assert pick_answer("anything", []) is None
+    assert pick_answer("anything", [{"doc_id": "d", "text": "# Only a heading"}]) is None

@@ -1,0 +1,167 @@
+"""Pick the sentences of the retrieved passages that answer the question.
+
+Retrieval finds the right article; the reply needs the right *fact* from it. A help article
+answers several questions ("30 days" in its first paragraph, "January 31" under "Holiday
+exception"), so the sentence is chosen on its own: every sentence or bullet line of the top
+passages is scored against the question, with its section heading as context, and the best
+ones become the cited fact.
+
+The score adds three signals, each cheap:
+
+- meaning: cosine of the static sentence vectors (``retrieval.vectors``) of the question and of
+  "heading + sentence", which matches "how long do I have" with "within 30 days";
+- words: the share of the question's content words (lightly stemmed) found in the unit, which
+  keeps exact terms such as "earbuds" or "E-203" decisive;
+- rank: a small prior for the passage retrieval ranked first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from retrieval.vectors import load_model
+
+# Weights chosen on the dev half of evals/retrieval/answers.v1.jsonl (see its README).
+MEANING_WEIGHT = 1.0
+WORDS_WEIGHT = 0.5
+RANK_PRIOR = (0.08, 0.03, 0.0)
+HEADING_SHARE = 0.5
+
+_STOP_WORDS = """a an the and or but if of to in on at for from by with about into over after before is are
+    was were be been being do does did have has had i me my mine you your we our us it its this
+    that these those there here what which who whom when where why how can could would should
+    will shall may might must not no yes so than then too very just also any some all more most
+    much many get got im ive dont cant wont please hi hello hey thanks thank ok okay u ur"""
+_STOP = frozenset(_STOP_WORDS.split())
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
+_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+_MIN_CHARS = 20
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])")
+_ABBREVIATION_END = re.compile(r"\b(?:[ap]\.m|e\.g|i\.e|etc|approx|no|vs|st|mr|mrs|ms|dr)\.$", re.I)
+
+
+@dataclass(frozen=True)
+class AnswerUnit:
+    text: str
+    heading: str
+    doc_id: str
+    rank: int
+    position: int
+    listed: bool = False  # a bullet or table row: it reads right only under its heading
+
+    @property
+    def answer_text(self) -> str:
+        """The unit as a fact on its own: a list item keeps its heading ("Items that cannot be
+        returned: Opened in-ear headphones...")."""
+        if self.listed and self.heading:
+            return f"{self.heading}: {self.text}"
+        return self.text
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case, lightly stemmed words that carry meaning; error codes ("e-203") count."""
+    words = re.findall(r"[a-z0-9][a-z0-9-]*", text.lower().replace("'", ""))
+    return {_stem(w) for w in words if w not in _STOP and (len(w) > 2 or w.isdigit())}
+
+
+def _sentences(line: str) -> list[str]:
+    """Split on sentence ends, but not after "2 p.m." or "e.g."."""
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(line):
+        if out and _ABBREVIATION_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return [s.strip() for s in out if s.strip()]
+
+
+def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
+    """Sentences and bullet lines of a passage, each with the heading it sits under."""
+    units: list[AnswerUnit] = []
+    heading = ""
+    lines = [line.strip() for line in passage_text.replace("**", "").splitlines()]
+    for n, line in enumerate(lines):
+        if n + 1 < len(lines) and _TABLE_RULE.match(lines[n + 1]):
+            continue  # a table's header row names columns, it states nothing
+        match = _HEADING.match(line)
+        if match:
+            heading = match.group(1).strip()
+            continue
+        listed = line.startswith(("-", "*", "|")) or bool(re.match(r"\d+\.\s", line))
+        line = line.lstrip("-*| ").strip()
+        if not line:
+            continue
+        if "|" in line:  # a table row: "Standard | 3-5 days | $4.99" reads as one fact
+            cells = [c.strip() for c in line.split("|") if c.strip()]
+            if not cells or set("".join(cells)) <= set("-: "):
+                continue
+            line = f"{cells[0]}: {' '.join(cells[1:])}" if len(cells) > 1 else cells[0]
+        for sentence in _sentences(line):
+            if len(sentence) >= _MIN_CHARS:
+                units.append(AnswerUnit(sentence, heading, doc_id, rank, len(units), listed))
+    return units
+
+
+def rank_units(question: str, passages: Sequence[dict[str, Any]]) -> list[tuple[float, AnswerUnit]]:
+    """Every unit of ``passages`` (dicts with ``doc_id`` and ``text`` or the whole ``document``,
+    best first), best first."""
+    units = [
+        unit
+        for rank, passage in enumerate(passages)
+        for unit in split_units(
+            str(passage.get("document") or passage["text"]), str(passage["doc_id"]), rank
+        )
+    ]
+    if not units:
+        return []
+    vectors = load_model()
+    q_vec = vectors.encode_one(question)
+    u_vecs = vectors.encode([f"{u.heading}. {u.text}" if u.heading else u.text for u in units])
+    meaning = np.asarray(u_vecs @ q_vec)
+    # words rare among the candidates ("canada") decide more than common ones ("ship")
+    q_words = content_words(question)
+    text_words = [content_words(u.text) for u in units]
+    head_words = [content_words(u.heading) for u in units]
+    df = {w: sum(w in tw or w in hw for tw, hw in zip(text_words, head_words, strict=True)) for w in q_words}
+    idf = {w: math.log((len(units) + 1) / (df[w] + 1)) + 1.0 for w in q_words}
+    q_mass = sum(idf.values()) or 1.0
+    scored = []
+    for unit, tw, hw, cos in zip(units, text_words, head_words, meaning.tolist(), strict=True):
+        # a word in the sentence itself counts fully, one only in its heading by half
+        overlap = sum(idf[w] * (1.0 if w in tw else HEADING_SHARE) for w in q_words & (tw | hw)) / q_mass
+        prior = RANK_PRIOR[unit.rank] if unit.rank < len(RANK_PRIOR) else 0.0
+        scored.append((MEANING_WEIGHT * cos + WORDS_WEIGHT * overlap + prior, unit))
+    scored.sort(key=lambda item: -item[0])
+    return scored
+
+
+def pick_answer(
+    question: str, passages: Sequence[dict[str, Any]], limit: int = 2
+) -> tuple[str, str] | None:
+    """(answer text, doc_id): the best unit, plus the next best of the same document when it
+    scores close; in document order. None when the passages hold no sentence."""
+    ranked = rank_units(question, passages)
+    if not ranked:
+        return None
+    best_score, best = ranked[0]
+    chosen = [best]
+    for score, unit in ranked[1:]:
+        if len(chosen) >= limit:
+            break
+        if unit.doc_id == best.doc_id and score >= best_score - 0.15:
+            chosen.append(unit)
+    chosen.sort(key=lambda u: u.position)
+    return " ".join(u.answer_text for u in chosen), best.doc_id
