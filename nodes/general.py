@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -24,6 +25,22 @@ def track_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context
             desk.tell(f"Order {order_id} is {order.result['status']}, so it will not be shipped.")
         else:
             desk.call("get_shipment", order_id=order_id)
+
+
+_OWN_ORDER = re.compile(
+    r"\b(?:my|our|the)\s+(?:\w+\s+)?(?:order|package|parcel|purchase|delivery|shipment|item|stuff)s?\b"
+    r"|\b(?:it|they)\s+(?:arrive|get here|come|be delivered)",
+    re.IGNORECASE,
+)
+
+
+def delivery_period(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    """"When will my order arrive?" tracks that order; "how long does shipping to Canada
+    take?" is a question about delivery times, answered from the help articles."""
+    if "order_id" in e or _OWN_ORDER.search(state["request"]):
+        track_order(desk, e, state, ctx)
+    else:
+        search_kb(desk, state)
 
 
 def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -83,7 +100,7 @@ def answer_from_kb(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Cont
 
 SCRIPTS: dict[str, Script] = {
     "track_order": track_order,
-    "delivery_period": track_order,
+    "delivery_period": delivery_period,
     "cancel_order": cancel_order,
     "change_shipping_address": change_address,
     "set_up_shipping_address": setup_address,

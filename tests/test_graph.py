@@ -356,3 +356,17 @@ def test_a_node_that_raises_is_counted_as_an_error_with_its_type(graph, make_con
         errors = conn.execute(select(node_runs.c.node, node_runs.c.error_type)
                               .where(node_runs.c.outcome == "error")).all()
     assert errors and set(errors) == {("billing", "RuntimeError")}  # once per attempt of its retry policy
+
+
+def test_delivery_time_questions_are_answered_from_the_articles_and_own_orders_are_tracked(
+    graph, make_context
+) -> None:
+    ctx = make_context()
+    general = run_turn(graph, ctx, "how long does shipping to canada take?")
+    assert general["department"] == "general"
+    assert calls(general) == [("search_knowledge_base", "ok")]
+    assert "international-shipping" in general["citations"]
+    # "my order" is this customer's order: tracked, not answered in general terms
+    own = run_turn(graph, make_context(), "when will my order 11096 arrive?")
+    assert ("get_shipment", "ok") in calls(own)
+    assert ("search_knowledge_base", "ok") not in calls(own)
