@@ -1,6 +1,6 @@
 """Assembles the support graph. Read it top to bottom to follow one customer message.
 
-intake -> coordinator -> {billing | technical | general | escalation | clarify | subrequest x N (Send)
+intake -> coordinator -> {billing | technical | general | escalation | clarify | subrequest x N (Send) -> merge_parts
                           | plan_execute (subgraph: make_plan -> review_plan (interrupt) -> execute_step ...)}
        -> draft_reply <-> check_reply (bounded repair) | fallback_reply -> finalize
        -> approval_gate (interrupt) -> execute_decision -> draft_reply ... when a step waits for a person.
@@ -24,7 +24,7 @@ from nodes.general import general
 from nodes.intake import intake
 from nodes.planning import build_plan_graph
 from nodes.reply import check_reply, draft_reply, fallback_reply, finalize
-from nodes.subrequests import subrequest
+from nodes.subrequests import merge_parts, subrequest
 from nodes.technical import technical
 
 # Transient storage errors are worth one more try; a bad argument is not (tools return those).
@@ -43,7 +43,9 @@ def build_graph() -> StateGraph:
     builder.add_node("plan_execute", build_plan_graph().compile())
     builder.add_edge("plan_execute", "draft_reply")
     builder.add_node("subrequest", subrequest, retry_policy=STORE_RETRY)
-    builder.add_edge("subrequest", "draft_reply")
+    builder.add_node("merge_parts", merge_parts)
+    builder.add_edge("subrequest", "merge_parts")
+    builder.add_edge("merge_parts", "draft_reply")
     builder.add_node("draft_reply", draft_reply)
     builder.add_node("check_reply", check_reply)
     builder.add_node("fallback_reply", fallback_reply)

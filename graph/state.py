@@ -56,6 +56,7 @@ class PendingAction(TypedDict):
     tool: str
     args: dict[str, Any]
     reason: str
+    lane: NotRequired[str]  # the part of a multi-issue message that proposed it (its step keys)
 
 
 class Decision(TypedDict):
@@ -117,6 +118,8 @@ class SupportState(OutputState, total=False):
     branch: int  # bumped by each rollback, so a re-run path gets fresh idempotency keys
     question: str | None  # what we must ask the customer before acting
     pending_action: PendingAction | None
+    # actions the parts of a multi-issue message hold for approval; merge_parts opens the gate
+    held_actions: Annotated[list[PendingAction], keep_turn]
     decision: Decision | None
     draft: str
     draft_attempts: int

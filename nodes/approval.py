@@ -70,7 +70,8 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
     ctx = runtime.context
     action, decision = state["pending_action"], state["decision"]
     assert action is not None and decision is not None
-    desk = Desk.open(action["node"], state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
+    desk = Desk.open(action["node"], state.get("turn", 0), ctx, config, branch=state.get("branch", 0),
+                     lane=action.get("lane", ""))
     write_audit(desk.gateway.engine, action="approval", outcome=decision["type"], thread_id=desk.gateway.thread_id,
                 customer_id=ctx.customer_id, node=action["node"], actor=decision.get("actor", "operator"),
                 tool=action["tool"], args=decision.get("args", action["args"]),

@@ -99,6 +99,8 @@ class Desk:
 
     def hold_for_approval(self, tool: str, args: dict[str, Any], reason: str) -> None:
         self.pending = {"node": self.node, "step": len(self.records), "tool": tool, "args": args, "reason": reason}
+        if self.lane:
+            self.pending["lane"] = self.lane
 
     def tell(self, fact: str) -> None:
         """A statement of policy the workflow itself makes (no tool needed)."""

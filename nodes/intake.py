@@ -20,7 +20,8 @@ from nodes.ratelimit import wait_message
 from nodes.safety import screen_message
 from tools.audit import write_audit
 
-PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments")
+PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments",
+                  "held_actions")
 
 
 def latest_customer_text(state: SupportState) -> str:

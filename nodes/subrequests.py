@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from graph.context import Context
+from graph.state import SupportState
 from nodes import billing, general, technical
 from nodes.desk import Desk
 from nodes.entities import extract_entities
@@ -100,10 +101,22 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
         scripts.get(state["intent"], fallback)(desk, entities, {**state, "entities": entities}, ctx)  # type: ignore[arg-type]
     if desk.question:  # parts cannot each stop the turn: the question becomes part of the reply
         desk.tell(desk.question)
-    if desk.pending:
-        desk.tell(f"The {desk.pending['tool'].replace('_', ' ')} step needs a person's approval: "
-                  "please send it as a message of its own.")
     report_failures(desk)
     update = desk.update()
     return {key: update[key] for key in ("tool_calls", "facts", "evidence", "passages", "citations")} | {
-        "departments": [department]}
+        "departments": [department], "held_actions": [desk.pending] if desk.pending else []}
+
+
+@instrumented("merge_parts")
+def merge_parts(state: SupportState) -> dict[str, Any]:
+    """The parts are done: the first action a part holds for approval opens the turn's gate.
+
+    One gate a turn keeps a person's decision about one thing; a second held action (rare:
+    two risky asks in one message) is named in the reply and waits for a message of its own.
+    """
+    held = sorted(state.get("held_actions") or [], key=lambda a: a.get("lane", ""))
+    if not held:
+        return {}
+    later = [f"The {a['tool'].replace('_', ' ')} step needs a person's approval too: "
+             "please send it as a message of its own." for a in held[1:]]
+    return {"pending_action": held[0], "facts": later, "evidence": later}

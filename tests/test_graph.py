@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from graph.context import Context
-from store.schema import audit_log, orders, refunds, shipments, tickets
+from store.schema import audit_log, effects, orders, refunds, shipments, tickets
 from switchboard.app import UserError, resume_turn, run_turn
 from switchboard.models import ScriptedChatModel, register_fake
 
@@ -207,6 +207,29 @@ def test_a_message_with_several_issues_is_split_and_answered_part_by_part(graph,
     assert ("general", "search_knowledge_base") in by_node
     assert f"INV-{order.id}" in result["reply"] and "Canada" in result["reply"]
     assert "international-shipping" in result["citations"]
+
+
+def test_a_part_that_needs_approval_opens_the_gate_and_the_other_parts_are_answered(
+    graph, make_context
+) -> None:
+    ctx = make_context()
+    large = order_of(ctx, "delivered", above_cents=50000)
+    shipped = order_of(ctx, "shipped")
+    result = run_turn(graph, ctx, f"please refund order {large.id}, and when will order {shipped.id} arrive?")
+    assert set(result["departments"]) == {"billing", "general"}
+    assert result["status"] == "awaiting_approval"
+    assert ("get_shipment", "ok") in calls(result)  # the other part is answered now
+    assert count(ctx, refunds, refunds.c.order_id == large.id) == 0
+
+    decided = resume_turn(graph, ctx, result["thread_id"], {"decisions": [{"type": "approve"}]})
+    assert decided["status"] == "answered"
+    refund_calls = [c for c in decided["tool_calls"] if c["name"] == "issue_refund"]
+    assert [(c["node"], c["outcome"]) for c in refund_calls] == [("billing", "ok")]
+    assert count(ctx, refunds, refunds.c.order_id == large.id) == 1
+    # the approved step runs under the key of the part that proposed it
+    keys = [k for (k,) in create_engine(ctx.database_url).connect().execute(
+        select(effects.c.idempotency_key).where(effects.c.thread_id == result["thread_id"]))]
+    assert len(keys) == 1 and ":billing-part" in keys[0] and keys[0].endswith(":issue_refund")
 
 
 def test_each_part_runs_under_its_own_departments_permissions(graph, make_context) -> None:
