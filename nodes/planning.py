@@ -181,8 +181,35 @@ def validate_plan(steps: list[PlanStep]) -> list[str]:
     return problems
 
 
+def fill_refund_amounts(steps: list[PlanStep], desk: Desk) -> list[str]:
+    """A refund step with no stated amount gets what is still refundable on its order.
+
+    Read now, at plan time, so the policy decides on a real amount (a small refund needs no
+    review) and the reviewer sees what will be paid. Returns notes for steps dropped because
+    nothing is left to refund.
+    """
+    notes: list[str] = []
+    for step in list(steps):
+        args = step["args"]
+        if step["tool"] != "issue_refund" or "amount_usd" in args or not isinstance(args.get("order_id"), int):
+            continue
+        order = desk.call("get_order", order_id=args["order_id"], quiet=True)
+        refunds = desk.call("list_refunds", order_id=args["order_id"], quiet=True)
+        if not (order.ok and refunds.ok and order.result and refunds.result):
+            continue  # left without an amount: the policy sends it to a person
+        already = sum(r["amount_cents"] for r in refunds.result["refunds"] if r["status"] in ("pending", "completed"))
+        remaining = int(order.result["total_cents"]) - already
+        if remaining <= 0:
+            steps.remove(step)
+            notes.append(f"Order {args['order_id']} has already been refunded in full, so no refund step is planned.")
+        else:
+            args["amount_usd"] = f"{remaining / 100:.2f}"
+            args.setdefault("reason", "customer request")
+    return notes
+
+
 @instrumented("make_plan")
-def make_plan(state: PlanState, runtime: Runtime[Context]) -> Command[Literal["review_plan", "__end__"]]:
+def make_plan(state: PlanState, runtime: Runtime[Context], config: RunnableConfig) -> Command[Literal["review_plan", "__end__"]]:
     ctx = runtime.context
     entities = dict(state.get("entities", {}))
     remembered = state.get("memory", {}).get("order_ids", [])
@@ -193,6 +220,12 @@ def make_plan(state: PlanState, runtime: Runtime[Context]) -> Command[Literal["r
     if proposed is not None and not validate_plan(proposed):
         steps, notes = proposed, []
     problems = validate_plan(steps)
+    lookups = Desk.open("billing", state.get("turn", 0), ctx, config, branch=state.get("branch", 0), lane="-plan")
+    if not problems:
+        notes = [*notes, *fill_refund_amounts(steps, lookups)]
+        if not steps:  # every step turned out to be done already: say so, run nothing
+            return Command(update={"plan": [], "problems": [], "plan_status": "done", "facts": notes,
+                                   "evidence": notes, "tool_calls": lookups.records}, goto="__end__")
     if problems:  # an invalid plan is rejected, never run
         if any("order_id" in p for p in problems):
             return Command(update={"plan": steps, "problems": problems, "plan_status": "rejected",
@@ -206,7 +239,7 @@ def make_plan(state: PlanState, runtime: Runtime[Context]) -> Command[Literal["r
         reasons.append(f"a plan of {len(steps)} world-changing steps")
     described = "; ".join(f"{n}. {s['tool'].replace('_', ' ')} {json.dumps(s['args'])}" for n, s in enumerate(steps, 1))
     update: dict[str, Any] = {"plan": steps, "problems": [], "cursor": 0, "review_reasons": reasons,
-                              "facts": notes, "evidence": notes}
+                              "facts": notes, "evidence": notes, "tool_calls": lookups.records}
     if reasons:
         update.update(status="awaiting_approval", plan_status="in_review",
                       reply=f"Here is my plan: {described}. A member of our team reviews it first "

@@ -280,6 +280,26 @@ def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(grap
         resume_turn(graph, ctx, first["thread_id"], {"type": "approve"})
 
 
+def test_a_planned_refund_without_an_amount_gets_the_refundable_amount_and_small_ones_run(
+    graph, make_context
+) -> None:
+    ctx = make_context()
+    pending = order_of(ctx, "pending")
+    small = order_of(ctx, "delivered", below_cents=50000)
+    result = run_turn(graph, ctx, f"cancel order {pending.id} and refund order {small.id}")
+    assert result["status"] == "answered", result["reply"]
+    by_tool = {c["name"]: c for c in result["tool_calls"] if c["outcome"] == "ok"}
+    assert by_tool["issue_refund"]["args"]["amount_usd"] == f"{small.total_cents / 100:.2f}"
+    assert {"get_order", "list_refunds", "cancel_order"} <= set(by_tool)
+    assert count(ctx, refunds, refunds.c.order_id == small.id) == 1
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 1
+
+    # the same again: nothing is left to refund or cancel, and nothing runs twice
+    again = run_turn(graph, ctx, f"cancel order {pending.id} and refund order {small.id}")
+    assert count(ctx, refunds, refunds.c.order_id == small.id) == 1
+    assert "already been refunded in full" in again["reply"]
+
+
 def test_a_rejected_plan_changes_nothing_and_an_invalid_plan_is_not_run(graph, make_context) -> None:
     ctx = make_context()
     pending = order_of(ctx, "pending")
