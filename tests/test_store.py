@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from store import (
     DEMO_CUSTOMER_ID,
@@ -37,8 +38,8 @@ from store import (
 )
 from store import schema as s
 from store.seed import build_rows
+from tests.pg import throwaway_postgres
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgresql"]
 AS_OF = datetime(2026, 11, 15, 8, tzinfo=UTC)  # the seeded world's clock for SEED_TODAY
 BIG = 50_000  # $500 in cents
@@ -49,27 +50,8 @@ BIG = 50_000  # $500 in cents
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[Callable[[], str]]:
     """A factory of throwaway PostgreSQL databases, all dropped when the session ends."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required at {PG_ADMIN_URL} and is not reachable: {exc}")
-    created: list[str] = []
-
-    def new_database() -> str:
-        name = f"switchboard_test_{secrets.token_hex(4)}"  # random hex only: safe to inline
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-    yield new_database
-    for name in created:
-        make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}").dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(throwaway_postgres("switchboard_test"))
 
 
 def _new_url(request: pytest.FixtureRequest, folder: Path) -> str:
