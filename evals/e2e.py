@@ -122,7 +122,7 @@ class Trial:
     department: str | None
     departments: list[str]
     reply: str
-    replies: list[str]
+    replies: list[str]  # every reply the customer read, interim ones at an approval gate too
     tool_calls: list[dict[str, Any]]
     turns: list[dict[str, Any]]  # per turn: reply, evidence, done tools, whether the model wrote it
     problems: list[str]
@@ -141,6 +141,7 @@ def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
     citations: list[str] = []
     nodes: dict[str, dict[str, float]] = {}
     result: dict[str, Any] = {"status": "error", "department": None, "departments": [], "reply": ""}
+    seen: list[str] = []  # every reply the customer read, in order
     started = time.perf_counter()
     for turn in scenario.turns:
         ctx = base.with_(customer_id=turn.get("customer", scenario.customer), database_url=store_url)
@@ -151,12 +152,14 @@ def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
                 if not pending_interrupts(graph, thread_id):
                     problems.append(f"scripted decision {decision['type']!r} but no approval gate was open")
                     break
+                seen.append(result["reply"])  # what the customer read while the gate was open
                 result = resume_turn(graph, ctx, thread_id, {"actor": "eval", **decision})
         except UserError as exc:
             result = {"status": "user_error", "department": None, "departments": [], "reply": str(exc),
                       "tool_calls": [], "nodes": {}}
             turns.append({"reply": str(exc), "evidence": [], "done_tools": [], "model_wrote": False,
                           "customer_text": turn_message(turn)})
+            seen.append(str(exc))
             break
         except Exception as exc:  # a crash is a failed trial, reported with its type
             problems.append(f"crashed: {type(exc).__name__}: {exc}")
@@ -170,6 +173,7 @@ def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
             entry = nodes.setdefault(name, {"latency_ms": 0.0, "tokens": 0, "cost_usd": 0.0})
             for key in entry:
                 entry[key] += metric[key]
+        seen.append(result["reply"])
         turns.append({
             "reply": result["reply"],
             "evidence": list(values.get("evidence", [])),
@@ -179,7 +183,7 @@ def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
         })
     return Trial(status=result["status"], department=result.get("department"),
                  departments=list(result.get("departments") or []), reply=result.get("reply", ""),
-                 replies=[t["reply"] for t in turns], tool_calls=calls, turns=turns, problems=problems,
+                 replies=seen, tool_calls=calls, turns=turns, problems=problems,
                  nodes=nodes, seconds=round(time.perf_counter() - started, 3), citations=citations)
 
 
@@ -234,8 +238,12 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
                                             exp.get("trajectory_mode", "strict"))
     if "citations" in exp:
         checks["citations"] = set(exp["citations"]) <= set(trial.citations)
-    facts = exp.get("facts", [])
-    found = [_found(f, trial.reply) for f in facts]
+    # ``facts``: in the final reply; ``facts_seen``: in any reply of the conversation (a part
+    # answered while another waited at an approval gate)
+    facts = [*exp.get("facts", []), *exp.get("facts_seen", [])]
+    final_only = len(exp.get("facts", []))
+    everything = " ".join(trial.replies)
+    found = [_found(f, trial.reply if n < final_only else everything) for n, f in enumerate(facts)]
     checks["facts"] = all(found)
     leaked = [s for s in exp.get("forbidden", []) if _found(s, " ".join(trial.replies))]
     checks["forbidden"] = not leaked

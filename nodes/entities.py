@@ -18,12 +18,17 @@ AMOUNT = re.compile(
     r"(?<![\w-])(?:\$\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|dollars?|bucks)\b)(?![\deE])", re.I)
 BAD_AMOUNT = re.compile(r"-\s*\$\s*\d|\$\s*-\s*\d|\$\s*\d[\d,.]*[eE]\d", re.I)
 ADDRESS = re.compile(r"\b(?:to|address(?: is)?|ship it to)\s*:?\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*)", re.I)
+# The whole message is an address: only read so when it answers "what is the new address?"
+BARE_ADDRESS = re.compile(r"^\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*?)\s*\.?\s*$")
 UNSUBSCRIBE = re.compile(r"\b(unsubscribe|opt[- ]?out|stop (sending|emailing)|no more (emails|newsletters?))\b", re.I)
 RATING = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)\b", re.I)
 
 
-def extract_entities(text: str) -> dict[str, Any]:
-    """Order ids (first is primary), a money amount, a shipping address, newsletter choice, rating."""
+def extract_entities(text: str, *, answering: bool = False) -> dict[str, Any]:
+    """Order ids (first is primary), a money amount, a shipping address, newsletter choice, rating.
+
+    ``answering``: the message answers a question we asked, so a bare address counts.
+    """
     found: dict[str, Any] = {}
     order_ids = [int(m) for m in ORDER_ID.findall(text)] or [int(m) for m in BARE_ORDER_ID.findall(text)]
     if order_ids:
@@ -35,7 +40,7 @@ def extract_entities(text: str) -> dict[str, Any]:
     if amount:
         with contextlib.suppress(InvalidOperation):
             found["amount_usd"] = str(Decimal((amount.group(1) or amount.group(2)).replace(",", "")))
-    address = ADDRESS.search(text)
+    address = ADDRESS.search(text) or (BARE_ADDRESS.search(text) if answering else None)
     if address:
         found["address"] = address.group(1).strip().rstrip(".")
     if UNSUBSCRIBE.search(text):

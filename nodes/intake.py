@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graph.context import Context
-from graph.resources import store_engine
+from graph.resources import classifier, store_engine
 from graph.state import NEW_TURN, SupportState
 from nodes.entities import extract_entities
 from nodes.guardrails import InputRejected, injection_flags, validate_message
@@ -22,6 +22,27 @@ from tools.audit import write_audit
 
 PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments",
                   "held_actions")
+
+
+FOLLOW_UP_MAX_WORDS = 12
+ANSWER_ENTITIES = ("order_id", "address", "amount_usd")
+
+
+def follow_up_of(state: SupportState, text: str, ctx: Context) -> tuple[str, dict[str, Any]] | None:
+    """(request, entities) when this message answers the question the last turn asked.
+
+    "What is the new address for order 11197?" -> "12 Oak Ave, Portland, OR 97205": the answer
+    alone means nothing, so it joins the earlier request and its details. A message that is a
+    request of its own (the classifier is sure of it, and it is not a short answer) starts over.
+    """
+    previous = state.get("request")
+    if state.get("status") != "needs_info" or not previous or len(previous) + len(text) > ctx.max_message_chars:
+        return None
+    found = extract_entities(text, answering=True)
+    short_answer = len(text.split()) <= FOLLOW_UP_MAX_WORDS and any(k in found for k in ANSWER_ENTITIES)
+    if not short_answer and classifier(ctx).predict(text).confidence >= ctx.classifier_min_confidence:
+        return None
+    return f"{previous}\n{text}", {**state.get("entities", {}), **found}
 
 
 def latest_customer_text(state: SupportState) -> str:
@@ -65,7 +86,8 @@ def intake(
                     thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
                     node="intake", detail=", ".join(flags) + ": " + text[:300])
     memory = recall(runtime.store, ctx.customer_id)
-    update = {**fresh, "request": text, "entities": extract_entities(text), "injection_flags": flags, "memory": memory}
+    request, entities = follow_up_of(state, text, ctx) or (text, extract_entities(text))
+    update = {**fresh, "request": request, "entities": entities, "injection_flags": flags, "memory": memory}
     verdict = screen_message(text)
     if verdict.reply and verdict.escalate:
         return Command(update={**update, "safety": verdict.kind, "fixed_reply": verdict.reply,

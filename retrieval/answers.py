@@ -65,8 +65,10 @@ class AnswerUnit:
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+    if word.endswith("ally") and len(word) > 6:  # internationally -> international
+        return word[:-2]
+    for suffix, keep in (("ly", 4), ("ing", 3), ("ed", 3), ("es", 3), ("s", 3)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             return word[: -len(suffix)]
     return word
 
@@ -164,4 +166,8 @@ def pick_answer(
         if unit.doc_id == best.doc_id and score >= best_score - 0.15:
             chosen.append(unit)
     chosen.sort(key=lambda u: u.position)
-    return " ".join(u.answer_text for u in chosen), best.doc_id
+    texts: list[str] = []
+    for n, unit in enumerate(chosen):  # two items of one list share their heading once
+        same_list = n > 0 and unit.listed and chosen[n - 1].listed and chosen[n - 1].heading == unit.heading
+        texts.append(unit.text if same_list else unit.answer_text)
+    return " ".join(texts), best.doc_id

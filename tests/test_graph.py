@@ -413,3 +413,20 @@ def test_delivery_time_questions_are_answered_from_the_articles_and_own_orders_a
     own = run_turn(graph, make_context(), "when will my order 11096 arrive?")
     assert ("get_shipment", "ok") in calls(own)
     assert ("search_knowledge_base", "ok") not in calls(own)
+
+
+def test_an_answer_to_our_question_continues_the_request_it_answers(graph, make_context) -> None:
+    ctx = make_context()
+    pending = order_of(ctx, "pending")
+    first = run_turn(graph, ctx, f"I need to change the shipping address for order {pending.id}")
+    assert first["status"] == "needs_info" and "address" in first["reply"]
+    second = run_turn(graph, ctx, "12 Oak Ave, Portland, OR 97205", thread_id=first["thread_id"])
+    assert second["status"] == "answered", second["reply"]
+    assert calls(second) == [("update_shipping_address", "ok")]
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.shipping_address == "12 Oak Ave, Portland, OR 97205") == 1
+
+    # a new request of its own after a question is not glued to the old one
+    third = run_turn(graph, ctx, f"I need to change the shipping address for order {pending.id}")
+    fourth = run_turn(graph, ctx, "how do i reset my password", thread_id=third["thread_id"])
+    assert fourth["department"] == "technical"
+    assert ("update_shipping_address", "ok") not in calls(fourth)
