@@ -60,7 +60,9 @@ def test_e2e_suite_on_the_scripted_model_meets_its_thresholds(ws: Workspace) -> 
     failed = [g for g in gate("e2e", result["metrics"], thresholds) if not g["ok"]]
     assert not failed, (failed, [(s["id"], s["reasons"]) for s in result["scenarios"] if not s["passed"]])
     assert result["metrics"]["k"] == 1
-    assert result["metrics"]["scenarios"] < len(result["scenarios"]), "multi-issue scenarios are not gated"
+    # every scenario is gated now that multi-issue messages and follow-ups are built
+    assert result["metrics"]["scenarios"] == len(result["scenarios"])
+    assert {"multi_issue", "follow_up"} <= {t for s in result["scenarios"] for t in s["tags"]}
 
 
 def test_approvals_suite_never_lets_a_stop_through(ws: Workspace) -> None:
