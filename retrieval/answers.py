@@ -31,7 +31,8 @@ from retrieval.vectors import load_model
 MEANING_WEIGHT = 1.0
 WORDS_WEIGHT = 0.5
 RANK_PRIOR = (0.08, 0.03, 0.0)
-HEADING_SHARE = 0.5
+HEADING_SHARE = 1.0
+TITLE_CONTEXT = True
 
 _STOP_WORDS = """a an the and or but if of to in on at for from by with about into over after before is are
     was were be been being do does did have has had i me my mine you your we our us it its this
@@ -129,20 +130,24 @@ def rank_units(question: str, passages: Sequence[dict[str, Any]]) -> list[tuple[
     ]
     if not units:
         return []
+    # the article's title is context too: "Return policy: 30-day window" says what its
+    # first paragraph is about better than that paragraph's own words
+    titles = {str(p["doc_id"]): str(p.get("title") or "") for p in passages} if TITLE_CONTEXT else {}
+    context = [" ".join(x for x in (titles.get(u.doc_id, ""), u.heading) if x) for u in units]
     vectors = load_model()
     q_vec = vectors.encode_one(question)
-    u_vecs = vectors.encode([f"{u.heading}. {u.text}" if u.heading else u.text for u in units])
+    u_vecs = vectors.encode([f"{c}. {u.text}" if c else u.text for c, u in zip(context, units, strict=True)])
     meaning = np.asarray(u_vecs @ q_vec)
     # words rare among the candidates ("canada") decide more than common ones ("ship")
     q_words = content_words(question)
     text_words = [content_words(u.text) for u in units]
-    head_words = [content_words(u.heading) for u in units]
+    head_words = [content_words(c) for c in context]
     df = {w: sum(w in tw or w in hw for tw, hw in zip(text_words, head_words, strict=True)) for w in q_words}
     idf = {w: math.log((len(units) + 1) / (df[w] + 1)) + 1.0 for w in q_words}
     q_mass = sum(idf.values()) or 1.0
     scored = []
     for unit, tw, hw, cos in zip(units, text_words, head_words, meaning.tolist(), strict=True):
-        # a word in the sentence itself counts fully, one only in its heading by half
+        # a word only in the heading or title counts HEADING_SHARE of one in the sentence itself
         overlap = sum(idf[w] * (1.0 if w in tw else HEADING_SHARE) for w in q_words & (tw | hw)) / q_mass
         prior = RANK_PRIOR[unit.rank] if unit.rank < len(RANK_PRIOR) else 0.0
         scored.append((MEANING_WEIGHT * cos + WORDS_WEIGHT * overlap + prior, unit))
@@ -169,5 +174,6 @@ def pick_answer(
     texts: list[str] = []
     for n, unit in enumerate(chosen):  # two items of one list share their heading once
         same_list = n > 0 and unit.listed and chosen[n - 1].listed and chosen[n - 1].heading == unit.heading
-        texts.append(unit.text if same_list else unit.answer_text)
+        text = unit.text if same_list else unit.answer_text
+        texts.append(text if text[-1] in ".!?:;" else f"{text}.")
     return " ".join(texts), best.doc_id
