@@ -19,6 +19,7 @@ from evals.routing.run import (
     HARD_BLIND_V2,
     HARD_BLIND_V3,
     HARD_BLIND_V4,
+    HARD_BLIND_V5,
     fit_on,
     grouped_split,
     read_jsonl,
@@ -93,16 +94,24 @@ def test_hand_written_blind_set_v3(model):
     """324 rows by another writer: Bitext-like, colloquial, offensive, typos, long or short."""
     report = score(model, read_jsonl(HARD_BLIND_V3))
     assert report["n"] == 324
-    assert report["intent_acc"] >= 0.95, report["confusions"]
-    assert report["department_acc"] >= 0.97, report["confusions"]
+    assert report["intent_acc"] >= 0.97, report["confusions"]
+    assert report["department_acc"] >= 0.98, report["confusions"]
 
 
 def test_hand_written_blind_set_v4(model):
     """270 realistic inbox messages by a third writer; the hardest set (see evals/routing/README.md)."""
     report = score(model, read_jsonl(HARD_BLIND_V4))
     assert report["n"] == 270
-    assert report["intent_acc"] >= 0.90, report["confusions"]
-    assert report["department_acc"] >= 0.96, report["confusions"]
+    assert report["intent_acc"] >= 0.93, report["confusions"]
+    assert report["department_acc"] >= 0.97, report["confusions"]
+
+
+def test_hand_written_blind_set_v5(model):
+    """270 rows by a fourth writer, sealed until the -6 model was frozen (its honest score)."""
+    report = score(model, read_jsonl(HARD_BLIND_V5))
+    assert report["n"] == 270
+    assert report["intent_acc"] >= 0.97, report["confusions"]
+    assert report["department_acc"] >= 0.98, report["confusions"]
 
 
 @pytest.mark.parametrize(
@@ -201,7 +210,7 @@ def test_load_or_train_trains_once_and_retrains_when_stale(model, tmp_path, monk
     assert len(calls) == 3
     with (seed_dir / "extra.jsonl").open("w", encoding="utf-8") as fh:  # a seed added: stale
         fh.write('{"text": "scrap my order", "intent": "cancel_order"}\n')
-    assert clf.read_seed_files(seed_dir)["cancel_order"][-1] == "scrap my order"
+    assert "scrap my order" in clf.read_seed_files(seed_dir)["cancel_order"]
     load_or_train(path, csv_copy)
     assert len(calls) == 4
 

@@ -53,6 +53,7 @@ HARD_DEV = HERE / "hard_dev_v2.jsonl"
 HARD_BLIND_V2 = HERE / "hard_blind_v2.jsonl"
 HARD_BLIND_V3 = HERE / "hard_blind_v3.jsonl"
 HARD_BLIND_V4 = HERE / "hard_blind_v4.jsonl"
+HARD_BLIND_V5 = HERE / "hard_blind_v5.jsonl"
 # every hand-written set, scored by the shipped model (see README.md for which are still blind)
 HAND_SETS: dict[str, Path] = {
     "hard": HARD,
@@ -61,6 +62,7 @@ HAND_SETS: dict[str, Path] = {
     "hard_blind_v2": HARD_BLIND_V2,
     "hard_blind_v3": HARD_BLIND_V3,
     "hard_blind_v4": HARD_BLIND_V4,
+    "hard_blind_v5": HARD_BLIND_V5,
 }
 DEFAULT_SETS = ("grouped", *HAND_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"

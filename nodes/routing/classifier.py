@@ -9,10 +9,11 @@ How it generalises past the Bitext phrasings it is trained on:
    words and interjections are dropped, domain synonyms are folded onto one word
    (``bill`` -> ``invoice``, ``rebate`` -> ``refund``) and words outside the
    training vocabulary are spell-corrected against it.
-2. Training adds ~610 hand-written plain-language utterances (``SEED_UTTERANCES``
-   in ``nodes.routing.augment``: "where is my refund", "do you take paypal") to the
-   Bitext rows, then noisy copies of every utterance: typos, chat register,
-   swearing, other carrier phrases, verb synonyms.
+2. Training adds hand-written plain-language utterances to the Bitext rows: ~610 in code
+   (``SEED_UTTERANCES`` in ``nodes.routing.augment``: "where is my refund", "do you take
+   paypal") and 1,080 in ``data/routing/seeds/*.jsonl`` (40 per intent, every register), then
+   noisy copies of every utterance: typos, chat register, swearing, other carrier phrases,
+   verb synonyms.
 3. Features are word 1-2-grams over lightly stemmed tokens plus character 2-5-grams
    inside word boundaries (robust to the typos the corrector misses).
 4. A linear SVM scores the 27 intents plus an internal off-topic class (keyboard
@@ -22,9 +23,12 @@ How it generalises past the Bitext phrasings it is trained on:
    probabilities. (``TrainConfig.blend_svm < 1`` blends in a logistic regression;
    both are linear, so the blend folds into one weight matrix. It measured no
    better and trains 4x slower, so it is off.)
+5. A second scorer, a logistic regression on the static sentence vector of the normalised
+   text (mean of packaged token vectors, ``retrieval.vectors``), is added to the SVM's
+   scores: it knows that "annul" is near "cancel" when no training row says "annul".
 
 ``predict`` scores one message in pure Python + numpy (no scipy call), about
-0.2 ms on one core; ``predict_many`` uses the vectorised sparse path.
+0.3-0.4 ms on one core; ``predict_many`` uses the vectorised sparse path.
 Nothing is downloaded: the model is trained from the CSV that ships with the repo.
 """
 
@@ -48,7 +52,7 @@ import numpy as np
 
 from nodes.routing.intents import INTENTS, department_for
 
-CLASSIFIER_VERSION = "2026.11.22-5"
+CLASSIFIER_VERSION = "2026.11.22-6"
 """Bump when normalisation, features or training change: stored models go stale."""
 
 MAX_CHARS = 2000

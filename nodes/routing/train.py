@@ -247,7 +247,10 @@ def fit_model(
         group_list.extend(f"off/{n}" for n in range(len(noise)))
     classes = sorted(set(labels) - {OFF_TOPIC}) + ([OFF_TOPIC] if OFF_TOPIC in labels else [])
     index = {c: i for i, c in enumerate(classes)}
-    speller = build_speller(texts, vocab_texts) if config.spell else None
+    # The seed files hold deliberate typos ("wnat", "invioce"): their words must not become
+    # correction targets, so the speller learns its vocabulary from the other rows only.
+    speller_texts = [t for t, g in zip(texts, group_list, strict=True) if not str(g).startswith("seedfile/")]
+    speller = build_speller(speller_texts, vocab_texts) if config.spell else None
 
     aug_t, aug_l, src = augment.augment_all(texts, labels, config.augment_copies, seed)
     lap("augment")
