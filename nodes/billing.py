@@ -12,24 +12,21 @@ from graph.context import Context
 from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
-from nodes.specialist import Script, propose, resolve_order, run_desk, search_kb
+from nodes.specialist import Script, propose, refundable, resolve_order, run_desk, search_kb
 
 
 def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
     order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded")
     if order_id is None:
         return
-    order = desk.call("get_order", order_id=order_id, quiet=True)
-    refunds = desk.call("list_refunds", order_id=order_id, quiet=True)
-    if not (order.ok and refunds.ok):
+    found = refundable(desk, order_id)
+    if found is None:
         return
-    assert order.result is not None and refunds.result is not None
-    if order.result["status"] not in ("delivered", "shipped"):
-        desk.tell(f"Order {order_id} is {order.result['status']}, so it cannot be refunded"
-                  + (" (it can still be cancelled)." if order.result["status"] == "pending" else "."))
+    order, remaining = found
+    if order["status"] not in ("delivered", "shipped"):
+        desk.tell(f"Order {order_id} is {order['status']}, so it cannot be refunded"
+                  + (" (it can still be cancelled)." if order["status"] == "pending" else "."))
         return
-    already = sum(r["amount_cents"] for r in refunds.result["refunds"] if r["status"] in ("pending", "completed"))
-    remaining = order.result["total_cents"] - already
     if remaining <= 0:
         desk.tell(f"Order {order_id} has already been refunded in full.")
         return

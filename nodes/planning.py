@@ -29,6 +29,7 @@ from nodes.desk import Desk, thread_id_of
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
+from nodes.specialist import refundable
 from tools.audit import write_audit
 from tools.registry import PERMISSIONS, TOOLS
 
@@ -193,12 +194,10 @@ def fill_refund_amounts(steps: list[PlanStep], desk: Desk) -> list[str]:
         args = step["args"]
         if step["tool"] != "issue_refund" or "amount_usd" in args or not isinstance(args.get("order_id"), int):
             continue
-        order = desk.call("get_order", order_id=args["order_id"], quiet=True)
-        refunds = desk.call("list_refunds", order_id=args["order_id"], quiet=True)
-        if not (order.ok and refunds.ok and order.result and refunds.result):
+        found = refundable(desk, args["order_id"])
+        if found is None:
             continue  # left without an amount: the policy sends it to a person
-        already = sum(r["amount_cents"] for r in refunds.result["refunds"] if r["status"] in ("pending", "completed"))
-        remaining = int(order.result["total_cents"]) - already
+        _, remaining = found
         if remaining <= 0:
             steps.remove(step)
             notes.append(f"Order {args['order_id']} has already been refunded in full, so no refund step is planned.")

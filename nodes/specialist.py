@@ -52,6 +52,17 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     return None
 
 
+def refundable(desk: Desk, order_id: int) -> tuple[dict[str, Any], int] | None:
+    """(the order, cents still refundable on it), read through the desk's tools; None when a
+    read failed. Pending and completed refunds count as paid out."""
+    order = desk.call("get_order", order_id=order_id, quiet=True)
+    refunds = desk.call("list_refunds", order_id=order_id, quiet=True)
+    if not (order.ok and refunds.ok and order.result is not None and refunds.result is not None):
+        return None
+    already = sum(r["amount_cents"] for r in refunds.result["refunds"] if r["status"] in ("pending", "completed"))
+    return order.result, int(order.result["total_cents"]) - already
+
+
 def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
     """Search the help articles; the sentences that answer the request become a cited fact."""
     outcome = desk.call(KB_TOOL, query=f"{topic} {state['request']}".strip()[:480], k=3)
