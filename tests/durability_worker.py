@@ -7,7 +7,9 @@ starts in milliseconds and a kill can land anywhere inside a turn.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import time
 from typing import Any
 
 from graph.builder import build_graph
@@ -41,3 +43,40 @@ def resume(spec: dict[str, Any], thread_id: str) -> None:
 
     with open_checkpointer(spec["checkpoint_url"]) as saver:
         resume_thread(build_graph().compile(checkpointer=saver), context(spec), thread_id)
+
+
+def ask_and_freeze(spec: dict[str, Any], message: str, thread_id: str, where: str, reached: Any) -> None:
+    """Run a turn that stops dead at the refund and tells the parent, which then kills it.
+
+    ``inside_effect``: the refund row is written but its transaction never commits.
+    ``after_effect``: the refund is committed but no checkpoint records it yet, the
+    window where a careless resume would pay twice.
+    """
+    from tools import gateway
+    from tools.registry import TOOLS
+
+    def freeze() -> None:
+        reached.set()
+        time.sleep(3600)
+
+    if where == "inside_effect":
+        refund = TOOLS["issue_refund"]
+
+        def refund_then_freeze(conn: Any, ctx: Any, **kwargs: Any) -> Any:
+            refund.fn(conn, ctx, **kwargs)
+            freeze()
+
+        TOOLS["issue_refund"] = dataclasses.replace(refund, fn=refund_then_freeze)
+    elif where == "after_effect":
+        run_once = gateway.ToolGateway._run_once
+
+        def run_once_then_freeze(self: Any, name: str, *args: Any) -> Any:
+            result = run_once(self, name, *args)
+            if name == "issue_refund":
+                freeze()
+            return result
+
+        gateway.ToolGateway._run_once = run_once_then_freeze  # type: ignore[method-assign]
+    else:
+        raise ValueError(f"unknown freeze point {where!r}")
+    ask(spec, message, thread_id)

@@ -157,24 +157,25 @@ def test_two_processes_approving_at_once_refund_once(forkserver: Any, spec: dict
     assert refunds_of(spec, thread_id) == 1
 
 
-def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: dict[str, Any]) -> None:
+@pytest.mark.parametrize("where", ["inside_effect", "after_effect"])
+def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: dict[str, Any], where: str) -> None:
     from tests import durability_worker as worker
 
     order = order_id(spec, "delivered", below=50000)
     message = f"refund $2.00 of order {order} please"
-    for attempt in range(30):  # kill until a turn is left half-done
-        thread_id = f"twin-{uuid.uuid4().hex[:8]}"
-        child = forkserver.Process(target=worker.ask, args=(spec, message, thread_id))
-        child.start()
-        time.sleep(0.05 + 0.05 * attempt)
-        kill(child.pid)
-        child.join(30)
-        with open_checkpointer(spec["checkpoint_url"]) as saver:
-            snapshot = build_graph().compile(checkpointer=saver).get_state({"configurable": {"thread_id": thread_id}})
-        if snapshot.values and (snapshot.next or snapshot.tasks):
-            break
-    else:
-        pytest.fail("no kill left a half-done turn")
+    thread_id = f"twin-{uuid.uuid4().hex[:8]}"
+    # The child freezes at a known point of the refund and says so: the kill lands there every
+    # time, instead of hoping a timed kill hits the right millisecond on a busy machine.
+    reached = forkserver.Event()
+    child = forkserver.Process(target=worker.ask_and_freeze, args=(spec, message, thread_id, where, reached))
+    child.start()
+    assert reached.wait(60), "the child never reached the refund"
+    kill(child.pid)
+    child.join(30)
+    with open_checkpointer(spec["checkpoint_url"]) as saver:
+        snapshot = build_graph().compile(checkpointer=saver).get_state({"configurable": {"thread_id": thread_id}})
+    assert snapshot.values and (snapshot.next or snapshot.tasks), "the kill must leave the turn half-done"
+    assert refunds_of(spec, thread_id) == (1 if where == "after_effect" else 0)
     twins = [forkserver.Process(target=worker.resume, args=(spec, thread_id)) for _ in range(2)]
     for child in twins:
         child.start()
