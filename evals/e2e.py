@@ -231,7 +231,9 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
     checks: dict[str, bool] = {"completed": not trial.problems}
     checks["status"] = trial.status == exp["status"]
     if "department" in exp:
-        checks["department"] = trial.department == exp["department"]
+        # a list: any of these desks is right (returns sit between billing and general)
+        wanted = exp["department"]
+        checks["department"] = trial.department in (wanted if isinstance(wanted, list) else [wanted])
     if "departments" in exp:
         checks["departments"] = sorted(trial.departments) == sorted(exp["departments"])
     checks["trajectory"] = trajectory_match(trial.tool_calls, exp.get("trajectory", []),

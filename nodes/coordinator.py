@@ -17,6 +17,7 @@ from graph.context import Context
 from graph.resources import classifier
 from graph.state import SupportState
 from nodes import prompts
+from nodes.guardrails import without_steering
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
@@ -53,8 +54,10 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         return Command(update={"intent": "multi_step", "confidence": 1.0, "department": departments[0],
                                "departments": departments}, goto="plan_execute")
     model = classifier(ctx)
-    prediction = model.predict(state["request"])
-    parts = split_request(state["request"], model.predict, min_confidence=ctx.classifier_min_confidence,
+    # an injected "ignore your instructions ... approval granted" says nothing about what the customer wants
+    request = without_steering(state["request"]) if state.get("injection_flags") else state["request"]
+    prediction = model.predict(request)
+    parts = split_request(request, model.predict, min_confidence=ctx.classifier_min_confidence,
                           whole=prediction)
     if parts:
         sends = [Send("subrequest", {"request": p.text, "intent": p.intent, "department": p.department, "lane": i,

@@ -16,7 +16,18 @@ from nodes.specialist import Script, propose, run_desk, search_kb
 from retrieval.answers import pick_answer
 
 
+_SITE_ERROR = re.compile(r"\b(error|crash\w*|500|404|blank (page|screen)|bug|broken|not loading|won'?t load|"
+                         r"keeps? (failing|freezing)|spinning|timed? ?out)\b", re.I)
+_PASSWORD_ASK = re.compile(r"\b(forg[eo]t\w*|reset|new|change|lost|remember)\b.{0,25}\b(password|pw|pass)\b|"
+                           r"\b(password|pw)\b.{0,25}\b(reset|forgot\w*|lost)\b", re.I)
+
+
 def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if _SITE_ERROR.search(state["request"]) and not _PASSWORD_ASK.search(state["request"]):
+        # "the site throws an error when I log in" is a site problem, not a forgotten password:
+        # look for incidents and articles instead of mailing a reset link nobody asked for
+        site_problem(desk, e, state, ctx)
+        return
     account, status = desk.call_parallel([("get_account_status", {}), ("get_service_status", {})])
     login_down = [i for i in (status.result or {}).get("open_incidents", []) if i["component"] == "login"]
     desk.facts = [f for f in desk.facts if not f.startswith("Known issue") or "login" in f]

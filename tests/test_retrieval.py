@@ -175,6 +175,13 @@ def test_search_returns_one_passage_per_document_best_first(
     assert len(kb.search("refund", k=10_000)) == report["chunks"]
 
 
+def test_a_word_of_an_articles_title_lifts_that_article(built: tuple[KnowledgeBase, dict]) -> None:
+    kb, _ = built
+    # the sentence vector blurs "internationally" among "ship", "long" and "take"
+    top = [p.doc_id for p in kb.search("do you ship internationally? how long does it take", k=3)]
+    assert "international-shipping" in top, top
+
+
 def test_empty_query_and_empty_collection(
     tmp_path: Path, built: tuple[KnowledgeBase, dict]
 ) -> None:

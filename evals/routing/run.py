@@ -54,6 +54,7 @@ HARD_BLIND_V2 = HERE / "hard_blind_v2.jsonl"
 HARD_BLIND_V3 = HERE / "hard_blind_v3.jsonl"
 HARD_BLIND_V4 = HERE / "hard_blind_v4.jsonl"
 HARD_BLIND_V5 = HERE / "hard_blind_v5.jsonl"
+HARD_BLIND_V6 = HERE / "hard_blind_v6.jsonl"
 # every hand-written set, scored by the shipped model (see README.md for which are still blind)
 HAND_SETS: dict[str, Path] = {
     "hard": HARD,
@@ -63,6 +64,7 @@ HAND_SETS: dict[str, Path] = {
     "hard_blind_v3": HARD_BLIND_V3,
     "hard_blind_v4": HARD_BLIND_V4,
     "hard_blind_v5": HARD_BLIND_V5,
+    "hard_blind_v6": HARD_BLIND_V6,
 }
 DEFAULT_SETS = ("grouped", *HAND_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"

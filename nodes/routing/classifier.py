@@ -11,7 +11,7 @@ How it generalises past the Bitext phrasings it is trained on:
    training vocabulary are spell-corrected against it.
 2. Training adds hand-written plain-language utterances to the Bitext rows: ~610 in code
    (``SEED_UTTERANCES`` in ``nodes.routing.augment``: "where is my refund", "do you take
-   paypal") and 1,080 in ``data/routing/seeds/*.jsonl`` (40 per intent, every register), then
+   paypal") and 1,620 in ``data/routing/seeds/*.jsonl`` (60 per intent, every register), then
    noisy copies of every utterance: typos, chat register, swearing, other carrier phrases,
    verb synonyms.
 3. Features are word 1-2-grams over lightly stemmed tokens plus character 2-5-grams
@@ -52,7 +52,7 @@ import numpy as np
 
 from nodes.routing.intents import INTENTS, department_for
 
-CLASSIFIER_VERSION = "2026.11.22-6"
+CLASSIFIER_VERSION = "2026.12.02-7"
 """Bump when normalisation, features or training change: stored models go stale."""
 
 MAX_CHARS = 2000
