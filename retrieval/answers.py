@@ -12,7 +12,11 @@ The score adds three signals, each cheap:
   "heading + sentence", which matches "how long do I have" with "within 30 days";
 - words: the share of the question's content words (lightly stemmed) found in the unit, which
   keeps exact terms such as "earbuds" or "E-203" decisive;
-- rank: a small prior for the passage retrieval ranked first.
+- rank: a small prior for the passage retrieval ranked first;
+- deadline: "how long do I have to return it?" asks for a deadline, not a duration, and the
+  vectors cannot tell the two apart ("a return reaches us in 3 to 5 days" scores higher than
+  "return within 30 days"); such a question prefers a sentence that states a limit ("within",
+  "until", "no later than").
 """
 
 from __future__ import annotations
@@ -33,6 +37,13 @@ WORDS_WEIGHT = 0.5
 RANK_PRIOR = (0.08, 0.03, 0.0)
 HEADING_SHARE = 1.0
 TITLE_CONTEXT = True
+DEADLINE_BONUS = 0.2
+_ASKS_DEADLINE = re.compile(
+    r"\bhow (?:long|many days|much time) do (?:i|we) (?:\w+ly |still )?(?:have|get) (?:to|for) (?!wait)\w+"
+    r"|\buntil when\b|\bdeadline\b|\btime limit\b|\blast day (?:to|for)\b|\bhow late can\b",
+    re.I,
+)
+_STATES_DEADLINE = re.compile(r"\b(?:within|until|up to|no later than|deadline|by the end of)\b", re.I)
 
 _STOP_WORDS = """a an the and or but if of to in on at for from by with about into over after before is are
     was were be been being do does did have has had i me my mine you your we our us it its this
@@ -63,6 +74,12 @@ class AnswerUnit:
         if self.listed and self.heading:
             return f"{self.heading}: {self.text}"
         return self.text
+
+
+def asks_for_deadline(question: str) -> bool:
+    """"How long do I have to return it?", "until when can I...": a limit, not a duration
+    ("how long do I have to wait" is a duration)."""
+    return bool(_ASKS_DEADLINE.search(question))
 
 
 def _stem(word: str) -> str:
@@ -145,12 +162,14 @@ def rank_units(question: str, passages: Sequence[dict[str, Any]]) -> list[tuple[
     df = {w: sum(w in tw or w in hw for tw, hw in zip(text_words, head_words, strict=True)) for w in q_words}
     idf = {w: math.log((len(units) + 1) / (df[w] + 1)) + 1.0 for w in q_words}
     q_mass = sum(idf.values()) or 1.0
+    deadline = asks_for_deadline(question)
     scored = []
     for unit, tw, hw, cos in zip(units, text_words, head_words, meaning.tolist(), strict=True):
         # a word only in the heading or title counts HEADING_SHARE of one in the sentence itself
         overlap = sum(idf[w] * (1.0 if w in tw else HEADING_SHARE) for w in q_words & (tw | hw)) / q_mass
         prior = RANK_PRIOR[unit.rank] if unit.rank < len(RANK_PRIOR) else 0.0
-        scored.append((MEANING_WEIGHT * cos + WORDS_WEIGHT * overlap + prior, unit))
+        limit = DEADLINE_BONUS if deadline and _STATES_DEADLINE.search(unit.text) else 0.0
+        scored.append((MEANING_WEIGHT * cos + WORDS_WEIGHT * overlap + prior + limit, unit))
     scored.sort(key=lambda item: -item[0])
     return scored
 

@@ -291,6 +291,9 @@ def test_whole_documents_returns_each_passages_full_article(
         ("can i return earbuds i already opened", "Items that cannot be returned: Opened in-ear"),
         ("i got it on dec 10 as a christmas present, can i still return it in january", "January 31"),
         ("what does error E-203 mean at checkout", "E-203"),
+        # a deadline, not a duration: not "a return reaches us in 3 to 5 business days"
+        ("How long do I have to return something?", "within 30 days"),
+        ("refund policy How long do I have to return something?", "within 30 days"),  # as billing asks
     ],
 )
 def test_the_answer_is_the_sentence_that_answers_not_the_first_one(
@@ -304,6 +307,19 @@ def test_the_answer_is_the_sentence_that_answers_not_the_first_one(
     passages = [asdict(p) for p in kb.search(question, k=3, whole_documents=True)]
     answer = pick_answer(question, passages)
     assert answer is not None and expected in answer[0], answer
+
+
+@pytest.mark.parametrize(("question", "deadline"), [
+    ("How long do I have to return something?", True),
+    ("how long do i actually have to send something back?", True),
+    ("until when can i return it?", True),
+    ("how long do I have to wait before I can pay again?", False),  # a wait is a duration
+    ("how long does a refund take?", False),
+])
+def test_a_deadline_question_is_told_from_a_duration_question(question: str, deadline: bool) -> None:
+    from retrieval.answers import asks_for_deadline
+
+    assert asks_for_deadline(question) is deadline
 
 
 def test_answer_units_keep_list_headings_and_abbreviations() -> None:
