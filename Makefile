@@ -4,6 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# llama.cpp is built once per machine for any x86-64 with AVX2 (GGML_NATIVE=OFF) and kept outside
+# the checkout. A native build picks up AVX-512/AMX kernels that crashed (segfault in decode) on a
+# virtual Xeon with AMX; pip's own wheel cache cannot tell builds with other CMAKE_ARGS apart.
+LLAMA_CPP  := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml | head -1)
+WHEELHOUSE ?= $(HOME)/.cache/switchboard/wheels
+LLAMA_DIR  := $(WHEELHOUSE)/$(subst ==,-,$(LLAMA_CPP))-portable
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test test-fast lint eval bench serve clean
@@ -11,10 +17,16 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
-	# llama-cpp-python compiles from source (~6 min the first time); pip caches the wheel.
+	@if ! ls $(LLAMA_DIR)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+	  echo "Building $(LLAMA_CPP) for any x86-64 with AVX2: about 6 minutes, once per machine"; \
+	  rm -rf $(LLAMA_DIR).part && \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir "$(LLAMA_CPP)" -w $(LLAMA_DIR).part && \
+	  mv $(LLAMA_DIR).part $(LLAMA_DIR); \
+	fi
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_DIR)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -e ".[dev,server]"
 	touch $(STAMP)
 
