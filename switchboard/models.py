@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import re
@@ -50,7 +51,20 @@ _llama_lock = threading.Lock()
 def _load_llama(path: str, n_ctx: int, n_threads: int) -> Any:
     from llama_cpp import Llama
 
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
+    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0)
+    _loaded.append(llama)
+    return llama
+
+
+_loaded: list[Any] = []
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free llama.cpp models while their C library is still loaded: left to ``Llama.__del__``
+    at interpreter teardown, the free function is already gone and a traceback is printed."""
+    while _loaded:
+        _loaded.pop().close()
 
 
 def _role(message: BaseMessage) -> str:
