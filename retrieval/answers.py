@@ -112,10 +112,15 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
     """Sentences and bullet lines of a passage, each with the heading it sits under."""
     units: list[AnswerUnit] = []
     heading = ""
+    columns: list[str] = []
     lines = [line.strip() for line in passage_text.replace("**", "").splitlines()]
     for n, line in enumerate(lines):
         if n + 1 < len(lines) and _TABLE_RULE.match(lines[n + 1]):
-            continue  # a table's header row names columns, it states nothing
+            # a table's header row states nothing itself, but names the columns of each row
+            columns = [c.strip() for c in line.strip("|").split("|")]
+            continue
+        if not line.startswith("|"):
+            columns = []
         match = _HEADING.match(line)
         if match:
             heading = match.group(1).strip()
@@ -128,7 +133,11 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
             cells = [c.strip() for c in line.split("|") if c.strip()]
             if not cells or set("".join(cells)) <= set("-: "):
                 continue
-            line = f"{cells[0]}: {' '.join(cells[1:])}" if len(cells) > 1 else cells[0]
+            if len(cells) > 1 and len(columns) == len(cells):
+                # "Canada: International Standard 7 to 12 business days, $14.99; International Express ..."
+                line = f"{cells[0]}: " + "; ".join(f"{col} {cell}" for col, cell in zip(columns[1:], cells[1:], strict=True))
+            else:
+                line = f"{cells[0]}: {' '.join(cells[1:])}" if len(cells) > 1 else cells[0]
         for sentence in _sentences(line):
             if len(sentence) >= _MIN_CHARS:
                 units.append(AnswerUnit(sentence, heading, doc_id, rank, len(units), listed))

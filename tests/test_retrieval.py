@@ -334,7 +334,7 @@ def test_answer_units_keep_list_headings_and_abbreviations() -> None:
     assert [u.answer_text for u in units] == [
         "Express orders placed before 2 p.m. Eastern Time ship today.",
         "Not sent: Gift cards bought abroad",
-        "Options: Express: 2 business days $14.99",
+        "Options: Express: Delivery time 2 business days; Cost $14.99",  # each cell under its column
     ]
     assert pick_answer("anything", []) is None
     assert pick_answer("anything", [{"doc_id": "d", "text": "# Only a heading"}]) is None
