@@ -25,6 +25,7 @@ class ToolCallRecord(TypedDict):
     args: dict[str, Any]
     outcome: Outcome
     error: NotRequired[str | None]
+    error_type: NotRequired[str | None]  # "AccessDenied": another customer's order, or none such
 
 
 class NodeMetric(TypedDict):

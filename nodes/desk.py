@@ -65,7 +65,7 @@ class Desk:
     def _record(self, outcome: ToolOutcome, *, quiet: bool) -> None:
         tool = outcome.name
         record: ToolCallRecord = {"turn": self.turn, "node": self.node, "name": tool, "args": outcome.args,
-                                  "outcome": outcome.outcome, "error": outcome.error}
+                                  "outcome": outcome.outcome, "error": outcome.error, "error_type": outcome.error_type}
         self.records.append(record)
         if outcome.ok:
             if tool == KB_TOOL:

@@ -50,8 +50,11 @@ def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: S
     previous = store.get(namespace(customer_id), thread_id)
     earlier = previous.value if previous else {}
     # Newest first: what this turn used, then what it named, then what the thread had before.
-    order_ids = list(dict.fromkeys([*_order_ids_used(state), *state.get("entities", {}).get("order_ids", []),
-                                    *earlier.get("order_ids", [])]))
+    # An order a tool refused (another customer's, or no such order) is not remembered: the next
+    # conversation would otherwise look it up again on its own.
+    refused = _order_ids_refused(state)
+    order_ids = list(dict.fromkeys(o for o in [*_order_ids_used(state), *state.get("entities", {}).get("order_ids", []),
+                                               *earlier.get("order_ids", [])] if o not in refused))
     language = _language(state.get("request", "")) or earlier.get("language")
     topic = (state.get("intent") or "question").replace("_", " ")
     summary = f"{topic}: {state.get('request', '')[:120]} -> {reply[:160]}"
@@ -64,6 +67,11 @@ def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: S
 def _order_ids_used(state: SupportState) -> list[int]:
     return [int(c["args"]["order_id"]) for c in state.get("tool_calls", [])
             if c["outcome"] == "ok" and isinstance(c.get("args", {}).get("order_id"), int)]
+
+
+def _order_ids_refused(state: SupportState) -> set[int]:
+    calls = [c for c in state.get("tool_calls", []) if isinstance(c.get("args", {}).get("order_id"), int)]
+    return {int(c["args"]["order_id"]) for c in calls if c.get("error_type") == "AccessDenied"} - set(_order_ids_used(state))
 
 
 def _language(text: str) -> str | None:

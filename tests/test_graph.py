@@ -284,6 +284,18 @@ def test_memory_carries_an_order_number_to_the_next_conversation_of_the_same_cus
     assert recall(store, "C0007")["language"] == "spanish"
 
 
+def test_memory_keeps_no_order_number_that_was_refused(graph, make_context) -> None:
+    from nodes.memory import recall
+
+    ctx = make_context("C0023")
+    foreign = order_of(ctx, "shipped", customer="C0007")
+    first = run_turn(graph, ctx, f"where is my order {foreign.id}?")
+    assert ("get_order", "refused") in calls(first)
+    assert foreign.id not in recall(graph.store, "C0023").get("order_ids", [])
+    later = run_turn(graph, ctx, "is it shipped yet?")  # a new conversation does not try it again
+    assert all(c["args"].get("order_id") != foreign.id for c in later["tool_calls"])
+
+
 def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(graph, make_context) -> None:
     ctx = make_context()
     pending = order_of(ctx, "pending")
