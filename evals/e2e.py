@@ -158,7 +158,7 @@ def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
             result = {"status": "user_error", "department": None, "departments": [], "reply": str(exc),
                       "tool_calls": [], "nodes": {}}
             turns.append({"reply": str(exc), "evidence": [], "done_tools": [], "model_wrote": False,
-                          "customer_text": turn_message(turn)})
+                          "fixed_text": True, "customer_text": turn_message(turn)})
             seen.append(str(exc))
             break
         except Exception as exc:  # a crash is a failed trial, reported with its type
@@ -179,6 +179,9 @@ def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
             "evidence": list(values.get("evidence", [])),
             "done_tools": sorted({c["name"] for c in values.get("tool_calls", []) if c["outcome"] == "ok"}),
             "model_wrote": bool(values.get("draft")) and values.get("reply") == values.get("draft"),
+            # a question or a fixed safety reply states no facts, so there is nothing to ground
+            "fixed_text": bool(values.get("question") or values.get("fixed_reply"))
+            or values.get("safety", "ok") != "ok",
             "customer_text": turn_message(turn),
         })
     return Trial(status=result["status"], department=result.get("department"),
@@ -255,7 +258,7 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
     want = state_hash(expected_state) if changes else store.base_hash
     got = state_hash(actual_state)
     checks["db"] = want == got
-    ground = [grounded(t) for t in trial.turns]
+    ground = [grounded(t) for t in trial.turns if not t["fixed_text"]]
     reasons = [f"{name} mismatch" for name, ok in checks.items() if not ok]
     return {
         "id": scenario.id,
@@ -268,7 +271,8 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
         "missing_facts": [f for f, ok in zip(facts, found, strict=True) if not ok],
         "leaked": leaked,
         "grounded_replies": sum(ok for ok, _ in ground),
-        "replies": len(ground),
+        "checked_replies": len(ground),
+        "replies": len(trial.turns),
         "grounding_problems": sorted({p for _, problems in ground for p in problems}),
         "model_replies": sum(t["model_wrote"] for t in trial.turns),
         "db_hash": {"expected": want[:16], "actual": got[:16]},
@@ -345,7 +349,8 @@ def summarise(scenarios: Sequence[Scenario], graded: Sequence[Sequence[dict[str,
         "required_facts": _rate(sum(t["facts_found"] for t in trials), sum(t["facts_total"] for t in trials)),
         "forbidden_clean": check_rate("forbidden"),
         "citations": check_rate("citations"),
-        "grounded_replies": _rate(sum(t["grounded_replies"] for t in trials), sum(t["replies"] for t in trials)),
+        "grounded_replies": _rate(sum(t["grounded_replies"] for t in trials),
+                                  sum(t["checked_replies"] for t in trials)),
         "model_written_replies": _rate(sum(t["model_replies"] for t in trials), sum(t["replies"] for t in trials)),
         **({"judge_grounded": _rate(sum(scores), len(scores))} if (scores := judged(trials)) else {}),
         "mean_seconds": round(statistics.fmean(t["seconds"] for t in trials), 3) if trials else None,
