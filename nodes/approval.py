@@ -16,9 +16,10 @@ from langgraph.types import Command, interrupt
 
 from graph.context import Context
 from graph.state import NEW_TURN, Decision, SupportState
-from nodes.desk import Desk
+from nodes.desk import Desk, thread_id_of
 from nodes.instrument import instrumented
 from nodes.specialist import report_failures
+from nodes.waiting import mark_decided, mark_waiting
 from tools.audit import write_audit
 
 ALLOWED_DECISIONS = ["approve", "edit", "reject", "respond"]
@@ -56,8 +57,14 @@ def parse_decision(raw: Any) -> Decision:
 
 
 @instrumented("approval_gate")
-def approval_gate(state: SupportState) -> Command[Literal["execute_decision"]]:
-    raw = interrupt(approval_request(state))
+def approval_gate(
+    state: SupportState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["execute_decision"]]:
+    request = approval_request(state)
+    thread_id = thread_id_of(config)
+    mark_waiting(runtime.store, thread_id, runtime.context.customer_id, request)  # the inbox's index
+    raw = interrupt(request)
+    mark_decided(runtime.store, thread_id)
     try:
         decision = parse_decision(raw)
     except ValueError as exc:

@@ -30,6 +30,7 @@ from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
 from nodes.specialist import refundable
+from nodes.waiting import mark_decided, mark_waiting
 from tools.audit import write_audit
 from tools.registry import PERMISSIONS, TOOLS
 
@@ -263,7 +264,10 @@ def review_request(state: PlanState) -> dict[str, Any]:
 def review_plan(
     state: PlanState, runtime: Runtime[Context], config: RunnableConfig
 ) -> Command[Literal["execute_step", "__end__"]]:
-    raw = interrupt(review_request(state))
+    request = review_request(state)
+    mark_waiting(runtime.store, thread_id_of(config), runtime.context.customer_id, request)  # the inbox's index
+    raw = interrupt(request)
+    mark_decided(runtime.store, thread_id_of(config))
     items = raw.get("decisions") if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
     try:
         decisions = [parse_decision(d) for d in items]

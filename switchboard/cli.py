@@ -211,13 +211,17 @@ def edit(thread: str, args: Annotated[str, typer.Option("--args", help="Edited a
 
 
 @app.command()
-def inbox(as_json: JsonOpt = False) -> None:
-    """Approvals waiting for a person, across threads."""
+def inbox(
+    as_json: JsonOpt = False,
+    scan: Annotated[bool, typer.Option("--scan", help="Read every checkpoint instead of the index (slow; "
+                                                     "finds threads paused before the index existed).")] = False,
+) -> None:
+    """Approvals waiting for a person, across threads, newest first."""
     from switchboard.app import open_graph
     from switchboard.threads import inbox as list_waiting
 
     with user_errors(), open_graph(get_settings()) as graph:
-        rows = list_waiting(graph, graph.checkpointer)
+        rows = list_waiting(graph, graph.checkpointer, scan=scan)
     if as_json:
         print_json(rows)
         return

@@ -17,6 +17,7 @@ from langgraph.types import Command
 from graph.context import Context
 from graph.resources import store_engine
 from graph.state import NEW_TURN
+from nodes.waiting import mark_decided, mark_waiting, waiting_threads
 from switchboard.app import UserError, finish, metrics_count, pending_interrupts, thread_customer
 from tools.audit import write_audit
 from tools.compensation import compensate_after, effects_after
@@ -31,22 +32,38 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
     return {"configurable": configurable}
 
 
-def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver) -> list[dict[str, Any]]:
-    """Threads waiting for a person, newest first, with what they wait on."""
-    # Collect first: the SQLite saver holds its lock while a listing is open.
-    latest: dict[str, str] = {}
-    for item in saver.list(None):
-        latest.setdefault(item.config["configurable"]["thread_id"], item.checkpoint["ts"])
+def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver, *, scan: bool = False) -> list[dict[str, Any]]:
+    """Threads waiting for a person, newest first, with what they wait on.
+
+    Reads the index the gates keep in the graph's Store (`nodes.waiting`). ``scan`` (or a graph
+    without a Store) lists every checkpoint instead, the way to find threads paused before the
+    index existed; it adds what it finds to the index."""
+    store = graph.store
+    if store is None or scan:
+        # Collect first: the SQLite saver holds its lock while a listing is open.
+        candidates: dict[str, str] = {}
+        for item in saver.list(None):
+            candidates.setdefault(item.config["configurable"]["thread_id"], item.checkpoint["ts"])
+    else:
+        candidates = {thread_id: str(entry.get("since", "")) for thread_id, entry in waiting_threads(store).items()}
     waiting = []
-    for thread_id, since in latest.items():
-        for pending in pending_interrupts(graph, thread_id):
-            value = pending.value if isinstance(pending.value, dict) else {}
-            for request in value.get("action_requests", []):
-                waiting.append({"thread_id": thread_id, "customer_id": thread_customer(graph, thread_id),
+    for thread_id, since in candidates.items():
+        pending = pending_interrupts(graph, thread_id)
+        if not pending:
+            if not scan:
+                mark_decided(store, thread_id)  # left behind by a crash or a rollback
+            continue
+        customer_id = thread_customer(graph, thread_id)
+        for interrupt_ in pending:
+            value = interrupt_.value if isinstance(interrupt_.value, dict) else {}
+            if scan:
+                mark_waiting(store, thread_id, customer_id, value)
+            for request, config in zip(value.get("action_requests", []), value.get("review_configs", []), strict=False):
+                waiting.append({"thread_id": thread_id, "customer_id": customer_id,
                                 "action": request["name"], "args": request["args"],
                                 "description": request["description"],
-                                "allowed_decisions": value["review_configs"][0]["allowed_decisions"],
-                                "since": since})
+                                "allowed_decisions": config["allowed_decisions"], "since": since})
+    waiting.sort(key=lambda row: row["since"], reverse=True)
     return waiting
 
 

@@ -80,6 +80,36 @@ def test_refund_above_threshold_waits_for_a_person_and_happens_once(graph, make_
     assert count(ctx, audit_log, audit_log.c.action == "approval") == 1
 
 
+def test_the_inbox_reads_the_gates_index_and_checks_it_against_the_checkpoints(graph, make_context) -> None:
+    from nodes.waiting import WAITING, mark_decided, mark_waiting
+    from switchboard.threads import inbox
+
+    ctx = make_context()
+    order = order_of(ctx, "delivered", above_cents=50000)
+    first = run_turn(graph, ctx, f"refund order {order.id} please")
+    waiting = inbox(graph, graph.checkpointer)
+    assert [(w["thread_id"], w["customer_id"], w["action"]) for w in waiting] == [
+        (first["thread_id"], DEMO, "issue_refund")]
+    assert graph.store.get(WAITING, first["thread_id"]) is not None
+
+    # A stale entry (its thread waits for nothing) is dropped, and removed from the index.
+    answered = run_turn(graph, ctx, "what payment methods do you accept?")
+    mark_waiting(graph.store, answered["thread_id"], DEMO, {"action_requests": []})
+    assert [w["thread_id"] for w in inbox(graph, graph.checkpointer)] == [first["thread_id"]]
+    assert graph.store.get(WAITING, answered["thread_id"]) is None
+
+    # A thread missing from the index (paused before the index existed) is found by a scan,
+    # which indexes it again.
+    mark_decided(graph.store, first["thread_id"])
+    assert inbox(graph, graph.checkpointer) == []
+    assert [w["thread_id"] for w in inbox(graph, graph.checkpointer, scan=True)] == [first["thread_id"]]
+    assert [w["thread_id"] for w in inbox(graph, graph.checkpointer)] == [first["thread_id"]]
+
+    resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:qa"})
+    assert inbox(graph, graph.checkpointer) == []
+    assert graph.store.get(WAITING, first["thread_id"]) is None
+
+
 def test_rejected_refund_changes_nothing(graph, make_context) -> None:
     ctx = make_context()
     order = order_of(ctx, "delivered", above_cents=50000)
@@ -304,8 +334,13 @@ def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(grap
     assert {"general", "technical"} <= set(first["departments"])
     assert "cancel order" in first["reply"] and "close account" in first["reply"]
     assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 0  # nothing ran yet
+    from switchboard.threads import inbox
+
+    steps = [(w["thread_id"], w["action"]) for w in inbox(graph, graph.checkpointer)]
+    assert (first["thread_id"], "cancel_order") in steps and (first["thread_id"], "close_account") in steps
 
     done = resume_turn(graph, ctx, first["thread_id"], {"decisions": [{"type": "approve", "actor": "operator:qa"}]})
+    assert inbox(graph, graph.checkpointer) == []
     assert [(c["node"], c["name"], c["outcome"]) for c in done["tool_calls"]] == [
         ("general", "cancel_order", "ok"), ("technical", "close_account", "ok")]
     assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 1

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from graph.context import Context
 from store.db import ensure_store, make_engine
 from store.schema import orders, refunds
-from switchboard.app import open_checkpointer, resume_turn, run_turn
+from switchboard.app import open_checkpointer, open_store, resume_turn, run_turn
+from switchboard.threads import inbox
 from tests.pg import throwaway_postgres
 
 
@@ -30,14 +31,17 @@ def test_refund_with_approval_on_postgres_store_and_checkpointer(pg_url: str, kb
     with engine.connect() as conn:
         big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",
                                                      orders.c.total_cents > 50000)).scalar_one()
-    with open_checkpointer(pg_url) as saver:
-        graph = build_graph().compile(checkpointer=saver)
+    with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:
+        graph = build_graph().compile(checkpointer=saver, store=store)
         first = run_turn(graph, ctx, f"I need a refund for order {big}")
         assert first["status"] == "awaiting_approval"
-    # A fresh checkpointer connection, as another process would open it.
-    with open_checkpointer(pg_url) as saver:
-        graph = build_graph().compile(checkpointer=saver)
+    # A fresh checkpointer connection, as another process would open it; the inbox reads the
+    # index the gate wrote to the PostgreSQL store.
+    with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:
+        graph = build_graph().compile(checkpointer=saver, store=store)
+        assert [(w["thread_id"], w["action"]) for w in inbox(graph, saver)] == [(first["thread_id"], "issue_refund")]
         done = resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:test"})
+        assert inbox(graph, saver) == []
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(refunds).where(refunds.c.order_id == big)).scalar_one() == 1
