@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.common import QUESTION, check_turn, checkpoint_url, emit, graph_context, summary, workdir
+from benchmarks.common import (
+    QUESTION,
+    check_turn,
+    checkpoint_url,
+    emit,
+    graph_context,
+    summary,
+    workdir,
+)
 
 
 def run(quick: bool) -> None:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     model_cache_ttl_s: float = 3600.0  # same prompt, same facts: reuse the reply (0 turns caching off)
     thread_budget_usd: float = 0.05  # smart-model spend allowed per conversation thread
     classifier_min_confidence: float = 0.45
+    # an unsure message whose best help article scores at least this (cosine) is answered from the
+    # articles instead of with a clarifying question; unrelated text scores under 0.3
+    kb_route_min_score: float = 0.4
     refund_approval_threshold_usd: float = 500.0
     max_message_chars: int = 4000
     reply_max_attempts: int = 2
@@ -95,6 +98,7 @@ class Context:
     model_cache_path: str = field(default_factory=lambda: str(get_settings().home / "model_cache.sqlite"))
     thread_budget_usd: float = _setting("thread_budget_usd")
     classifier_min_confidence: float = _setting("classifier_min_confidence")
+    kb_route_min_score: float = _setting("kb_route_min_score")
     refund_approval_threshold_usd: float = _setting("refund_approval_threshold_usd")
     max_message_chars: int = _setting("max_message_chars")
     reply_max_attempts: int = _setting("reply_max_attempts")

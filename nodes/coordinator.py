@@ -1,8 +1,10 @@
 """The coordinator: names the intent, picks the department. It has no tools and does no work.
 
 A trained classifier decides; when it is unsure, a capable model (if one is
-configured) is asked; otherwise the customer is asked to clarify. A message is
-never sent silently to the wrong specialist.
+configured) is asked; then the help articles: a question one of them clearly matches
+("is the warranty on the TV 2 years?", which none of the 27 intents covers) goes to the
+general desk, which answers from the articles; otherwise the customer is asked to clarify.
+A message is never sent silently to the wrong specialist.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
 from graph.context import Context
-from graph.resources import classifier
+from graph.resources import classifier, knowledge_base
 from graph.state import SupportState
 from nodes import prompts
 from nodes.guardrails import without_steering
@@ -32,6 +34,19 @@ FRIENDLY_INTENT = {
     "recover_password": "resetting your password", "delivery_options": "delivery options",
     "complaint": "making a complaint", "contact_human_agent": "talking to a person",
 }
+
+
+KNOWLEDGE_QUESTION = "knowledge_question"
+"""The intent given to an unsure message that a help article clearly answers (not a Bitext intent)."""
+_VAGUE_BELOW = 0.15  # under this the classifier's top two guesses mean nothing: ask an open question
+OPEN_QUESTION = ("I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
+                 "invoices and payments, and your account: what can I do for you?")
+
+
+def _matching_article(ctx: Context, text: str) -> str | None:
+    """The help article that clearly matches ``text``, if one does (a read of public articles, no tool)."""
+    passages = knowledge_base(ctx).search(text, k=1)
+    return passages[0].doc_id if passages and passages[0].score >= ctx.kb_route_min_score else None
 
 
 def _ask_router_model(ctx: Context, text: str, model: str) -> str | None:
@@ -71,13 +86,22 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
         if model_intent is None:
+            article = _matching_article(ctx, request)
+            if article is not None:
+                return Command(
+                    update={"intent": KNOWLEDGE_QUESTION, "confidence": confidence, "department": "general",
+                            "departments": ["general"], "alternatives": list(prediction.alternatives),
+                            "entities": {**state.get("entities", {}), "routed_by": f"knowledge_base:{article}"}},
+                    goto="general",
+                )
             options = [intent, *(alt for alt, _ in prediction.alternatives[:1])]
             described = " or ".join(FRIENDLY_INTENT.get(o, o.replace("_", " ")) for o in options)
+            question = (OPEN_QUESTION if confidence < _VAGUE_BELOW else
+                        f"I want to be sure I send you to the right team: is this about {described}? "
+                        "Please tell me a little more.")
             return Command(
                 update={"intent": intent, "confidence": confidence, "department": None,
-                        "alternatives": list(prediction.alternatives),
-                        "question": f"I want to be sure I send you to the right team: is this about {described}? "
-                                    "Please tell me a little more."},
+                        "alternatives": list(prediction.alternatives), "question": question},
                 goto="clarify",
             )
         intent, routed_by = model_intent, "model"

@@ -18,6 +18,7 @@ from nodes.instrument import instrumented
 from nodes.memory import recall
 from nodes.ratelimit import wait_message
 from nodes.safety import screen_message
+from nodes.smalltalk import canned_reply
 from tools.audit import write_audit
 
 PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments",
@@ -94,6 +95,10 @@ def intake(
                                "department": "escalation", "departments": [NEW_TURN, "escalation"]}, goto="escalation")
     if verdict.reply:
         return Command(update={**update, "safety": verdict.kind, "reply": verdict.reply}, goto="finalize")
+    canned = canned_reply(text)  # a greeting, a thank-you, a language we do not read: no department needed
+    if canned:
+        return Command(update={**update, "intent": canned.kind, "fixed_reply": canned.reply, "reply": canned.reply},
+                       goto="finalize")
     return Command(update=update, goto="coordinator")
 
 

@@ -15,7 +15,6 @@ from nodes.instrument import instrumented
 from nodes.specialist import Script, propose, run_desk, search_kb
 from retrieval.answers import pick_answer
 
-
 _SITE_ERROR = re.compile(r"\b(error|crash\w*|500|404|blank (page|screen)|bug|broken|not loading|won'?t load|"
                          r"keeps? (failing|freezing)|spinning|timed? ?out)\b", re.I)
 _PASSWORD_ASK = re.compile(r"\b(forg[eo]t\w*|reset|new|change|lost|remember)\b.{0,25}\b(password|pw|pass)\b|"

@@ -205,3 +205,14 @@ def pick_answer(
         text = unit.text if same_list else unit.answer_text
         texts.append(text if text[-1] in ".!?:;" else f"{text}.")
     return " ".join(texts), best.doc_id
+
+
+def section_leads(document: str, headings: Sequence[str]) -> list[str]:
+    """"Heading: first sentence" for each of ``headings`` (case-insensitive) found in
+    ``document``, in the order asked: a channel list from a contact page, say."""
+    leads: dict[str, str] = {}
+    for unit in split_units(document, "", 0):
+        key = unit.heading.lower()
+        if key not in leads:
+            leads[key] = f"{unit.heading}: {unit.text}"
+    return [leads[h.lower()] for h in headings if h.lower() in leads]

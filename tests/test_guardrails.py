@@ -15,7 +15,13 @@ from sqlalchemy import create_engine, func, select
 
 from graph.context import Context
 from nodes import ratelimit
-from nodes.guardrails import InputRejected, injection_flags, normalise, validate_message, without_steering
+from nodes.guardrails import (
+    InputRejected,
+    injection_flags,
+    normalise,
+    validate_message,
+    without_steering,
+)
 from nodes.output_guard import GENERIC_REPLY, screen_reply
 from nodes.prompts import PLANNER_SYSTEM, REPLY_SYSTEM
 from nodes.safety import screen_message
@@ -124,6 +130,28 @@ def test_injection_attempts_are_flagged(text: str, flag: str) -> None:
 ])
 def test_routing_reads_past_injected_instructions(text: str, routed_as: str) -> None:
     assert without_steering(text) == routed_as
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("hi", "greeting"), ("Hello there!", "greeting"), ("good morning team", "greeting"),
+    ("thanks!", "thanks"), ("thank you so much :)", "thanks"), ("ok thanks, bye", "thanks"),
+    ("hola, dónde está mi pedido 11096?", "language:Spanish"),
+    ("Bonjour, où est ma commande 11096 ?", "language:French"),
+    ("Hallo, wo ist meine Bestellung?", "language:German"),
+    ("hi, where is my order?", None), ("thanks, but where is my refund?", None),
+    ("I want to cancel la order", None),
+])
+def test_greetings_thanks_and_other_languages_get_a_canned_reply(text: str, kind: str | None) -> None:
+    from nodes.smalltalk import canned_reply
+
+    reply = canned_reply(text)
+    assert (reply.kind if reply else None) == kind
+
+
+def test_no_request_of_the_training_data_is_taken_for_small_talk() -> None:
+    from nodes.smalltalk import canned_reply
+
+    assert [m for m in bitext_instructions() if canned_reply(m)] == []
 
 
 def test_ordinary_messages_are_not_flagged() -> None:
