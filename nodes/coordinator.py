@@ -9,6 +9,7 @@ A message is never sent silently to the wrong specialist.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -43,6 +44,17 @@ OPEN_QUESTION = ("I'm not sure what you need yet. I can help with orders and del
                  "invoices and payments, and your account: what can I do for you?")
 
 
+# A world-changing intent asked about as a question of cost ("what is the fee to cancel order
+# 11197?") is answered, not acted on: the classifier may say cancel_order, the workflow says
+# the customer first hears the price.
+_ASKS_COST = re.compile(r"\b(?:fees?|cost|costs|charged?|penalty|penalties|how much)\b", re.IGNORECASE)
+COST_QUESTION_OF = {"cancel_order": "check_cancellation_fee"}
+
+
+def _cost_question_instead(intent: str, text: str) -> str:
+    return COST_QUESTION_OF[intent] if intent in COST_QUESTION_OF and _ASKS_COST.search(text) else intent
+
+
 def _matching_article(ctx: Context, text: str) -> str | None:
     """The help article that clearly matches ``text``, if one does (a read of public articles, no tool)."""
     passages = knowledge_base(ctx).search(text, k=1)
@@ -75,10 +87,11 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     parts = split_request(request, model.predict, min_confidence=ctx.classifier_min_confidence,
                           whole=prediction)
     if parts:
-        sends = [Send("subrequest", {"request": p.text, "intent": p.intent, "department": p.department, "lane": i,
-                                     "turn": state.get("turn", 0), "branch": state.get("branch", 0)})
-                 for i, p in enumerate(parts)]
-        return Command(update={"intent": parts[0].intent, "department": parts[0].department,
+        intents = [_cost_question_instead(p.intent, p.text) for p in parts]
+        sends = [Send("subrequest", {"request": p.text, "intent": intent, "department": department_for(intent),
+                                     "lane": i, "turn": state.get("turn", 0), "branch": state.get("branch", 0)})
+                 for i, (p, intent) in enumerate(zip(parts, intents, strict=True))]
+        return Command(update={"intent": intents[0], "department": department_for(intents[0]),
                                "confidence": min(p.confidence for p in parts)}, goto=sends)
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"
@@ -105,6 +118,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
                 goto="clarify",
             )
         intent, routed_by = model_intent, "model"
+    intent = _cost_question_instead(intent, request)
     department = department_for(intent)
     return Command(
         update={"intent": intent, "confidence": confidence, "department": department,

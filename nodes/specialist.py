@@ -35,9 +35,11 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     if "order_id" in entities:
         return int(entities["order_id"])
     remembered = entities.get("remembered_order_id")
-    if remembered is not None:  # said in an earlier conversation: not asked again
-        desk.order_guessed = True
-        return int(remembered)
+    if remembered is not None:  # said in an earlier conversation: not asked again, if it fits this request
+        known = desk.call("get_order", order_id=int(remembered), quiet=True)
+        if known.ok and known.result and known.result["status"] in statuses:
+            desk.order_guessed = True
+            return int(remembered)
     listed = desk.call("list_orders", limit=10)
     if not listed.ok:
         return None

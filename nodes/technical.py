@@ -13,7 +13,7 @@ from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
 from nodes.specialist import Script, propose, run_desk, search_kb
-from retrieval.answers import pick_answer
+from retrieval.answers import content_words, pick_answer
 
 _SITE_ERROR = re.compile(r"\b(error|crash\w*|500|404|blank (page|screen)|bug|broken|not loading|won'?t load|"
                          r"keeps? (failing|freezing)|spinning|timed? ?out)\b", re.I)
@@ -47,14 +47,18 @@ def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
         ("list_tickets", {"limit": 5}),
     ])
     words = _words(state["request"])
+    vague = bool(_VAGUE_FAULT.search(state["request"]))
     ranked: list[tuple[int, str]] = []
     for incident in (status.result or {}).get("open_incidents", []) if status.ok else []:
-        ranked.append((len(words & _words(f"{incident['component']} {incident['title']}")) + 1,
-                       f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
+        shared = len(words & _words(f"{incident['component']} {incident['title']}"))
+        # an incident about payments says nothing to "the app keeps crashing"; to "the site is
+        # down" or "I get an error" every open incident may be the answer
+        if shared or vague:  # an incident's title is a few specific words: each shared one counts twice
+            ranked.append((2 * shared + 1, f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
     passages = (articles.result or {}).get("passages", []) if articles.ok else []
     answer = pick_answer(state["request"], passages)
     if answer:
-        ranked.append((len(words & _words(passages[0]["text"])), f"{answer[0]} (source: {answer[1]})"))
+        ranked.append((len(words & _words(answer[0])), f"{answer[0]} (source: {answer[1]})"))  # what it says
     for ticket in (tickets.result or {}).get("tickets", []) if tickets.ok else []:
         overlap = len(words & _words(ticket["subject"]))
         if overlap >= 2 and ticket["status"] != "closed":
@@ -65,8 +69,12 @@ def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
         desk.tell(fact)
 
 
+_VAGUE_FAULT = re.compile(r"\b(?:error|down|outage|not working|doesn'?t work|broken|problem|issue|bug)s?\b", re.I)
+
+
 def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]{4,}", text.lower()))
+    text = re.sub(r"\b(?:log|sign)[ -]?in\b", "login", text.lower())  # "log in" is the "login" component
+    return content_words(text)
 
 
 def account_help(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

@@ -147,6 +147,32 @@ def test_an_injected_approval_does_not_steer_routing_or_skip_the_gate(graph, mak
     assert count(ctx, audit_log, audit_log.c.action == "injection_flagged") == 1
 
 
+@pytest.mark.parametrize("message", ["what is the fee to cancel order {id}?", "cancel order {id}, is there a fee?"])
+def test_a_question_about_the_cost_of_cancelling_cancels_nothing(graph, make_context, message) -> None:
+    ctx = make_context()
+    pending = order_of(ctx, "pending")
+    result = run_turn(graph, ctx, message.format(id=pending.id))
+    assert (result["department"], result["intent"]) == ("billing", "check_cancellation_fee")
+    assert "cancel_order" not in [name for name, _ in calls(result)]
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "pending") == 1
+
+
+def test_an_unrelated_open_incident_is_not_offered_as_the_cause(graph, make_context) -> None:
+    result = run_turn(graph, make_context(), "the app keeps crashing on my iphone")
+    assert result["department"] == "technical"
+    assert "Known issue" not in result["reply"] and "app-crashes" in result["citations"]
+
+
+def test_a_remembered_order_that_does_not_fit_the_request_is_not_used(graph, make_context) -> None:
+    ctx = make_context()
+    delivered = order_of(ctx, "delivered")
+    run_turn(graph, ctx, f"can I get an invoice for order {delivered.id}?")
+    later = run_turn(graph, ctx, "where is my package?")  # a new conversation: track a parcel in transit
+    assert all(c["args"].get("order_id") != delivered.id or c["name"] == "get_order" for c in later["tool_calls"])
+    assert ("get_shipment", "ok") not in [(c["name"], c["outcome"]) for c in later["tool_calls"]
+                                          if c["args"].get("order_id") == delivered.id]
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
