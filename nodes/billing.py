@@ -16,7 +16,7 @@ from nodes.specialist import Script, propose, refundable, resolve_order, run_des
 
 
 def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded")
+    order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded", text=state["request"])
     if order_id is None:
         return
     found = refundable(desk, order_id)

@@ -23,7 +23,7 @@ _MISSING = re.compile(
 
 
 def track_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    order_id = resolve_order(desk, e, statuses=("pending", "shipped"), purpose="tracked")
+    order_id = resolve_order(desk, e, statuses=("pending", "shipped"), purpose="tracked", text=state["request"])
     if order_id is None:
         return
     order = desk.call("get_order", order_id=order_id, quiet=True)
@@ -69,7 +69,7 @@ def delivery_period(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Con
 
 
 def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    order_id = resolve_order(desk, e, statuses=("pending",), purpose="cancelled")
+    order_id = resolve_order(desk, e, statuses=("pending",), purpose="cancelled", text=state["request"])
     if order_id is None:
         return
     order = desk.call("get_order", order_id=order_id, quiet=True)
@@ -83,7 +83,7 @@ def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
 
 
 def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    order_id = resolve_order(desk, e, statuses=("pending",), purpose="shipped to a new address")
+    order_id = resolve_order(desk, e, statuses=("pending",), purpose="shipped to a new address", text=state["request"])
     if order_id is None:
         return
     if "address" not in e:

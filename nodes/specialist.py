@@ -23,15 +23,18 @@ from nodes import prompts
 from nodes.desk import KB_TOOL, Desk
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
-from retrieval.answers import pick_answer
+from retrieval.answers import content_words, pick_answer
 from tools.registry import tools_for
 
 Script = Callable[[Desk, dict[str, Any], SupportState, Context], None]
 OUTAGE_TYPES_EXCLUDED = {"ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied"}
 
 
-def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, ...], purpose: str) -> int | None:
-    """The order the message is about: named in it, or the only one that fits; otherwise ask."""
+def resolve_order(
+    desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, ...], purpose: str, text: str = ""
+) -> int | None:
+    """The order the message (``text``) is about: named in it, remembered, the only one that fits,
+    or the only one holding an item it names; otherwise ask."""
     if "order_id" in entities:
         return int(entities["order_id"])
     remembered = entities.get("remembered_order_id")
@@ -48,10 +51,26 @@ def resolve_order(desk: Desk, entities: dict[str, Any], *, statuses: tuple[str, 
     if len(candidates) == 1:
         desk.order_guessed = True
         return int(candidates[0]["order_id"])
-    recent = ", ".join(f"{o['order_id']} ({o['status']})" for o in (candidates or orders)[:4])
+    described = _orders_described(text, candidates or orders)
+    if len(described) == 1:  # "the broken headphones": the one order holding headphones
+        desk.order_guessed = True
+        return int(described[0]["order_id"])
+    recent = ", ".join(_order_label(o) for o in (described or candidates or orders)[:4])
     desk.ask(f"Which order would you like {purpose}? Please give me the order number"
              + (f"; your recent orders are {recent}." if recent else "."))
     return None
+
+
+def _orders_described(text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The orders whose item names share a word with ``text`` ("the headphones")."""
+    words = content_words(text)
+    return [o for o in orders if words & content_words(" ".join(o.get("items", [])))]
+
+
+def _order_label(order: dict[str, Any]) -> str:
+    items = order.get("items", [])
+    more = f" and {len(items) - 2} more" if len(items) > 2 else ""
+    return f"{order['order_id']} ({order['status']}{': ' + ', '.join(items[:2]) + more if items else ''})"
 
 
 def refundable(desk: Desk, order_id: int) -> tuple[dict[str, Any], int] | None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from graph.context import Context
-from store.schema import audit_log, effects, orders, refunds, shipments, tickets
+from store.schema import audit_log, effects, order_items, orders, refunds, shipments, tickets
 from switchboard.app import UserError, resume_turn, run_turn
 from switchboard.models import ScriptedChatModel, register_fake
 
@@ -171,6 +171,19 @@ def test_a_remembered_order_that_does_not_fit_the_request_is_not_used(graph, mak
     assert all(c["args"].get("order_id") != delivered.id or c["name"] == "get_order" for c in later["tool_calls"])
     assert ("get_shipment", "ok") not in [(c["name"], c["outcome"]) for c in later["tool_calls"]
                                           if c["args"].get("order_id") == delivered.id]
+
+
+def test_an_order_named_by_what_is_in_it_is_confirmed_then_refunded(graph, make_context) -> None:
+    ctx = make_context()
+    with create_engine(ctx.database_url).connect() as conn:
+        (order_id,) = conn.execute(select(order_items.c.order_id).join(orders).where(
+            orders.c.customer_id == DEMO, orders.c.status == "delivered", orders.c.total_cents <= 50000,
+            order_items.c.name.like("%Headphones%"))).first()
+    first = run_turn(graph, ctx, "I want my money back for the headphones")
+    assert first["status"] == "needs_info" and f"order {order_id}?" in first["reply"]  # a guess is confirmed
+    assert count(ctx, refunds, refunds.c.order_id == order_id) == 0
+    done = run_turn(graph, ctx, str(order_id), first["thread_id"])
+    assert ("issue_refund", "ok") in calls(done)
 
 
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:

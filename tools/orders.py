@@ -38,9 +38,15 @@ def list_orders(conn: Connection, ctx: ToolContext, limit: int = 5) -> dict[str,
         .order_by(orders.c.placed_at.desc(), orders.c.id.desc())
         .limit(limit)
     ).all()
+    names: dict[int, list[str]] = {}
+    if rows:  # what is in each order, so "the broken headphones" can name one
+        for item in conn.execute(select(order_items.c.order_id, order_items.c.name)
+                                 .where(order_items.c.order_id.in_([r.id for r in rows])).order_by(order_items.c.id)):
+            names.setdefault(item.order_id, []).append(item.name)
     return {
         "orders": [
-            {"order_id": r.id, "status": r.status, "placed_on": _day(r.placed_at), "total": usd(r.total_cents)}
+            {"order_id": r.id, "status": r.status, "placed_on": _day(r.placed_at), "total": usd(r.total_cents),
+             "items": names.get(r.id, [])}
             for r in rows
         ]
     }
