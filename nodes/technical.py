@@ -30,7 +30,7 @@ def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Co
     account, status = desk.call_parallel([("get_account_status", {}), ("get_service_status", {})])
     login_down = [i for i in (status.result or {}).get("open_incidents", []) if i["component"] == "login"]
     desk.facts = [f for f in desk.facts if not f.startswith("Known issue") or "login" in f]
-    if login_down and not re.search(r"\b(forgot|reset|new)\b.{0,20}\bpassword\b", state["request"], re.I):
+    if login_down and not _PASSWORD_ASK.search(state["request"]):  # "send me a password reset" still gets one
         desk.tell("Sign-in problems right now are most likely this known issue, not your password; "
                   "please try again later.")
         return

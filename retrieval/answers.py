@@ -52,7 +52,7 @@ _STOP_WORDS = """a an the and or but if of to in on at for from by with about in
     much many get got im ive dont cant wont please hi hello hey thanks thank ok okay u ur"""
 _STOP = frozenset(_STOP_WORDS.split())
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
-_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MIN_CHARS = 20
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])")
 _ABBREVIATION_END = re.compile(r"\b(?:[ap]\.m|e\.g|i\.e|etc|approx|no|vs|st|mr|mrs|ms|dr)\.$", re.I)
@@ -66,12 +66,14 @@ class AnswerUnit:
     rank: int
     position: int
     listed: bool = False  # a bullet or table row: it reads right only under its heading
+    in_section: bool = False  # under a second-level or deeper heading ("Phone"), not the article's title
 
     @property
     def answer_text(self) -> str:
         """The unit as a fact on its own: a list item keeps its heading ("Items that cannot be
         returned: Opened in-ear headphones...")."""
-        if self.listed and self.heading:
+        if (self.listed or self.in_section) and self.heading and not self.text.lower().startswith(self.heading.lower()):
+            # "Phone: Closed on Sundays" says what is closed; the sentence alone does not
             return f"{self.heading}: {self.text}"
         return self.text
 
@@ -112,6 +114,7 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
     """Sentences and bullet lines of a passage, each with the heading it sits under."""
     units: list[AnswerUnit] = []
     heading = ""
+    in_section = False
     columns: list[str] = []
     lines = [line.strip() for line in passage_text.replace("**", "").splitlines()]
     for n, line in enumerate(lines):
@@ -123,7 +126,8 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
             columns = []
         match = _HEADING.match(line)
         if match:
-            heading = match.group(1).strip()
+            heading = match.group(2).strip()
+            in_section = len(match.group(1)) >= 2
             continue
         listed = line.startswith(("-", "*", "|")) or bool(re.match(r"\d+\.\s", line))
         line = line.lstrip("-*| ").strip()
@@ -140,7 +144,7 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
                 line = f"{cells[0]}: {' '.join(cells[1:])}" if len(cells) > 1 else cells[0]
         for sentence in _sentences(line):
             if len(sentence) >= _MIN_CHARS:
-                units.append(AnswerUnit(sentence, heading, doc_id, rank, len(units), listed))
+                units.append(AnswerUnit(sentence, heading, doc_id, rank, len(units), listed, in_section))
     return units
 
 
@@ -200,9 +204,9 @@ def pick_answer(
             chosen.append(unit)
     chosen.sort(key=lambda u: u.position)
     texts: list[str] = []
-    for n, unit in enumerate(chosen):  # two items of one list share their heading once
-        same_list = n > 0 and unit.listed and chosen[n - 1].listed and chosen[n - 1].heading == unit.heading
-        text = unit.text if same_list else unit.answer_text
+    for n, unit in enumerate(chosen):
+        same_section = n > 0 and chosen[n - 1].heading == unit.heading  # the heading is said once
+        text = unit.text if same_section else unit.answer_text
         texts.append(text if text[-1] in ".!?:;" else f"{text}.")
     return " ".join(texts), best.doc_id
 

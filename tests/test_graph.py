@@ -119,8 +119,10 @@ def test_rejected_refund_changes_nothing(graph, make_context) -> None:
     assert "did not approve" in decided["reply"]
 
 
-def test_password_reset_goes_to_technical(graph, make_context) -> None:
-    result = run_turn(graph, make_context(), "I forgot my password and can't sign in")
+@pytest.mark.parametrize("message", ["I forgot my password and can't sign in", "please send me a password reset"])
+def test_password_reset_goes_to_technical(graph, make_context, message) -> None:
+    # the open login incident does not stop a reset the customer asks for
+    result = run_turn(graph, make_context(), message)
     assert result["department"] == "technical"
     assert calls(result) == [("get_account_status", "ok"), ("get_service_status", "ok"), ("send_password_reset", "ok")]
 
