@@ -43,7 +43,7 @@ def resolve_order(
         if known.ok and known.result and known.result["status"] in statuses:
             desk.order_guessed = True
             return int(remembered)
-    listed = desk.call("list_orders", limit=10)
+    listed = desk.call("list_orders", limit=10, quiet=True)  # to choose, not to tell: the question lists them
     if not listed.ok:
         return None
     orders = listed.result["orders"] if listed.result else []

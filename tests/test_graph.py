@@ -188,6 +188,20 @@ def test_an_order_named_by_what_is_in_it_is_confirmed_then_refunded(graph, make_
     assert ("issue_refund", "ok") in calls(done)
 
 
+def test_the_order_list_read_to_choose_an_order_is_not_read_out(graph, make_context) -> None:
+    with create_engine(make_context().database_url).connect() as conn:  # a customer with one parcel on its way
+        rows = conn.execute(select(orders.c.customer_id, orders.c.id, orders.c.status)).all()
+    by_customer: dict[str, list[Any]] = {}
+    for row in rows:
+        by_customer.setdefault(row.customer_id, []).append(row)
+    customer, mine = next((c, o) for c, o in sorted(by_customer.items()) if len(o) >= 3
+                          and [r.status for r in o if r.status in ("pending", "shipped")] == ["shipped"])
+    result = run_turn(graph, make_context(customer), "my order hasn't arrived")
+    shipped = next(r.id for r in mine if r.status == "shipped")
+    assert ("get_shipment", "ok") in calls(result) and str(shipped) in result["reply"]
+    assert not [r.id for r in mine if r.id != shipped and str(r.id) in result["reply"]]
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
