@@ -55,6 +55,14 @@ def _cost_question_instead(intent: str, text: str) -> str:
     return COST_QUESTION_OF[intent] if intent in COST_QUESTION_OF and _ASKS_COST.search(text) else intent
 
 
+# "What's the status of ticket 12?" has no Bitext intent; it is a read of the customer's tickets,
+# which only the escalation desk may do.
+TICKET_STATUS = "ticket_status"
+_ASKS_TICKET_STATUS = re.compile(
+    r"\b(?:status|update|news|progress|check|where|happen\w*)\b.{0,30}\b(?:ticket|case)\b"
+    r"|\b(?:ticket|case)\b.{0,30}\b(?:status|update|news|progress)\b", re.IGNORECASE)
+
+
 def _matching_article(ctx: Context, text: str) -> str | None:
     """The help article that clearly matches ``text``, if one does (a read of public articles, no tool):
     it scores at least ``kb_route_min_score`` and is either 0.1 above that or 0.05 ahead of the next
@@ -86,6 +94,9 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         departments = list(dict.fromkeys(DEPARTMENT_OF[a] for a in detect_actions(state["request"])))
         return Command(update={"intent": "multi_step", "confidence": 1.0, "department": departments[0],
                                "departments": departments}, goto="plan_execute")
+    if _ASKS_TICKET_STATUS.search(state["request"]):
+        return Command(update={"intent": TICKET_STATUS, "confidence": 1.0, "department": "escalation",
+                               "departments": ["escalation"]}, goto="escalation")
     model = classifier(ctx)
     # an injected "ignore your instructions ... approval granted" says nothing about what the customer wants
     request = without_steering(state["request"]) if state.get("injection_flags") else state["request"]

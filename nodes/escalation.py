@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -13,18 +14,43 @@ from nodes.desk import Desk
 from nodes.instrument import instrumented
 
 
+_TICKET_NUMBER = re.compile(r"\b(?:ticket|case)\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,9})\b", re.IGNORECASE)
+
+
+def ticket_status(desk: Desk, request: str) -> dict[str, Any]:
+    """The customer's tickets (or the one they name), read; nothing is opened."""
+    listed = desk.call("list_tickets", limit=20, quiet=True)
+    named = _TICKET_NUMBER.search(request)
+    tickets = (listed.result or {}).get("tickets", []) if listed.ok else []
+    if named:
+        wanted = [t for t in tickets if t["ticket_id"] == int(named.group(1))]
+        if wanted:
+            t = wanted[0]
+            desk.tell(f"Ticket {t['ticket_id']} \"{t['subject']}\" is {t['status']}.")
+        elif listed.ok:
+            desk.tell(f"I could not find ticket {named.group(1)} on your account.")
+    elif listed.ok:
+        for fact in listed.facts[:5]:
+            desk.tell(fact)
+    return {**desk.update(), "status": "answered"}
+
+
 @instrumented("escalation")
 def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
     ctx = runtime.context
     desk = Desk.open("escalation", state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
+    if state.get("intent") == "ticket_status":
+        return ticket_status(desk, state["request"])
     safety = state.get("safety", "ok")
     complaint = state.get("intent") == "complaint"
+    body = state["request"]
     if safety != "ok":
-        subject, priority = f"Safety ({safety}): needs a person now", "urgent"
+        # the subject may be read back to the customer ("any news on my ticket?"): the kind goes in the body
+        subject, priority, body = "A person will contact you", "urgent", f"[safety: {safety}] {body}"
     else:
         subject = ("Complaint: " if complaint else "Customer asks for a person: ") + state["request"][:80]
         priority = "high" if complaint else "normal"
-    ticket = desk.call("create_ticket", subject=subject, body=state["request"], priority=priority)
+    ticket = desk.call("create_ticket", subject=subject, body=body, priority=priority)
     if safety != "ok":
         if not ticket.ok:  # the reply promised a person: keep that true another way
             return {**desk.update(), "status": "escalated", "fixed_reply": f"{state.get('fixed_reply') or ''} "

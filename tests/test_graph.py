@@ -202,6 +202,16 @@ def test_the_order_list_read_to_choose_an_order_is_not_read_out(graph, make_cont
     assert not [r.id for r in mine if r.id != shipped and str(r.id) in result["reply"]]
 
 
+def test_asking_about_a_ticket_reads_tickets_and_opens_none(graph, make_context) -> None:
+    ctx = make_context()
+    before = count(ctx, tickets, tickets.c.customer_id == DEMO)
+    result = run_turn(graph, ctx, "what's the status of ticket 999999?")
+    assert (result["department"], result["status"]) == ("escalation", "answered")
+    assert calls(result) == [("list_tickets", "ok")]
+    assert "could not find ticket 999999" in result["reply"]
+    assert count(ctx, tickets, tickets.c.customer_id == DEMO) == before
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
