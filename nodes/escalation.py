@@ -13,7 +13,6 @@ from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
 
-
 _TICKET_NUMBER = re.compile(r"\b(?:ticket|case)\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,9})\b", re.IGNORECASE)
 
 
