@@ -25,7 +25,7 @@ from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
 from nodes.routing.intents import INTENTS, department_for
-from nodes.subrequests import split_request
+from nodes.subrequests import KNOWLEDGE_QUESTION, split_request
 
 Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest", "plan_execute"]
 
@@ -37,8 +37,6 @@ FRIENDLY_INTENT = {
 }
 
 
-KNOWLEDGE_QUESTION = "knowledge_question"
-"""The intent given to an unsure message that a help article clearly answers (not a Bitext intent)."""
 _VAGUE_BELOW = 0.15  # under this the classifier's top two guesses mean nothing: ask an open question
 OPEN_QUESTION = ("I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
                  "invoices and payments, and your account: what can I do for you?")
@@ -102,13 +100,15 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     request = without_steering(state["request"]) if state.get("injection_flags") else state["request"]
     prediction = model.predict(request)
     parts = split_request(request, model.predict, min_confidence=ctx.classifier_min_confidence,
-                          whole=prediction)
+                          whole=prediction, knowledge_match=lambda clause: _matching_article(ctx, clause))
     if parts:
         intents = [_cost_question_instead(p.intent, p.text) for p in parts]
-        sends = [Send("subrequest", {"request": p.text, "intent": intent, "department": department_for(intent),
+        departments = [p.department if intent == p.intent else department_for(intent)
+                       for p, intent in zip(parts, intents, strict=True)]
+        sends = [Send("subrequest", {"request": p.text, "intent": intent, "department": departments[i],
                                      "lane": i, "turn": state.get("turn", 0), "branch": state.get("branch", 0)})
                  for i, (p, intent) in enumerate(zip(parts, intents, strict=True))]
-        return Command(update={"intent": intents[0], "department": department_for(intents[0]),
+        return Command(update={"intent": intents[0], "department": departments[0],
                                "confidence": min(p.confidence for p in parts)}, goto=sends)
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"

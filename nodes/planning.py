@@ -35,10 +35,13 @@ from tools.audit import write_audit
 from tools.registry import PERMISSIONS, TOOLS
 
 ACTIONS: dict[str, re.Pattern[str]] = {
-    "cancel_order": re.compile(r"\bcancel+(ing)?\b(?!.{0,15}\b(fee|subscription)\b)", re.I),
+    # "cancel my newsletter" is not an order: the newsletter pattern below takes it
+    "cancel_order": re.compile(r"\bcancel+(ing)?\b(?!.{0,15}\b(fee|subscription|newsletter|e-?mails?|membership)\b)",
+                               re.I),
     "issue_refund": re.compile(r"\b(refund|money back)\b", re.I),
     "update_shipping_address": re.compile(r"\b(change|update)\b.{0,30}\baddress\b", re.I),
-    "set_newsletter": re.compile(r"\b(unsubscribe|opt[- ]?out)\b", re.I),
+    "set_newsletter": re.compile(r"\b(unsubscribe|opt[- ]?out)\b|\b(cancel+|stop|end)\b.{0,15}\b(newsletter|e-?mails)\b",
+                                 re.I),
     "send_password_reset": re.compile(r"\breset\b.{0,20}\bpassword\b", re.I),
     "close_account": re.compile(r"\b(close|delete|deactivate|terminate|remove)\b.{0,20}\baccount\b", re.I),
 }

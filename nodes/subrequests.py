@@ -9,6 +9,7 @@ LangGraph `Send` per part), and the parts' facts meet again in one reply.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -30,6 +31,8 @@ CLAUSE_BREAK = re.compile(
     r"|,\s+(?=(?:i|i'm|im|i've|my|what|how|can|could|where|when|why|and|also|please|pls)\b)",
     re.I,
 )
+KNOWLEDGE_QUESTION = "knowledge_question"
+"""The intent of a question no Bitext intent covers but a help article clearly answers (the general desk's)."""
 # A message the classifier is sure about as a whole is one request, whatever its clauses say.
 WHOLE_CERTAIN = 0.95
 WHOLE_CLEAR_CONFIDENCE = 0.8
@@ -49,11 +52,14 @@ class SubRequest:
     confidence: float
 
 
-def split_request(text: str, predict: Any, *, min_confidence: float, whole: Any) -> list[SubRequest]:
+def split_request(text: str, predict: Any, *, min_confidence: float, whole: Any,
+                  knowledge_match: Callable[[str], str | None] | None = None) -> list[SubRequest]:
     """The message's parts that a specialist can serve, one per (department, intent); [] if it is one issue.
 
     Parts for two departments split unless the whole is certain. Two intents of one department split only when the whole
-    message is not clearly one of them ("I forgot my password and can't sign in" stays one request).
+    message is not clearly one of them ("I forgot my password and can't sign in" stays one request). A part the
+    classifier is unsure of becomes a question for the help articles when ``knowledge_match`` finds one that
+    clearly answers it ("... and how do I turn on two-factor authentication?"), instead of being dropped.
     """
     clauses = [c.strip(" ,.") for c in CLAUSE_BREAK.split(text) if c and len(c.split()) >= 3]
     if len(clauses) < 2:
@@ -61,12 +67,15 @@ def split_request(text: str, predict: Any, *, min_confidence: float, whole: Any)
     parts: dict[tuple[str, str], SubRequest] = {}
     for clause in clauses:
         prediction = predict(clause)
+        intent = prediction.intent
         if prediction.confidence < max(min_confidence, SPLIT_MIN_CONFIDENCE):
-            continue
-        department = department_for(prediction.intent)
-        key = (department, prediction.intent)
+            if knowledge_match is None or knowledge_match(clause) is None:
+                continue
+            intent = KNOWLEDGE_QUESTION
+        department = "general" if intent == KNOWLEDGE_QUESTION else department_for(intent)
+        key = (department, intent)
         if key not in parts:
-            parts[key] = SubRequest(clause, prediction.intent, department, prediction.confidence)
+            parts[key] = SubRequest(clause, intent, department, prediction.confidence)
     if len(parts) < 2:
         return []
     departments = {p.department for p in parts.values()}

@@ -212,6 +212,27 @@ def test_asking_about_a_ticket_reads_tickets_and_opens_none(graph, make_context)
     assert count(ctx, tickets, tickets.c.customer_id == DEMO) == before
 
 
+@pytest.mark.parametrize(("text", "actions"), [
+    ("refund order 10956 and cancel my newsletter", ["issue_refund", "set_newsletter"]),
+    ("cancel order 11197 and refund 10956", ["cancel_order", "issue_refund"]),
+    ("stop the emails and close my account", ["set_newsletter", "close_account"]),
+    ("is there a cancellation fee?", []),
+])
+def test_the_actions_a_multi_step_message_asks_for(text: str, actions: list[str]) -> None:
+    from nodes.planning import detect_actions
+
+    assert detect_actions(text) == actions
+
+
+def test_a_part_no_intent_covers_is_answered_from_the_articles_not_dropped(graph, make_context) -> None:
+    ctx = make_context()
+    order = order_of(ctx, "shipped")
+    result = run_turn(graph, ctx, f"My invoice for order {order.id} is wrong, and also how do I turn on two "
+                                  "factor authentication?")
+    assert set(result["departments"]) == {"billing", "general"}
+    assert ("get_invoice", "ok") in calls(result) and "two-factor-authentication" in result["citations"]
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
