@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,16 @@ from graph.context import Context
 from graph.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
-from nodes.specialist import Script, propose, refundable, resolve_order, run_desk, search_kb
+from nodes.specialist import (
+    Script,
+    article_of,
+    propose,
+    refundable,
+    resolve_order,
+    run_desk,
+    search_kb,
+)
+from retrieval.answers import pick_answer, section_items
 
 
 def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -70,8 +80,26 @@ def payment_issue(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Conte
     search_kb(desk, state, "payment")
 
 
+PAYMENT_ARTICLE = "payment-methods"
+_NAMES_A_METHOD = re.compile(
+    r"\b(?:visa|master ?card|amex|american express|discover|paypal|apple ?pay|google ?pay|klarna|gift ?cards?|"
+    r"store credit|cash|checks?|cheques?|crypto\w*|bitcoin|wire|money orders?|prepaid|debit|instal+ments?|"
+    r"pay later|pay in 4|split)\b", re.IGNORECASE)
+
+
 def payment_methods(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    search_kb(desk, state, "accepted payment methods")
+    """"Do you take Klarna?" is answered by the sentence about Klarna; "what payment methods do you
+    take?" by the list itself."""
+    page = article_of(desk, f"accepted payment methods {state['request']}", PAYMENT_ARTICLE)
+    if page is None:
+        search_kb(desk, state, "accepted payment methods")
+        return
+    if _NAMES_A_METHOD.search(state["request"]):  # from this article, not a dispute page that names Klarna
+        answer = pick_answer(state["request"], [page])
+        if answer:
+            desk.tell(f"{answer[0]} (source: {PAYMENT_ARTICLE})")
+        return
+    desk.tell("We accept: " + " ".join(section_items(page["document"], "We accept")) + f" (source: {PAYMENT_ARTICLE})")
 
 
 def cancellation_fee(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

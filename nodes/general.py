@@ -10,9 +10,9 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.state import SupportState
-from nodes.desk import KB_TOOL, Desk
+from nodes.desk import Desk
 from nodes.instrument import instrumented
-from nodes.specialist import Script, propose, resolve_order, run_desk, search_kb
+from nodes.specialist import Script, article_of, propose, resolve_order, run_desk, search_kb
 from retrieval.answers import section_leads
 
 _MISSING = re.compile(
@@ -42,10 +42,8 @@ CONTACT_CHANNELS = ("Phone", "Email", "Live chat")
 
 def contact_us(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
     """"How do I reach you?" wants every channel, not the one sentence that best matches the words."""
-    outcome = desk.call(KB_TOOL, query=f"contact customer support {state['request']}"[:480], k=3)
-    passages = (outcome.result or {}).get("passages", []) if outcome.ok else []
-    page = next((p for p in passages if p["doc_id"] == CONTACT_ARTICLE), None)
-    leads = section_leads(str(page.get("document") or page["text"]), CONTACT_CHANNELS) if page else []
+    page = article_of(desk, f"contact customer support {state['request']}", CONTACT_ARTICLE)
+    leads = section_leads(page["document"], CONTACT_CHANNELS) if page else []
     if leads:
         desk.tell(" ".join(leads) + f" (source: {CONTACT_ARTICLE})")
     else:

@@ -167,6 +167,7 @@ SUPPORT = _any([
     r"\bdiscount", r"\bstore credit", r"\bcheckout", r"\bcart\b", r"\bapp\b", r"\bwebsite\b", r"\bsite\b", r"\berror\b",
     r"\bcrash", r"\bticket", r"\bunlock", r"\blocked\b", r"\b2fa\b", r"\btwo factor", r"\bverif", r"\bmy data\b",
     r"\bprivacy", r"\bgdpr\b", r"\bdelete my\b", r"\bclose my\b", r"\bsize\b",
+    r"\b(take|accept|use|with)\b.{0,20}\b(bitcoin|crypto\w*)",  # paying with it is a support question
     r"\bmoney\b", r"\brebate", r"\bcompensat", r"\brestitution", r"\bcomment", r"\bopinion", r"\barticle",
     r"\binformation\b", r"\bdetails\b", r"\bplan\b", r"\bmembership", r"\d+ (dollars|usd|bucks)\b",
     r"(?<![\d.,$])\b(?!(?:19|20)\d\d\b)\d{4,12}\b(?![.,]\d)",  # an order or purchase number (not a year)

@@ -84,6 +84,15 @@ def refundable(desk: Desk, order_id: int) -> tuple[dict[str, Any], int] | None:
     return order.result, int(order.result["total_cents"]) - already
 
 
+def article_of(desk: Desk, query: str, doc_id: str) -> dict[str, Any] | None:
+    """Help article ``doc_id`` (a passage with its whole ``document``) when a search for ``query``
+    finds it: read through the desk's knowledge-base tool, so it is audited and cited like any other."""
+    outcome = desk.call(KB_TOOL, query=query[:480], k=3)
+    passages = (outcome.result or {}).get("passages", []) if outcome.ok else []
+    page = next((p for p in passages if p["doc_id"] == doc_id), None)
+    return {**page, "document": str(page.get("document") or page["text"])} if page else None
+
+
 def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
     """Search the help articles; the sentences that answer the request become a cited fact."""
     outcome = desk.call(KB_TOOL, query=f"{topic} {state['request']}".strip()[:480], k=3)

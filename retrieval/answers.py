@@ -220,3 +220,8 @@ def section_leads(document: str, headings: Sequence[str]) -> list[str]:
         if key not in leads:
             leads[key] = f"{unit.heading}: {unit.text}"
     return [leads[h.lower()] for h in headings if h.lower() in leads]
+
+
+def section_items(document: str, heading: str) -> list[str]:
+    """The sentences and list items under ``heading`` (case-insensitive), in order."""
+    return [u.text for u in split_units(document, "", 0) if u.heading.lower() == heading.lower()]

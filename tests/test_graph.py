@@ -233,6 +233,17 @@ def test_a_part_no_intent_covers_is_answered_from_the_articles_not_dropped(graph
     assert ("get_invoice", "ok") in calls(result) and "two-factor-authentication" in result["citations"]
 
 
+@pytest.mark.parametrize(("message", "expected"), [
+    ("what payment methods do you take", ["Visa", "PayPal", "Apple Pay", "Klarna"]),  # the list itself
+    ("do you take klarna?", ["Pay in 4"]),  # the sentence about that method, from the payment article
+    ("do u guys take bitcoin or any crypto", ["cryptocurrency"]),  # a payment question, not off-topic
+])
+def test_payment_method_questions_are_answered_from_the_payment_article(graph, make_context, message, expected) -> None:
+    result = run_turn(graph, make_context(), message)
+    assert result["department"] == "billing" and "payment-methods" in result["citations"]
+    assert all(word in result["reply"] for word in expected), result["reply"]
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
