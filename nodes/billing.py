@@ -66,15 +66,17 @@ def refund_policy(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Conte
 
 
 def invoice(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    if "order_id" in e:
-        desk.call("get_invoice", order_id=e["order_id"])
+    order_id = e.get("order_id") or e.get("thread_order_id")  # "and email me a copy": the order just discussed
+    if order_id:
+        desk.call("get_invoice", order_id=order_id)
     else:
         desk.call("list_invoices", limit=3)
 
 
 def payment_issue(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    if "order_id" in e:
-        desk.call("get_payment_status", order_id=e["order_id"])
+    order_id = e.get("order_id") or e.get("thread_order_id")
+    if order_id:
+        desk.call("get_payment_status", order_id=order_id)
     else:
         desk.call("list_invoices", limit=3)
     search_kb(desk, state, "payment")

@@ -73,10 +73,16 @@ def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
     order = desk.call("get_order", order_id=order_id, quiet=True)
     if not order.ok or order.result is None:
         return
-    if order.result["status"] == "pending":
+    status = order.result["status"]
+    if status == "pending":
         propose(desk, ctx, "cancel_order", {"order_id": order_id})
+    elif status in ("cancelled", "refunded"):
+        desk.tell(f"Order {order_id} is already {status}, so there is nothing to cancel.")
+    elif status == "delivered":
+        desk.tell(f"Order {order_id} was delivered, so it can no longer be cancelled; "
+                  "you can return it within 30 days of delivery.")
     else:
-        desk.tell(f"Order {order_id} is {order.result['status']}, so it can no longer be cancelled; "
+        desk.tell(f"Order {order_id} is {status}, so it can no longer be cancelled; "
                   "once it arrives you can return it within 30 days.")
 
 

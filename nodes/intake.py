@@ -86,7 +86,7 @@ def intake(
         write_audit(store_engine(ctx), action="injection_flagged", outcome="flagged",
                     thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
                     node="intake", detail=", ".join(flags) + ": " + text[:300])
-    memory = recall(runtime.store, ctx.customer_id)
+    memory = recall(runtime.store, ctx.customer_id, config["configurable"].get("thread_id"))
     request, entities = follow_up_of(state, text, ctx) or (text, extract_entities(text))
     update = {**fresh, "request": request, "entities": entities, "injection_flags": flags, "memory": memory}
     verdict = screen_message(text)

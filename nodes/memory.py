@@ -27,9 +27,10 @@ def namespace(customer_id: str) -> tuple[str, ...]:
     return ("customers", customer_id, "conversations")
 
 
-def recall(store: BaseStore | None, customer_id: str) -> dict[str, Any]:
+def recall(store: BaseStore | None, customer_id: str, thread_id: str | None = None) -> dict[str, Any]:
     """What the latest conversations left (this thread's earlier turns included): summaries,
-    order numbers mentioned, preferred language."""
+    order numbers mentioned, preferred language; ``thread_order_ids``: the orders of this
+    conversation's earlier turns alone ("cancel it" means the order just discussed)."""
     if store is None or not customer_id:
         return {}
     items = list(store.search(namespace(customer_id), limit=50))
@@ -39,8 +40,9 @@ def recall(store: BaseStore | None, customer_id: str) -> dict[str, Any]:
         return {}
     order_ids = [o for conv in recent for o in conv.get("order_ids", [])]
     language = next((c["language"] for c in recent if c.get("language")), None)
+    this_thread = next((i.value.get("order_ids", []) for i in items if i.key == thread_id), [])
     return {"summaries": [c["summary"] for c in recent], "order_ids": list(dict.fromkeys(order_ids)),
-            "language": language}
+            "language": language, "thread_order_ids": list(this_thread)}
 
 
 def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: SupportState, reply: str) -> None:

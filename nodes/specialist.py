@@ -37,6 +37,9 @@ def resolve_order(
     or the only one holding an item it names; otherwise ask."""
     if "order_id" in entities:
         return int(entities["order_id"])
+    if "thread_order_id" in entities:  # the order this conversation is about ("cancel it"), whatever its status
+        desk.order_guessed = True
+        return int(entities["thread_order_id"])
     remembered = entities.get("remembered_order_id")
     if remembered is not None:  # said in an earlier conversation: not asked again, if it fits this request
         known = desk.call("get_order", order_id=int(remembered), quiet=True)
@@ -188,9 +191,12 @@ def run_desk(
     ctx = runtime.context
     desk = Desk.open(node, state.get("turn", 0), ctx, config, branch=state.get("branch", 0))
     entities = dict(state.get("entities", {}))
-    remembered = state.get("memory", {}).get("order_ids", [])
+    memory = state.get("memory", {})
+    remembered = memory.get("order_ids", [])
     if remembered and "order_id" not in entities:
         entities["remembered_order_id"] = remembered[0]
+    if memory.get("thread_order_ids") and "order_id" not in entities:
+        entities["thread_order_id"] = memory["thread_order_ids"][0]
     if not plan_with_model(desk, state, ctx):
         scripts.get(state.get("intent") or "", fallback)(desk, entities, state, ctx)
     report_failures(desk)

@@ -244,6 +244,17 @@ def test_payment_method_questions_are_answered_from_the_payment_article(graph, m
     assert all(word in result["reply"] for word in expected), result["reply"]
 
 
+def test_it_means_the_order_this_conversation_is_about(graph, make_context) -> None:
+    ctx = make_context()
+    pending = order_of(ctx, "pending")
+    first = run_turn(graph, ctx, f"where is order {pending.id}?")
+    asked = run_turn(graph, ctx, "cancel it please", first["thread_id"])
+    assert f"order {pending.id}?" in asked["reply"]  # confirmed before it changes anything
+    assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "pending") == 1
+    invoice = run_turn(graph, ctx, "and can you send me the invoice for it?", first["thread_id"])
+    assert [c["args"] for c in invoice["tool_calls"] if c["name"] == "get_invoice"] == [{"order_id": pending.id}]
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
