@@ -42,15 +42,22 @@ OPEN_QUESTION = ("I'm not sure what you need yet. I can help with orders and del
                  "invoices and payments, and your account: what can I do for you?")
 
 
-# A world-changing intent asked about as a question of cost ("what is the fee to cancel order
-# 11197?") is answered, not acted on: the classifier may say cancel_order, the workflow says
-# the customer first hears the price.
+# A world-changing intent asked about as a question is answered, not acted on. The classifier
+# names the topic ("why was my order cancelled?" is cancel_order at 0.99); the workflow decides
+# that a question of cost or of cause reads the facts and changes nothing.
 _ASKS_COST = re.compile(r"\b(?:fees?|cost|costs|charged?|penalty|penalties|how much)\b", re.IGNORECASE)
+_ASKS_WHY = re.compile(r"\b(?:why|how come)\b|\bwhat (?:happens|happened|would happen|if)\b", re.IGNORECASE)
 COST_QUESTION_OF = {"cancel_order": "check_cancellation_fee"}
+WHY_QUESTION_OF = {"cancel_order": "track_order", "delete_account": "edit_account", "get_refund": "track_refund"}
 
 
-def _cost_question_instead(intent: str, text: str) -> str:
-    return COST_QUESTION_OF[intent] if intent in COST_QUESTION_OF and _ASKS_COST.search(text) else intent
+def _question_instead(intent: str, text: str) -> str:
+    """The read-only intent for a question about a world-changing one; ``intent`` otherwise."""
+    if intent in COST_QUESTION_OF and _ASKS_COST.search(text):
+        return COST_QUESTION_OF[intent]
+    if intent in WHY_QUESTION_OF and _ASKS_WHY.search(text):
+        return WHY_QUESTION_OF[intent]
+    return intent
 
 
 # "What's the status of ticket 12?" has no Bitext intent; it is a read of the customer's tickets,
@@ -102,7 +109,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     parts = split_request(request, model.predict, min_confidence=ctx.classifier_min_confidence,
                           whole=prediction, knowledge_match=lambda clause: _matching_article(ctx, clause))
     if parts:
-        intents = [_cost_question_instead(p.intent, p.text) for p in parts]
+        intents = [_question_instead(p.intent, p.text) for p in parts]
         departments = [p.department if intent == p.intent else department_for(intent)
                        for p, intent in zip(parts, intents, strict=True)]
         sends = [Send("subrequest", {"request": p.text, "intent": intent, "department": departments[i],
@@ -135,7 +142,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
                 goto="clarify",
             )
         intent, routed_by = model_intent, "model"
-    intent = _cost_question_instead(intent, request)
+    intent = _question_instead(intent, request)
     department = department_for(intent)
     return Command(
         update={"intent": intent, "confidence": confidence, "department": department,

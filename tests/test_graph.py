@@ -159,6 +159,18 @@ def test_a_question_about_the_cost_of_cancelling_cancels_nothing(graph, make_con
     assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "pending") == 1
 
 
+@pytest.mark.parametrize(("message", "intent"), [
+    ("why was my account suspended?", "edit_account"),
+    ("what happens if I delete my account?", "edit_account"),
+    ("why was my order cancelled?", "track_order"),
+])
+def test_a_question_about_a_world_changing_topic_changes_nothing(graph, make_context, message, intent) -> None:
+    ctx = make_context()
+    result = run_turn(graph, ctx, message)
+    assert result["intent"] == intent and result["status"] != "awaiting_approval"
+    assert not [c for c in result["tool_calls"] if c["name"] in ("close_account", "cancel_order", "issue_refund")]
+
+
 def test_an_unrelated_open_incident_is_not_offered_as_the_cause(graph, make_context) -> None:
     result = run_turn(graph, make_context(), "the app keeps crashing on my iphone")
     assert result["department"] == "technical"
