@@ -17,9 +17,12 @@ from pathlib import Path
 with warnings.catch_warnings():  # langchain-community warns on import that it is being sunset
     warnings.simplefilter("ignore", DeprecationWarning)
     from langchain_community.cache import SQLiteCache
-from langchain_core.load import dumps
+from langchain_core._api import LangChainBetaWarning
+from langchain_core.load import dumps, loads
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import Generation
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from graph.context import Context
 from graph.resources import chat_model
@@ -58,10 +61,27 @@ def end_usage(token: contextvars.Token[Usage | None]) -> Usage:
     return usage
 
 
+class _ReplyCache(SQLiteCache):
+    """LangChain's SQLite cache, reading back only the one class it stores (`Generation`): the
+    default `loads` warns that it will stop trusting stored objects, and a cache file is data."""
+
+    def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
+        stmt = (select(self.cache_schema.response).where(self.cache_schema.prompt == prompt)
+                .where(self.cache_schema.llm == llm_string).order_by(self.cache_schema.idx))
+        with Session(self.engine) as session:
+            rows = session.execute(stmt).fetchall()
+        try:
+            with warnings.catch_warnings():  # `loads` announces that it is in beta on every call
+                warnings.simplefilter("ignore", LangChainBetaWarning)
+                return [loads(row[0], allowed_objects=[Generation]) for row in rows] or None
+        except Exception:  # written by another version, or not ours: a miss, never a crash
+            return None
+
+
 @functools.lru_cache(maxsize=4)
 def _reply_cache(path: str) -> SQLiteCache:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return SQLiteCache(database_path=path)
+    return _ReplyCache(database_path=path)
 
 
 def _cache_key(name: str, ctx: Context) -> str:
