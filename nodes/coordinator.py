@@ -112,8 +112,12 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         intents = [_question_instead(p.intent, p.text) for p in parts]
         departments = [p.department if intent == p.intent else department_for(intent)
                        for p, intent in zip(parts, intents, strict=True)]
+        # "what is the fee to cancel order 11096? also refund it": "it" is the message's one order
+        named = state.get("entities", {}).get("order_ids", [])
+        message_order = named[0] if len(named) == 1 else None
         sends = [Send("subrequest", {"request": p.text, "intent": intent, "department": departments[i],
-                                     "lane": i, "turn": state.get("turn", 0), "branch": state.get("branch", 0)})
+                                     "lane": i, "turn": state.get("turn", 0), "branch": state.get("branch", 0),
+                                     "message_order_id": message_order})
                  for i, (p, intent) in enumerate(zip(parts, intents, strict=True))]
         return Command(update={"intent": intents[0], "department": departments[0],
                                "confidence": min(p.confidence for p in parts)}, goto=sends)

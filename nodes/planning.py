@@ -53,9 +53,15 @@ CARD_LAST4 = re.compile(r"\bcard\s+(?:ending(?:\s+in)?|number\s+ending)\s+(\d{4}
 REVIEW_ALWAYS_FROM_STEPS = 3
 
 
+_ASKS_COST = re.compile(r"\b(fees?|cost|costs|charged?|penalty|penalties|how much)\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*;\s*")
+
+
 def detect_actions(text: str) -> list[str]:
-    """The world-changing actions a message asks for, in the order they can safely run."""
-    found = {name for name, pattern in ACTIONS.items() if pattern.search(text)}
+    """The world-changing actions a message asks for, in the order they can safely run. A sentence
+    that asks what cancelling costs ("what is the fee to cancel order 10859?") asks for no cancellation."""
+    found = {name for sentence in _SENTENCE.split(text) for name, pattern in ACTIONS.items()
+             if pattern.search(sentence) and not (name == "cancel_order" and _ASKS_COST.search(sentence))}
     return [name for name in STEP_ORDER if name in found]
 
 

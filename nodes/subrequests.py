@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -93,6 +93,7 @@ class SubRequestState(TypedDict):
     lane: int
     turn: int
     branch: int
+    message_order_id: NotRequired[int | None]  # the one order the whole message names, for a part that says "it"
 
 
 @instrumented("subrequest")
@@ -101,6 +102,8 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
     department = state["department"]
     desk = Desk.open(department, state["turn"], ctx, config, branch=state["branch"], lane=f"-part{state['lane']}")
     entities = extract_entities(state["request"])
+    if "order_id" not in entities and state.get("message_order_id"):
+        entities["thread_order_id"] = state["message_order_id"]  # a guess: confirmed before any change
     if department == "escalation":
         desk.call("create_ticket", subject="Customer asks for a person: " + state["request"][:80],
                   body=state["request"], priority="normal")

@@ -229,6 +229,7 @@ def test_asking_about_a_ticket_reads_tickets_and_opens_none(graph, make_context)
     ("cancel order 11197 and refund 10956", ["cancel_order", "issue_refund"]),
     ("stop the emails and close my account", ["set_newsletter", "close_account"]),
     ("is there a cancellation fee?", []),
+    ("what is the fee to cancel order 10859? also refund it", ["issue_refund"]),
 ])
 def test_the_actions_a_multi_step_message_asks_for(text: str, actions: list[str]) -> None:
     from nodes.planning import detect_actions
