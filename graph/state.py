@@ -121,6 +121,9 @@ class SupportState(OutputState, total=False):
     pending_action: PendingAction | None
     # actions the parts of a multi-issue message hold for approval; merge_parts opens the gate
     held_actions: Annotated[list[PendingAction], keep_turn]
+    # parts of a multi-issue message that ended with a question (their text): the next message
+    # may be its answer ("Do you mean order 11096?" -> "11096")
+    open_parts: Annotated[list[str], keep_turn]
     decision: Decision | None
     draft: str
     draft_attempts: int

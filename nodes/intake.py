@@ -22,7 +22,7 @@ from nodes.smalltalk import canned_reply
 from tools.audit import write_audit
 
 PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments",
-                  "held_actions")
+                  "held_actions", "open_parts")
 
 
 FOLLOW_UP_MAX_WORDS = 12
@@ -37,7 +37,12 @@ def follow_up_of(state: SupportState, text: str, ctx: Context) -> tuple[str, dic
     request of its own (the classifier is sure of it, and it is not a short answer) starts over.
     """
     previous = state.get("request")
-    if state.get("status") != "needs_info" or not previous or len(previous) + len(text) > ctx.max_message_chars:
+    open_parts = [p for p in state.get("open_parts", []) if p != NEW_TURN]
+    if state.get("status") != "needs_info" and len(open_parts) == 1:
+        previous = open_parts[0]  # the one part of a multi-issue message that asked something
+    elif state.get("status") != "needs_info":
+        return None
+    if not previous or len(previous) + len(text) > ctx.max_message_chars:
         return None
     found = extract_entities(text, answering=True)
     short_answer = len(text.split()) <= FOLLOW_UP_MAX_WORDS and any(k in found for k in ANSWER_ENTITIES)

@@ -116,7 +116,8 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
     report_failures(desk)
     update = desk.update()
     return {key: update[key] for key in ("tool_calls", "facts", "evidence", "passages", "citations")} | {
-        "departments": [department], "held_actions": [desk.pending] if desk.pending else []}
+        "departments": [department], "held_actions": [desk.pending] if desk.pending else [],
+        "open_parts": [state["request"]] if desk.question else []}
 
 
 @instrumented("merge_parts")

@@ -268,6 +268,18 @@ def test_it_means_the_order_this_conversation_is_about(graph, make_context) -> N
     assert [c["args"] for c in invoice["tool_calls"] if c["name"] == "get_invoice"] == [{"order_id": pending.id}]
 
 
+def test_the_question_one_part_of_a_multi_issue_message_asked_can_be_answered_next(graph, make_context) -> None:
+    ctx = make_context()
+    shipped = order_of(ctx, "shipped")
+    first = run_turn(graph, ctx, f"what is the fee to cancel order {shipped.id}? also refund it")
+    assert {"check_cancellation_fee", "get_refund"} >= {first["intent"]}
+    assert f"Do you mean order {shipped.id}?" in first["reply"]  # the refund part's "it" is confirmed first
+    assert count(ctx, refunds, refunds.c.order_id == shipped.id) == 0
+    done = run_turn(graph, ctx, str(shipped.id), first["thread_id"])
+    assert done["intent"] == "get_refund" and ("issue_refund", "ok") in calls(done)
+    assert count(ctx, refunds, refunds.c.order_id == shipped.id) == 1
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)
