@@ -163,6 +163,7 @@ def test_a_question_about_the_cost_of_cancelling_cancels_nothing(graph, make_con
     ("why was my account suspended?", "edit_account"),
     ("what happens if I delete my account?", "edit_account"),
     ("why was my order cancelled?", "track_order"),
+    ("my account", "edit_account"),  # was delete_account at 0.85: a closure sent for review
 ])
 def test_a_question_about_a_world_changing_topic_changes_nothing(graph, make_context, message, intent) -> None:
     ctx = make_context()
