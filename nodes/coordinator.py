@@ -9,8 +9,6 @@ A message is never sent silently to the wrong specialist.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -25,6 +23,7 @@ from nodes.guardrails import without_steering
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
+from nodes.routing.guards import ASKS_TICKET_STATUS, TICKET_STATUS, reading_intent
 from nodes.routing.intents import INTENTS, department_for
 from nodes.subrequests import KNOWLEDGE_QUESTION, split_request
 
@@ -41,49 +40,6 @@ FRIENDLY_INTENT = {
 _VAGUE_BELOW = 0.15  # under this the classifier's top two guesses mean nothing: ask an open question
 OPEN_QUESTION = ("I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
                  "invoices and payments, and your account: what can I do for you?")
-
-
-# A world-changing intent asked about as a question is answered, not acted on. The classifier
-# names the topic ("why was my order cancelled?" is cancel_order at 0.99); the workflow decides
-# that a question of cost or of cause reads the facts and changes nothing.
-_ASKS_COST = re.compile(r"\b(?:fees?|cost|costs|charged?|penalty|penalties|how much)\b", re.IGNORECASE)
-_ASKS_WHY = re.compile(r"\b(?:why|how come)\b|\bwhat (?:happens|happened|would happen|if)\b", re.IGNORECASE)
-COST_QUESTION_OF = {"cancel_order": "check_cancellation_fee"}
-WHY_QUESTION_OF = {"cancel_order": "track_order", "delete_account": "edit_account", "get_refund": "track_refund"}
-
-
-# The most destructive intents also need the customer to name the act: "my account" alone was
-# delete_account at 0.85 and sent a closure for review. Without the verb, the reading intent.
-_NAMES_THE_ACT = {
-    "delete_account": re.compile(r"\b(?:clos|delet|delte|remov|deactivat|terminat|cancel|erase|wipe|shut|get rid|"
-                                 r"nuke|kill|end)\w*|\bforget me\b|\bdone with\b|\bno longer\b|\bquit\b|\bgone\b",
-                                 re.IGNORECASE),
-    "cancel_order": re.compile(r"\b(?:cancel|cancl|cancle|call\w* off|stop|abort|withdraw|undo|scrap|revoke|kill|"
-                               r"halt|annul|void)\w*|\bdon'?t (?:want|need)\b|\bdo not (?:want|need)\b|\bno longer\b|"
-                               r"\bchanged my mind\b|\bmistake\b", re.IGNORECASE),
-}
-
-
-def _question_instead(intent: str, text: str, canonical: Callable[[str], str] | None = None) -> str:
-    """The read-only intent for a question about a world-changing one, or for one that does not
-    name the act (also looked for in the classifier's ``canonical`` text, typos mended:
-    "acnceling" -> "canceling"); ``intent`` otherwise."""
-    if intent in COST_QUESTION_OF and _ASKS_COST.search(text):
-        return COST_QUESTION_OF[intent]
-    if intent in WHY_QUESTION_OF and _ASKS_WHY.search(text):
-        return WHY_QUESTION_OF[intent]
-    if intent in _NAMES_THE_ACT and not (_NAMES_THE_ACT[intent].search(text) or
-                                         _NAMES_THE_ACT[intent].search(canonical(text) if canonical else "")):
-        return WHY_QUESTION_OF[intent]
-    return intent
-
-
-# "What's the status of ticket 12?" has no Bitext intent; it is a read of the customer's tickets,
-# which only the escalation desk may do.
-TICKET_STATUS = "ticket_status"
-_ASKS_TICKET_STATUS = re.compile(
-    r"\b(?:status|update|news|progress|check|where|happen\w*)\b.{0,30}\b(?:ticket|case)\b"
-    r"|\b(?:ticket|case)\b.{0,30}\b(?:status|update|news|progress)\b", re.IGNORECASE)
 
 
 def _matching_article(ctx: Context, text: str) -> str | None:
@@ -117,7 +73,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         departments = list(dict.fromkeys(DEPARTMENT_OF[a] for a in detect_actions(state["request"])))
         return Command(update={"intent": "multi_step", "confidence": 1.0, "department": departments[0],
                                "departments": departments}, goto="plan_execute")
-    if _ASKS_TICKET_STATUS.search(state["request"]):
+    if ASKS_TICKET_STATUS.search(state["request"]):
         return Command(update={"intent": TICKET_STATUS, "confidence": 1.0, "department": "escalation",
                                "departments": ["escalation"]}, goto="escalation")
     model = classifier(ctx)
@@ -127,7 +83,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     parts = split_request(request, model.predict, min_confidence=ctx.classifier_min_confidence,
                           whole=prediction, knowledge_match=lambda clause: _matching_article(ctx, clause))
     if parts:
-        intents = [_question_instead(p.intent, p.text, model.canonical) for p in parts]
+        intents = [reading_intent(p.intent, p.text, model.canonical) for p in parts]
         departments = [p.department if intent == p.intent else department_for(intent)
                        for p, intent in zip(parts, intents, strict=True)]
         # "what is the fee to cancel order 11096? also refund it": "it" is the message's one order
@@ -164,7 +120,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
                 goto="clarify",
             )
         intent, routed_by = model_intent, "model"
-    intent = _question_instead(intent, request, model.canonical)
+    intent = reading_intent(intent, request, model.canonical)
     department = department_for(intent)
     return Command(
         update={"intent": intent, "confidence": confidence, "department": department,

@@ -29,6 +29,7 @@ from nodes.desk import Desk, thread_id_of
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
+from nodes.routing.guards import ASKS_COST
 from nodes.specialist import refundable
 from nodes.waiting import mark_decided, mark_waiting
 from tools.audit import write_audit
@@ -53,7 +54,6 @@ CARD_LAST4 = re.compile(r"\bcard\s+(?:ending(?:\s+in)?|number\s+ending)\s+(\d{4}
 REVIEW_ALWAYS_FROM_STEPS = 3
 
 
-_ASKS_COST = re.compile(r"\b(fees?|cost|costs|charged?|penalty|penalties|how much)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*;\s*")
 
 
@@ -61,7 +61,7 @@ def detect_actions(text: str) -> list[str]:
     """The world-changing actions a message asks for, in the order they can safely run. A sentence
     that asks what cancelling costs ("what is the fee to cancel order 10859?") asks for no cancellation."""
     found = {name for sentence in _SENTENCE.split(text) for name, pattern in ACTIONS.items()
-             if pattern.search(sentence) and not (name == "cancel_order" and _ASKS_COST.search(sentence))}
+             if pattern.search(sentence) and not (name == "cancel_order" and ASKS_COST.search(sentence))}
     return [name for name in STEP_ORDER if name in found]
 
 
