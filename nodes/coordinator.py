@@ -23,7 +23,13 @@ from nodes.guardrails import without_steering
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
-from nodes.routing.guards import ASKS_TICKET_STATUS, TICKET_STATUS, reading_intent
+from nodes.routing.guards import (
+    ASKS_SERVICE_STATUS,
+    ASKS_TICKET_STATUS,
+    SERVICE_STATUS,
+    TICKET_STATUS,
+    reading_intent,
+)
 from nodes.routing.intents import INTENTS, department_for
 from nodes.subrequests import KNOWLEDGE_QUESTION, split_request
 
@@ -100,6 +106,10 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     if confidence < ctx.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
+        if model_intent is None and ASKS_SERVICE_STATUS.search(request):
+            return Command(update={"intent": SERVICE_STATUS, "confidence": confidence, "department": "technical",
+                                   "departments": ["technical"], "alternatives": list(prediction.alternatives)},
+                           goto="technical")
         if model_intent is None:
             article = _matching_article(ctx, request)
             if article is not None:

@@ -54,7 +54,9 @@ def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
         # an incident about payments says nothing to "the app keeps crashing"; to "the site is
         # down" or "I get an error" every open incident may be the answer
         if shared or vague:  # an incident's title is a few specific words: each shared one counts twice
-            ranked.append((2 * shared + 1, f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
+            # "is the site down?" asks for exactly this: the incidents lead
+            lead = 10 if state.get("intent") == "service_status" else 0
+            ranked.append((2 * shared + 1 + lead, f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
     passages = (articles.result or {}).get("passages", []) if articles.ok else []
     answer = pick_answer(state["request"], passages)
     if answer:

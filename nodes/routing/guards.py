@@ -51,3 +51,11 @@ TICKET_STATUS = "ticket_status"
 ASKS_TICKET_STATUS = re.compile(
     r"\b(?:status|update|news|progress|check|where|happen\w*)\b.{0,30}\b(?:ticket|case)\b"
     r"|\b(?:ticket|case)\b.{0,30}\b(?:status|update|news|progress)\b", re.IGNORECASE)
+
+
+# "Is the site down?" has no Bitext intent either, and its words match no article well; it is a
+# question for the technical desk, which reads the open incidents first.
+SERVICE_STATUS = "service_status"
+ASKS_SERVICE_STATUS = re.compile(
+    r"\b(?:site|website|app|checkout|login|servers?|page|everything|it)\b.{0,20}\b(?:down|offline|not loading|"
+    r"won'?t load|unreachable)\b|\b(?:outage|status page)\b", re.IGNORECASE)
