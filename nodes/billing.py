@@ -43,15 +43,22 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
     if e.get("amount_unreadable"):
         desk.ask("I could not read the amount. How much should be refunded, in dollars and cents (for example $25.00)?")
         return
-    requested = Decimal(e["amount_usd"]) if "amount_usd" in e else Decimal(remaining) / 100
+    if "amount_usd" in e:
+        requested = Decimal(e["amount_usd"])
+    elif "refund_share" in e:  # "refund half of it": a share of the order's total, to the cent
+        requested = (Decimal(order["total_cents"]) * Decimal(e["refund_share"]) / 100).quantize(Decimal("0.01"))
+    else:
+        requested = Decimal(remaining) / 100
     if requested <= 0 or requested != requested.quantize(Decimal("0.01")):
         desk.ask("Refunds are in whole cents and above zero. How much should be refunded (for example $25.00)?")
         return
     if requested * 100 > remaining:
         desk.tell(f"At most ${remaining / 100:,.2f} can still be refunded on order {order_id}.")
         return
-    propose(desk, ctx, "issue_refund", {"order_id": order_id, "amount_usd": f"{requested:.2f}",
-                                        "reason": "customer request"})
+    args = {"order_id": order_id, "amount_usd": f"{requested:.2f}", "reason": "customer request"}
+    if "to_card_last4" in e:  # another card: policy sends it to a person
+        args["to_card_last4"] = e["to_card_last4"]
+    propose(desk, ctx, "issue_refund", args)
     if desk.pending:
         desk.tell(f"A refund of ${requested:,.2f} for order {order_id} needs approval from a member of our team; "
                   "I have sent it for review and will confirm once it is decided.")

@@ -22,6 +22,11 @@ ADDRESS = re.compile(r"\b(?:to|address(?: is)?|ship it to)\s*:?\s*(\d+\s+[\w .'-
 BARE_ADDRESS = re.compile(r"^\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*?)\s*\.?\s*$")
 UNSUBSCRIBE = re.compile(r"\b(unsubscribe|opt[- ]?out|stop (sending|emailing)|no more (emails|newsletters?))\b", re.I)
 RATING = re.compile(r"\b([1-5])\s*(?:/\s*5|stars?|out of 5)\b", re.I)
+OTHER_CARD = re.compile(r"\b(different|another|other|new)\s+(credit\s+|debit\s+)?card\b", re.I)
+CARD_LAST4 = re.compile(r"\bcard\s+(?:ending(?:\s+in)?|number\s+ending)\s+(\d{4})\b", re.I)
+# "refund half of order 10859": a share of the order's total, when no amount is given
+SHARE = re.compile(r"\b(?:(half)\b|(a (?:third|quarter))\b|(\d{1,3}(?:\.\d+)?)\s*(?:%|percent\b))", re.I)
+_SHARES = {"half": Decimal("0.5"), "a third": Decimal(1) / Decimal(3), "a quarter": Decimal("0.25")}
 
 
 def extract_entities(text: str, *, answering: bool = False) -> dict[str, Any]:
@@ -48,4 +53,15 @@ def extract_entities(text: str, *, answering: bool = False) -> dict[str, Any]:
     rating = RATING.search(text)
     if rating:
         found["rating"] = int(rating.group(1))
+    last4 = CARD_LAST4.search(text)
+    if last4 or OTHER_CARD.search(text):  # the tool's own value for "some other card"
+        found["to_card_last4"] = last4.group(1) if last4 else "other"
+    share = SHARE.search(text)
+    if share and "amount_usd" not in found:
+        word = (share.group(1) or share.group(2) or "").lower()
+        value = _SHARES.get(word) if word else Decimal(share.group(3)) / 100
+        if value is not None and 0 < value <= 1:
+            found["refund_share"] = str(value)
+        elif value is not None:  # "0%" or "150%": asked about, not guessed
+            found["amount_unreadable"] = True
     return found

@@ -49,8 +49,6 @@ ACTIONS: dict[str, re.Pattern[str]] = {
 STEP_ORDER = list(ACTIONS)  # a closure comes last: nothing can run on a closed account
 DEPARTMENT_OF = {"cancel_order": "general", "issue_refund": "billing", "update_shipping_address": "general",
                  "set_newsletter": "general", "send_password_reset": "technical", "close_account": "technical"}
-OTHER_CARD = re.compile(r"\b(different|another|other|new)\s+(credit\s+|debit\s+)?card\b", re.I)
-CARD_LAST4 = re.compile(r"\bcard\s+(?:ending(?:\s+in)?|number\s+ending)\s+(\d{4})\b", re.I)
 REVIEW_ALWAYS_FROM_STEPS = 3
 
 
@@ -122,9 +120,8 @@ def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], 
                 continue
             if "amount_usd" in entities:
                 args["amount_usd"] = entities["amount_usd"]
-            last4 = CARD_LAST4.search(text)
-            if last4 or OTHER_CARD.search(text):
-                args["to_card_last4"] = last4.group(1) if last4 else "other"
+            if "to_card_last4" in entities:
+                args["to_card_last4"] = entities["to_card_last4"]
         if action == "update_shipping_address":
             args["address"] = entities.get("address")
         if action == "set_newsletter":

@@ -281,6 +281,18 @@ def test_the_question_one_part_of_a_multi_issue_message_asked_can_be_answered_ne
     assert count(ctx, refunds, refunds.c.order_id == shipped.id) == 1
 
 
+def test_a_share_of_an_order_is_refunded_and_another_card_waits_for_a_person(graph, make_context) -> None:
+    ctx = make_context()
+    big = order_of(ctx, "delivered", above_cents=50000)
+    half = run_turn(graph, ctx, f"refund half of order {big.id}")
+    expected = f"{big.total_cents / 2 / 100:.2f}"
+    assert [c["args"]["amount_usd"] for c in half["tool_calls"] if c["name"] == "issue_refund"] == [expected]
+    small = order_of(ctx, "shipped")
+    other = run_turn(graph, ctx, f"refund $5 of order {small.id} to a different card")
+    assert other["status"] == "awaiting_approval"
+    assert count(ctx, refunds, refunds.c.order_id == small.id) == 0
+
+
 def test_human_agent_request_is_escalated_with_a_ticket(graph, make_context) -> None:
     ctx = make_context()
     before = count(ctx, tickets, tickets.c.customer_id == DEMO)

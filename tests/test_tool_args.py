@@ -232,3 +232,20 @@ def test_a_foreign_order_is_refused_whatever_the_amount(engine: Engine, own_orde
                                                    {"order_id": own_orders["foreign"], "amount_usd": "1.00"})
     assert (outcome.outcome, outcome.error_type) == ("refused", "AccessDenied")
     assert count(engine, refunds) == before
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("refund half of order 10859", {"refund_share": "0.5"}),
+    ("refund 10% of order 10859", {"refund_share": "0.1"}),
+    ("50 percent refund on 10859", {"refund_share": "0.5"}),
+    ("refund $25 for order 10859", {"amount_usd": "25"}),  # a stated amount wins over any share
+    ("refund 0% of order 10859", {"amount_unreadable": True}),
+    ("refund 150% of order 10859", {"amount_unreadable": True}),
+    ("refund $20 of order 11096 to a different card", {"amount_usd": "20", "to_card_last4": "other"}),
+    ("refund order 10859 to my card ending 4242", {"to_card_last4": "4242"}),
+])
+def test_amounts_shares_and_cards_are_read_from_the_message(text: str, expected: dict) -> None:
+    from nodes.entities import extract_entities
+
+    found = extract_entities(text)
+    assert {k: found.get(k) for k in expected} == expected, found

@@ -79,6 +79,8 @@ def _as_decimal(value: Any) -> Any:
             raise ValueError("amount must be a finite number")
         return Decimal(repr(value))  # the shortest text that round-trips: 19.99, not 19.989999...
     if isinstance(value, str):
+        if not value.isascii():  # checked before strip(): it would drop a no-break space or other Unicode
+            raise ValueError("amount must be written like 19.99")
         text = value.strip()
         text = text[1:].strip() if text.startswith("$") else text
         text = text[:-3].strip() if text.upper().endswith("USD") else text
