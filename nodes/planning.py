@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import operator
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -189,8 +190,9 @@ def validate_plan(steps: list[PlanStep]) -> list[str]:
     return problems
 
 
-def fill_refund_amounts(steps: list[PlanStep], desk: Desk) -> list[str]:
-    """A refund step with no stated amount gets what is still refundable on its order.
+def fill_refund_amounts(steps: list[PlanStep], desk: Desk, share: str | None = None) -> list[str]:
+    """A refund step with no stated amount gets what is still refundable on its order, or
+    ``share`` of the order's total ("refund half of it"), capped at what is still refundable.
 
     Read now, at plan time, so the policy decides on a real amount (a small refund needs no
     review) and the reviewer sees what will be paid. Returns notes for steps dropped because
@@ -204,12 +206,14 @@ def fill_refund_amounts(steps: list[PlanStep], desk: Desk) -> list[str]:
         found = refundable(desk, args["order_id"])
         if found is None:
             continue  # left without an amount: the policy sends it to a person
-        _, remaining = found
+        order, remaining = found
         if remaining <= 0:
             steps.remove(step)
             notes.append(f"Order {args['order_id']} has already been refunded in full, so no refund step is planned.")
         else:
-            args["amount_usd"] = f"{remaining / 100:.2f}"
+            cents = min(remaining, int((Decimal(order["total_cents"]) * Decimal(share)).quantize(Decimal(1)))) \
+                if share else remaining
+            args["amount_usd"] = f"{cents / 100:.2f}"
             args.setdefault("reason", "customer request")
     return notes
 
@@ -228,7 +232,7 @@ def make_plan(state: PlanState, runtime: Runtime[Context], config: RunnableConfi
     problems = validate_plan(steps)
     lookups = Desk.open("billing", state.get("turn", 0), ctx, config, branch=state.get("branch", 0), lane="-plan")
     if not problems:
-        notes = [*notes, *fill_refund_amounts(steps, lookups)]
+        notes = [*notes, *fill_refund_amounts(steps, lookups, entities.get("refund_share"))]
         if not steps:  # every step turned out to be done already: say so, run nothing
             return Command(update={"plan": [], "problems": [], "plan_status": "done", "facts": notes,
                                    "evidence": notes, "tool_calls": lookups.records}, goto="__end__")

@@ -287,6 +287,9 @@ def test_a_share_of_an_order_is_refunded_and_another_card_waits_for_a_person(gra
     half = run_turn(graph, ctx, f"refund half of order {big.id}")
     expected = f"{big.total_cents / 2 / 100:.2f}"
     assert [c["args"]["amount_usd"] for c in half["tool_calls"] if c["name"] == "issue_refund"] == [expected]
+    planned = run_turn(graph, ctx, f"refund half of order {big.id} and unsubscribe me from the newsletter")
+    refunded = [c["args"]["amount_usd"] for c in planned["tool_calls"] if c["name"] == "issue_refund"]
+    assert refunded == [f"{big.total_cents / 2 / 100:.2f}"]  # half again, from the plan too
     small = order_of(ctx, "shipped")
     other = run_turn(graph, ctx, f"refund $5 of order {small.id} to a different card")
     assert other["status"] == "awaiting_approval"
