@@ -100,7 +100,8 @@ def payment_methods(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Con
     """"Do you take Klarna?" is answered by the sentence about Klarna; "what payment methods do you
     take?" by the list itself."""
     page = article_of(desk, f"accepted payment methods {state['request']}", PAYMENT_ARTICLE)
-    if page is None:
+    accepted = section_items(page["document"], "We accept") if page else []
+    if page is None or not accepted:  # the article was not found, or no longer has that list
         search_kb(desk, state, "accepted payment methods")
         return
     if _NAMES_A_METHOD.search(state["request"]):  # from this article, not a dispute page that names Klarna
@@ -108,7 +109,7 @@ def payment_methods(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Con
         if answer:
             desk.tell(f"{answer[0]} (source: {PAYMENT_ARTICLE})")
         return
-    desk.tell("We accept: " + " ".join(section_items(page["document"], "We accept")) + f" (source: {PAYMENT_ARTICLE})")
+    desk.tell("We accept: " + " ".join(accepted) + f" (source: {PAYMENT_ARTICLE})")
 
 
 def cancellation_fee(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

@@ -40,9 +40,10 @@ def recall(store: BaseStore | None, customer_id: str, thread_id: str | None = No
         return {}
     order_ids = [o for conv in recent for o in conv.get("order_ids", [])]
     language = next((c["language"] for c in recent if c.get("language")), None)
-    this_thread = next((i.value.get("order_ids", []) for i in items if i.key == thread_id), [])
+    # by key, not from the search above: that returns 50 conversations, not necessarily this one
+    this_thread = store.get(namespace(customer_id), thread_id) if thread_id else None
     return {"summaries": [c["summary"] for c in recent], "order_ids": list(dict.fromkeys(order_ids)),
-            "language": language, "thread_order_ids": list(this_thread)}
+            "language": language, "thread_order_ids": list(this_thread.value.get("order_ids", []) if this_thread else [])}
 
 
 def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: SupportState, reply: str) -> None:
