@@ -1,5 +1,6 @@
 # Switchboard — `make help` lists the targets.
-PYTHON ?= python3
+# Python 3.12: the production server (Aegra) needs it. pyenv keeps it off PATH on these machines.
+PYTHON ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -9,7 +10,8 @@ PYTEST_ARGS ?=
 # virtual Xeon with AMX; pip's own wheel cache cannot tell builds with other CMAKE_ARGS apart.
 LLAMA_CPP  := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml | head -1)
 WHEELHOUSE ?= $(HOME)/.cache/switchboard/wheels
-LLAMA_DIR  := $(WHEELHOUSE)/$(subst ==,-,$(LLAMA_CPP))-portable
+PYTAG      := $(shell $(PYTHON) -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")' 2>/dev/null)
+LLAMA_DIR  := $(WHEELHOUSE)/$(subst ==,-,$(LLAMA_CPP))-$(PYTAG)-portable
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test test-fast lint eval bench serve clean
@@ -18,6 +20,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml Makefile
+	@test -n "$(PYTHON)" || { echo 'Python 3.12 not found: set PYTHON=/path/to/python3.12'; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
 	@if ! ls $(LLAMA_DIR)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
