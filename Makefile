@@ -49,7 +49,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
 eval: setup ## Eval suites with thresholds (exit 1 below a threshold); `switchboard report` draws them
-	$(BIN)/switchboard eval
+	$(BIN)/python -m evals eval
 
 bench: setup ## Benchmarks: one JSON line per figure, also written to benchmarks/results/
 	$(BIN)/python -m benchmarks.run

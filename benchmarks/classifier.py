@@ -1,6 +1,6 @@
 """Figure 3: microseconds per message of the intent classifier, one message at a time.
 
-``graph.resources.classifier(ctx).predict(text)`` (what the coordinator node calls) on the
+``core.resources.classifier(ctx).predict(text)`` (what the coordinator node calls) on the
 customer messages of the Bitext sample in ``data/bitext`` (1,000 in ``--quick``, all 4,514
 otherwise), each timed alone with ``perf_counter_ns``. The first pass sees every message once
 (the spelling corrector's caches warm up as it goes); a second pass over the same messages is
@@ -17,12 +17,11 @@ from benchmarks.common import bitext_utterances, classifier_path, emit, summary
 
 
 def run(quick: bool) -> None:
-    from graph.context import Context
-    from graph.resources import classifier
+    from core.context import Context
 
-    ctx = Context(customer_id="C0007", model="fake:facts", classifier_path=classifier_path())
+    ctx = Context(customer_id="C0007").with_(model="fake:facts", classifier_path=classifier_path())
     started = time.perf_counter()
-    model = classifier(ctx)
+    model = ctx.resources.classifier
     load_s = time.perf_counter() - started
 
     texts = bitext_utterances()
@@ -43,6 +42,6 @@ def run(quick: bool) -> None:
     cold = one_pass()
     warm = one_pass()
     emit("classifier_us_per_message", round(statistics.median(cold), 1), "us",
-         measure="median graph.resources.classifier(ctx).predict, one message at a time, first pass",
+         measure="median core.resources.classifier(ctx).predict, one message at a time, first pass",
          first_pass=summary(cold, 1), warm=summary(warm, 1), messages=len(texts),
-         source="data/bitext instructions", load_s=round(load_s, 3), classifier=ctx.classifier_path)
+         source="data/bitext instructions", load_s=round(load_s, 3), classifier=str(ctx.settings.resolved_classifier_path()))

@@ -131,9 +131,9 @@ def seeded_store_copy(folder: Path) -> str:
 
 
 def classifier_path() -> str:
-    """Where `switchboard setup` puts the classifier; ``graph.resources.classifier`` loads it
+    """Where `switchboard setup` puts the classifier; ``core.resources.classifier`` loads it
     (through ``load_or_train``, which trains it first if it is missing or stale)."""
-    from graph.context import get_settings
+    from core.settings import get_settings
 
     return str(get_settings().resolved_classifier_path())
 
@@ -146,26 +146,20 @@ BENCH_RATE_LIMIT = "10000000/minute"
 
 def graph_context(folder: Path, *, model: str = "fake:facts") -> Any:
     """A run context on a fresh store copy and a knowledge index of data/kb, both under ``folder``."""
-    from graph.context import Context
+    from core.context import Context
     from retrieval import get_knowledge_base
 
     chroma = folder / "chroma"
     get_knowledge_base(chroma).ingest()
-    extra: dict[str, Any] = {}
-    if "rate_limit" in Context.field_names():
-        extra["rate_limit"] = BENCH_RATE_LIMIT
-    ctx = Context(
-        customer_id=CUSTOMER,
+    ctx = Context(customer_id=CUSTOMER).with_(
         model=model,
         smart_model=None,
         database_url=seeded_store_copy(folder),
         chroma_dir=str(chroma),
         classifier_path=classifier_path(),
-        **extra,
+        rate_limit=BENCH_RATE_LIMIT,
     )
-    from graph.resources import classifier
-
-    classifier(ctx)  # load (or train) it once, before anything is timed
+    ctx.resources.classifier  # noqa: B018 - load (or train) it once, before anything is timed
     return ctx
 
 
@@ -183,7 +177,7 @@ def checkpoint_url(folder: Path, name: str) -> str:
 
 def bitext_utterances() -> list[str]:
     """The customer messages of the Bitext sample that ships with the repo (4,514 of them)."""
-    from nodes.routing.classifier import DEFAULT_CSV, read_bitext
+    from intents.classifier import DEFAULT_CSV, read_bitext
 
     texts, _ = read_bitext(DEFAULT_CSV)
     return texts

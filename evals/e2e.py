@@ -26,6 +26,7 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from core.context import Context
 from evals.world import (
     SeededStore,
     apply_changes,
@@ -35,8 +36,7 @@ from evals.world import (
     world_state,
 )
 from graph.builder import build_graph
-from graph.context import Context
-from nodes import grounding
+from nodes.guards import facts as grounding
 from store.db import make_engine
 from switchboard.app import UserError, pending_interrupts, resume_turn, run_turn
 
@@ -131,9 +131,9 @@ class Trial:
     citations: list[str] = field(default_factory=list)
 
 
-def play(scenario: Scenario, base: Context, store_url: str) -> Trial:
+def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bool = True) -> Trial:
     """Run the scenario's turns and scripted decisions on a fresh graph; never raises for the system's errors."""
-    graph = build_graph().compile(checkpointer=InMemorySaver())
+    graph = build_graph(check_replies=check_replies).compile(checkpointer=InMemorySaver())
     thread_id: str | None = None
     problems: list[str] = []
     turns: list[dict[str, Any]] = []
@@ -287,15 +287,15 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
 
 # ---------------------------------------------------------------------------- the suite
 
-def base_context(model: str, *, kb_dir: str, classifier_path: str | None = None, safety_nets: bool = True) -> Context:
+def base_context(model: str, *, kb_dir: str, classifier_path: str | None = None) -> Context:
     """The eval's run context: the model under test, a policy pinned to the documented defaults."""
-    ctx = Context(model=model, smart_model=None, chroma_dir=kb_dir, faults="", safety_nets=safety_nets,
-                  refund_approval_threshold_usd=500.0, max_message_chars=4000, reply_max_attempts=2,
-                  tool_backoff_s=0.0)
+    ctx = Context().with_(model=model, smart_model=None, chroma_dir=kb_dir, faults="",
+                          refund_approval_threshold_usd=500.0, max_message_chars=4000, reply_max_attempts=2,
+                          tool_backoff_s=0.0)
     return ctx.with_(classifier_path=classifier_path) if classifier_path else ctx
 
 
-def run_trials(scenarios: Sequence[Scenario], store: SeededStore, base: Context, k: int,
+def run_trials(scenarios: Sequence[Scenario], store: SeededStore, base: Context, k: int, *, check_replies: bool = True,
                progress: Callable[[str], None] | None = None, judge: Judge | None = None) -> list[list[dict[str, Any]]]:
     """k graded trials per scenario, each on its own copy of the seeded store."""
     graded: list[list[dict[str, Any]]] = []
@@ -304,7 +304,7 @@ def run_trials(scenarios: Sequence[Scenario], store: SeededStore, base: Context,
         for _ in range(k):
             url = store.fresh_copy()
             try:
-                trial = play(scenario, base.with_(faults=scenario.faults), url)
+                trial = play(scenario, base.with_(faults=scenario.faults), url, check_replies=check_replies)
                 graded_trial = grade(scenario, trial, store, url)
                 if judge is not None and trial.turns:
                     graded_trial["judge"] = judge(trial.reply, trial.turns[-1]["evidence"])

@@ -32,14 +32,13 @@ NODE_ORDER = ("intake", "coordinator", "clarify", "billing", "technical", "gener
 
 def routing_predictions(classifier_path: str | None = None) -> dict[str, Any]:
     """Gold and predicted intents and departments on the held-out routing sets."""
+    from core.context import Context
     from evals.routing.run import HARD, HARD_BLIND, read_jsonl
-    from graph.context import Context
-    from graph.resources import classifier
-    from nodes.routing.intents import department_for
+    from intents.catalog import department_for
 
-    ctx = Context(classifier_path=classifier_path) if classifier_path else Context()
+    ctx = Context().with_(classifier_path=classifier_path) if classifier_path else Context()
     rows = [r for path in (HARD, HARD_BLIND) for r in read_jsonl(path)]
-    predictions = classifier(ctx).predict_many([r["text"] for r in rows])
+    predictions = ctx.resources.classifier.predict_many([r["text"] for r in rows])
     return {
         "sets": [HARD.name, HARD_BLIND.name],
         "gold_intents": [r["intent"] for r in rows],

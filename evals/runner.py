@@ -95,8 +95,8 @@ def suite_e2e(ws: Workspace, model: str, thresholds: dict[str, Any], *, k: int |
     k = k or int(config.get("k_fake" if is_scripted(model) else "k_real", 1))
     scenarios = list(scenarios if scenarios is not None else e2e.load_scenarios())
     excluded_tags = set(config.get("exclude_tags", []))
-    base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path, safety_nets=safety_nets)
-    graded = e2e.run_trials(scenarios, ws.store, base, k, progress=progress, judge=judge)
+    base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path)
+    graded = e2e.run_trials(scenarios, ws.store, base, k, check_replies=safety_nets, progress=progress, judge=judge)
     gated = [(s, g) for s, g in zip(scenarios, graded, strict=True) if not excluded_tags & set(s.tags)]
     ungated = [(s, g) for s, g in zip(scenarios, graded, strict=True) if excluded_tags & set(s.tags)]
     metrics = e2e.summarise([s for s, _ in gated], [g for _, g in gated], k)
@@ -272,11 +272,10 @@ def make_judge(model: str) -> e2e.Judge | None:
     from openevals.llm import create_llm_as_judge
     from openevals.prompts import RAG_GROUNDEDNESS_PROMPT
 
-    from graph.context import Context
-    from graph.resources import chat_model
+    from core.context import Context
 
     evaluator = create_llm_as_judge(prompt=RAG_GROUNDEDNESS_PROMPT, feedback_key="judge_grounded",
-                                    judge=chat_model(Context(model=model)))
+                                    judge=Context().resources.chat_model(model))
 
     def judge(reply: str, evidence: list[str]) -> float | None:
         try:

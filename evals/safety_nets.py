@@ -2,14 +2,14 @@
 
     python -m evals.safety_nets [--model embedded:smollm2-135m] [--limit 12] [--ids a,b] [--json]
 
-With ``Context.safety_nets=False`` the model's draft goes out unchecked (no grounding check,
+With ``build_graph(check_replies=False)`` the model's draft goes out unchecked (no grounding check,
 no repair, no deterministic fallback; see `nodes/reply.py`). Both runs play the same e2e
 scenarios (default: the 12 of `SUBSET`, where the model writes a reply from tool facts
 with numbers and dates in them), one trial each, and report:
 
 - required_facts: share of the scenarios' required fact strings found in the final reply;
 - grounded_replies: share of replies whose every number, date and claimed action is backed by
-  the turn's tool results (`nodes.grounding.check_reply`, the customer's own words counting as backing);
+  the turn's tool results (`nodes.guards.facts.check_reply`, the customer's own words counting as backing);
 - model_written_replies: share of replies that are the model's draft as written (the rest are
   the workflow's deterministic reply from the same facts);
 - pass_rate and db_state_match, which should not move: the model never chooses an action.
@@ -43,9 +43,9 @@ def compare(ws: Workspace, model: str, *, ids: Sequence[str] | None = None, limi
     scenarios = select_scenarios(e2e.load_scenarios(), ids=list(ids or SUBSET), limit=limit)
     runs: dict[str, Any] = {}
     for label, nets in (("on", True), ("off", False)):
-        base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path, safety_nets=nets)
+        base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path)
         say = (lambda line, label=label: progress(f"safety nets {label}: {line}")) if progress else None
-        graded = e2e.run_trials(scenarios, ws.store, base, 1, progress=say)
+        graded = e2e.run_trials(scenarios, ws.store, base, 1, check_replies=nets, progress=say)
         runs[label] = {
             "metrics": {m: e2e.summarise(scenarios, graded, 1)[m] for m in METRICS},
             "replies": [{"id": s.id, "reply": g[0]["got"]["reply"], "missing_facts": g[0]["missing_facts"],

@@ -14,16 +14,23 @@ from __future__ import annotations
 from langgraph.graph import START, StateGraph
 from langgraph.types import RetryPolicy
 
-from graph.context import Context
-from graph.state import InputState, OutputState, SupportState
+from core.context import Context
+from core.state import InputState, OutputState, SupportState
+from graph.plan import build_plan_graph
 from nodes.approval import approval_gate, execute_decision
 from nodes.billing import billing
 from nodes.coordinator import clarify, coordinator
 from nodes.escalation import escalation
 from nodes.general import general
 from nodes.intake import intake
-from nodes.planning import build_plan_graph
-from nodes.reply import check_reply, draft_reply, fallback_reply, finalize
+from nodes.reply import (
+    check_reply,
+    draft_reply,
+    fallback_reply,
+    finalize,
+    no_fallback,
+    unchecked_reply,
+)
 from nodes.subrequests import merge_parts, subrequest
 from nodes.technical import technical
 
@@ -31,7 +38,9 @@ from nodes.technical import technical
 STORE_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, backoff_factor=2.0, jitter=True)
 
 
-def build_graph() -> StateGraph:
+def build_graph(*, check_replies: bool = True) -> StateGraph:
+    """The support graph, uncompiled. ``check_replies=False`` is the measured baseline of
+    `evals/safety_nets.py` (drafts go out unchecked, no fallback); nothing serves it."""
     builder = StateGraph(SupportState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     builder.add_node("intake", intake)
     builder.add_node("coordinator", coordinator)
@@ -47,8 +56,13 @@ def build_graph() -> StateGraph:
     builder.add_edge("subrequest", "merge_parts")
     builder.add_edge("merge_parts", "draft_reply")
     builder.add_node("draft_reply", draft_reply)
-    builder.add_node("check_reply", check_reply)
-    builder.add_node("fallback_reply", fallback_reply)
+    if check_replies:
+        builder.add_node("check_reply", check_reply)
+        builder.add_node("fallback_reply", fallback_reply)
+    else:
+        builder.add_node("check_reply", unchecked_reply)
+        builder.add_node("fallback_reply", no_fallback)
+        builder.add_edge("check_reply", "finalize")
     builder.add_node("finalize", finalize)
     builder.add_node("approval_gate", approval_gate)
     builder.add_node("execute_decision", execute_decision, retry_policy=STORE_RETRY)

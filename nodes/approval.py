@@ -14,11 +14,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.context import Context
-from graph.state import NEW_TURN, Decision, SupportState
-from nodes.desk import Desk, thread_id_of
+from core.context import Context
+from core.state import NEW_TURN, Decision, SupportState
+from nodes.desk import Desk, report_failures, thread_id_of
 from nodes.instrument import instrumented
-from nodes.specialist import report_failures
 from nodes.waiting import mark_decided, mark_waiting
 from tools.audit import write_audit
 

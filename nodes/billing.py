@@ -9,11 +9,10 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import SupportState
-from nodes.desk import Desk
-from nodes.instrument import instrumented
-from nodes.specialist import (
+from core.context import Context
+from core.state import SupportState
+from nodes.desk import (
+    Desk,
     Script,
     article_of,
     propose,
@@ -22,6 +21,7 @@ from nodes.specialist import (
     run_desk,
     search_kb,
 )
+from nodes.instrument import instrumented
 from retrieval.answers import pick_answer, section_items
 
 

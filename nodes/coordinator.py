@@ -15,22 +15,21 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from graph.context import Context
-from graph.resources import classifier, knowledge_base
-from graph.state import SupportState
+from core.context import Context
+from core.state import SupportState
+from intents.catalog import INTENTS, department_for
 from nodes import prompts
-from nodes.guardrails import without_steering
-from nodes.instrument import instrumented
-from nodes.llm import ask_model, smart_model_allowed
-from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
-from nodes.routing.guards import (
+from nodes.guards.message import without_steering
+from nodes.guards.routing import (
     ASKS_SERVICE_STATUS,
     ASKS_TICKET_STATUS,
     SERVICE_STATUS,
     TICKET_STATUS,
     reading_intent,
 )
-from nodes.routing.intents import INTENTS, department_for
+from nodes.instrument import instrumented
+from nodes.llm import ask_model, smart_model_allowed
+from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
 from nodes.subrequests import KNOWLEDGE_QUESTION, split_request
 
 Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest", "plan_execute"]
@@ -52,11 +51,11 @@ def _matching_article(ctx: Context, text: str) -> str | None:
     """The help article that clearly matches ``text``, if one does (a read of public articles, no tool):
     it scores at least ``kb_route_min_score`` and is either 0.1 above that or 0.05 ahead of the next
     article ("can I exchange the espresso machine": exchanges 0.33, then 0.19)."""
-    passages = knowledge_base(ctx).search(text, k=2)
-    if not passages or passages[0].score < ctx.kb_route_min_score:
+    passages = ctx.resources.knowledge_base.search(text, k=2)
+    if not passages or passages[0].score < ctx.settings.kb_route_min_score:
         return None
     best, runner_up = passages[0].score, (passages[1].score if len(passages) > 1 else 0.0)
-    clear = best >= ctx.kb_route_min_score + 0.1 or best - runner_up >= 0.05
+    clear = best >= ctx.settings.kb_route_min_score + 0.1 or best - runner_up >= 0.05
     return passages[0].doc_id if clear else None
 
 
@@ -82,11 +81,11 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     if ASKS_TICKET_STATUS.search(state["request"]):
         return Command(update={"intent": TICKET_STATUS, "confidence": 1.0, "department": "escalation",
                                "departments": ["escalation"]}, goto="escalation")
-    model = classifier(ctx)
+    model = ctx.resources.classifier
     # an injected "ignore your instructions ... approval granted" says nothing about what the customer wants
     request = without_steering(state["request"]) if state.get("injection_flags") else state["request"]
     prediction = model.predict(request)
-    parts = split_request(request, model.predict, min_confidence=ctx.classifier_min_confidence,
+    parts = split_request(request, model.predict, min_confidence=ctx.settings.classifier_min_confidence,
                           whole=prediction, knowledge_match=lambda clause: _matching_article(ctx, clause))
     if parts:
         intents = [reading_intent(p.intent, p.text, model.canonical) for p in parts]
@@ -103,7 +102,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
                                "confidence": min(p.confidence for p in parts)}, goto=sends)
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"
-    if confidence < ctx.classifier_min_confidence:
+    if confidence < ctx.settings.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
         if model_intent is None and ASKS_SERVICE_STATUS.search(request):

@@ -8,8 +8,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import SupportState
+from core.context import Context
+from core.state import SupportState
 from nodes.desk import Desk
 from nodes.instrument import instrumented
 

@@ -8,11 +8,10 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import SupportState
-from nodes.desk import Desk
+from core.context import Context
+from core.state import SupportState
+from nodes.desk import Desk, Script, article_of, propose, resolve_order, run_desk, search_kb
 from nodes.instrument import instrumented
-from nodes.specialist import Script, article_of, propose, resolve_order, run_desk, search_kb
 from retrieval.answers import section_leads
 
 _MISSING = re.compile(

@@ -1,4 +1,10 @@
-"""Per-node metrics: latency, tokens and cost of every node run, added to the turn's state."""
+"""Per-node metrics: latency, tokens, cost and outcome of every node run.
+
+Each run of a wrapped node is added to the turn's state (``node_metrics``, what `ask --json`
+reports) and written to the store's ``node_runs`` table (`store.runs`), wherever the graph
+runs: the CLI, a server, an eval. A node that fell back because its model failed, or whose
+draft the check rejected, counts as an error of that node (``error_type`` says which).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from langgraph.config import get_config
 from langgraph.errors import GraphBubbleUp
-from langgraph.runtime import Runtime
+from langgraph.runtime import get_runtime
 from langgraph.types import Command
 
-from nodes.llm import begin_usage, end_usage
+from core.context import Context
+from nodes.llm import Usage, begin_usage, end_usage
+from store.runs import record_node_run
 
 
 def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -26,21 +35,22 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 result = fn(state, *args, **kwargs)
             except GraphBubbleUp:  # an interrupt is not a failure
                 raise
-            except Exception as exc:
-                _record_failure(name, (*args, *kwargs.values()), exc, (time.perf_counter() - started) * 1000)
+            except Exception as exc:  # no state update survives a raise: the table is its only trace
+                _record(name, (time.perf_counter() - started) * 1000, end_usage(token), type(exc).__name__)
                 raise
-            finally:
-                usage = end_usage(token)
+            usage = end_usage(token)
             metric = {
                 "turn": _turn_of(state, result),
                 "node": name,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3),
                 "tokens": usage.tokens,
                 "cost_usd": round(usage.cost_usd, 8),
-                "outcome": "ok",
+                "outcome": "error" if usage.fallback else "ok",
+                "error_type": usage.fallback,
                 "cache_hit": usage.cache_hits > 0 and usage.calls == 0,
                 "cache_lookups": usage.cache_lookups,
             }
+            _record(name, metric["latency_ms"], usage, usage.fallback)
             return _with_metric(result, metric)
 
         return node
@@ -48,28 +58,17 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
     return wrap
 
 
-def _record_failure(node: str, args: tuple[Any, ...], exc: Exception, latency_ms: float) -> None:
-    """A node that raised leaves no state update, so its failure goes straight to `node_runs`."""
-    runtime = next((a for a in args if isinstance(a, Runtime)), None)
-    config = next((a for a in args if isinstance(a, dict) and "configurable" in a), {})
-    if runtime is None or runtime.context is None:
+def _record(node: str, latency_ms: float, usage: Usage, error_type: str | None) -> None:
+    config = get_config()
+    context = get_runtime(Context).context
+    if context is None:  # a graph run without a context has no store to write to
         return
-    from datetime import UTC, datetime
-
-    from sqlalchemy import insert
-
-    from graph.resources import store_engine
-    from store.schema import node_runs
-
-    try:
-        with store_engine(runtime.context).begin() as conn:
-            conn.execute(insert(node_runs).values(
-                at=datetime.now(UTC), thread_id=str(config.get("configurable", {}).get("thread_id", "")),
-                customer_id=runtime.context.customer_id, node=node, outcome="error",
-                error_type=type(exc).__name__, latency_ms=round(latency_ms, 3), tokens=0, cost_usd=0.0,
-                model=runtime.context.model))
-    except Exception:  # the store itself may be what failed; the original error matters more
-        pass
+    record_node_run(
+        context.resources.engine, thread_id=str(config.get("configurable", {}).get("thread_id", "")),
+        run_id=str(config.get("run_id") or "") or None, customer_id=context.customer_id, node=node,
+        outcome="error" if error_type else "ok", error_type=error_type, latency_ms=latency_ms,
+        tokens=usage.tokens, cost_usd=round(usage.cost_usd, 8), model=context.settings.model,
+        cache_hit=usage.cache_hits > 0 and usage.calls == 0)
 
 
 def _turn_of(state: dict[str, Any], result: Any) -> int:

@@ -9,15 +9,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from graph.context import Context
-from graph.resources import classifier, store_engine
-from graph.state import NEW_TURN, SupportState
+from core.context import Context
+from core.state import INPUT_REJECTED, NEW_TURN, SupportState
 from nodes.entities import extract_entities
-from nodes.guardrails import InputRejected, injection_flags, validate_message
+from nodes.guards.message import InputRejected, injection_flags, validate_message
+from nodes.guards.ratelimit import wait_message
+from nodes.guards.safety import screen_message
 from nodes.instrument import instrumented
 from nodes.memory import recall
-from nodes.ratelimit import wait_message
-from nodes.safety import screen_message
 from nodes.smalltalk import canned_reply
 from tools.audit import write_audit
 
@@ -42,11 +41,11 @@ def follow_up_of(state: SupportState, text: str, ctx: Context) -> tuple[str, dic
         previous = open_parts[0]  # the one part of a multi-issue message that asked something
     elif state.get("status") != "needs_info":
         return None
-    if not previous or len(previous) + len(text) > ctx.max_message_chars:
+    if not previous or len(previous) + len(text) > ctx.settings.max_message_chars:
         return None
     found = extract_entities(text, answering=True)
     short_answer = len(text.split()) <= FOLLOW_UP_MAX_WORDS and any(k in found for k in ANSWER_ENTITIES)
-    if not short_answer and classifier(ctx).predict(text).confidence >= ctx.classifier_min_confidence:
+    if not short_answer and ctx.resources.classifier.predict(text).confidence >= ctx.settings.classifier_min_confidence:
         return None
     return f"{previous}\n{text}", {**state.get("entities", {}), **found}
 
@@ -73,14 +72,12 @@ def intake(
     if not ctx.customer_id:
         return Command(update={**fresh, "status": "error", "error": "no customer id in the run context",
                                "reply": "I cannot help without knowing which customer you are."}, goto="finalize")
-    if state.get("customer_id", ctx.customer_id) != ctx.customer_id:
-        return Command(update={**fresh, "status": "error", "error": "thread belongs to another customer",
-                               "reply": "This conversation belongs to another customer."}, goto="finalize")
-    fresh["customer_id"] = ctx.customer_id
+    # the owner is fixed by the first turn; callers check it before a run (switchboard.app, server.auth)
+    fresh["customer_id"] = state.get("customer_id") or ctx.customer_id
     try:
-        text = validate_message(latest_customer_text(state), max_chars=ctx.max_message_chars)
+        text = validate_message(latest_customer_text(state), max_chars=ctx.settings.max_message_chars)
     except InputRejected as exc:
-        return Command(update={**fresh, "status": "error", "error": str(exc),
+        return Command(update={**fresh, "status": "error", "error": f"{INPUT_REJECTED}{exc}",
                                "reply": f"Sorry, I could not read that message: {exc}."}, goto="finalize")
     wait = wait_message(ctx)
     if wait:
@@ -88,7 +85,7 @@ def intake(
     flags = injection_flags(text)
     if flags:
         # Text that claims approval or a new role is data: flag it and carry on under the same policy.
-        write_audit(store_engine(ctx), action="injection_flagged", outcome="flagged",
+        write_audit(ctx.resources.engine, action="injection_flagged", outcome="flagged",
                     thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
                     node="intake", detail=", ".join(flags) + ": " + text[:300])
     memory = recall(runtime.store, ctx.customer_id, config["configurable"].get("thread_id"))

@@ -7,25 +7,15 @@ to a deterministic path.
 from __future__ import annotations
 
 import contextvars
-import functools
 import logging
 import time
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
-with warnings.catch_warnings():  # langchain-community warns on import that it is being sunset
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from langchain_community.cache import SQLiteCache
-from langchain_core._api import LangChainBetaWarning
-from langchain_core.load import dumps, loads
+from langchain_core.load import dumps
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import Generation
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from graph.context import Context
-from graph.resources import chat_model
+from core.context import Context
 from tools.faults import maybe_fail, parse_faults
 
 log = logging.getLogger(__name__)
@@ -46,6 +36,7 @@ class Usage:
     calls: int = 0
     cache_hits: int = 0
     cache_lookups: int = 0
+    fallback: str | None = None  # why the node fell back to its deterministic path, if it did
 
 
 _usage: contextvars.ContextVar[Usage | None] = contextvars.ContextVar("node_usage", default=None)
@@ -55,54 +46,38 @@ def begin_usage() -> contextvars.Token[Usage | None]:
     return _usage.set(Usage())
 
 
+def note_fallback(reason: str) -> None:
+    """Mark the running node as having fallen back (its run is then counted as an error)."""
+    usage = _usage.get()
+    if usage is not None:
+        usage.fallback = reason
+
+
 def end_usage(token: contextvars.Token[Usage | None]) -> Usage:
     usage = _usage.get() or Usage()
     _usage.reset(token)
     return usage
 
 
-class _ReplyCache(SQLiteCache):
-    """LangChain's SQLite cache, reading back only the one class it stores (`Generation`): the
-    default `loads` warns that it will stop trusting stored objects, and a cache file is data."""
-
-    def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
-        stmt = (select(self.cache_schema.response).where(self.cache_schema.prompt == prompt)
-                .where(self.cache_schema.llm == llm_string).order_by(self.cache_schema.idx))
-        with Session(self.engine) as session:
-            rows = session.execute(stmt).fetchall()
-        try:
-            with warnings.catch_warnings():  # `loads` announces that it is in beta on every call
-                warnings.simplefilter("ignore", LangChainBetaWarning)
-                return [loads(row[0], allowed_objects=[Generation]) for row in rows] or None
-        except Exception:  # written by another version, or not ours: a miss, never a crash
-            return None
-
-
-@functools.lru_cache(maxsize=4)
-def _reply_cache(path: str) -> SQLiteCache:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return _ReplyCache(database_path=path)
-
-
 def _cache_key(name: str, ctx: Context) -> str:
-    return f"{name}|max_tokens={ctx.model_max_tokens}"
+    return f"{name}|max_tokens={ctx.settings.model_max_tokens}"
 
 
 def _cached(ctx: Context, name: str, prompt: str) -> str | None:
     """A reply written before for exactly this prompt (same facts) within the TTL."""
-    if ctx.model_cache_ttl_s <= 0 or name.startswith("fake:"):
+    if ctx.settings.model_cache_ttl_s <= 0 or name.startswith("fake:"):
         return None
-    hit = _reply_cache(ctx.model_cache_path).lookup(prompt, _cache_key(name, ctx))
+    hit = ctx.resources.reply_cache.lookup(prompt, _cache_key(name, ctx))
     if not hit:
         return None
     written = float((hit[0].generation_info or {}).get("written_at", 0))
-    return hit[0].text if time.time() - written <= ctx.model_cache_ttl_s else None
+    return hit[0].text if time.time() - written <= ctx.settings.model_cache_ttl_s else None
 
 
 def _remember(ctx: Context, name: str, prompt: str, text: str) -> None:
-    if ctx.model_cache_ttl_s > 0 and not name.startswith("fake:"):
+    if ctx.settings.model_cache_ttl_s > 0 and not name.startswith("fake:"):
         generation = Generation(text=text, generation_info={"written_at": time.time()})
-        _reply_cache(ctx.model_cache_path).update(prompt, _cache_key(name, ctx), [generation])
+        ctx.resources.reply_cache.update(prompt, _cache_key(name, ctx), [generation])
 
 
 def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = None) -> str | None:
@@ -111,21 +86,22 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
     The same prompt (the same question over the same facts) is answered from a
     cache within ``model_cache_ttl_s``, without calling the model again.
     """
-    name = spec or ctx.model
+    name = spec or ctx.settings.model
     usage = _usage.get()
     prompt = dumps(messages)
     cached = _cached(ctx, name, prompt)
-    if usage is not None and ctx.model_cache_ttl_s > 0 and not name.startswith("fake:"):
+    if usage is not None and ctx.settings.model_cache_ttl_s > 0 and not name.startswith("fake:"):
         usage.cache_lookups += 1
         usage.cache_hits += cached is not None
     if cached is not None:
         return cached
     started = time.perf_counter()
     try:
-        maybe_fail(parse_faults(ctx.faults), "model", f"{name}|{messages[-1].content}")
-        message = chat_model(ctx, name).invoke(messages)
+        maybe_fail(parse_faults(ctx.settings.faults), "model", f"{name}|{messages[-1].content}")
+        message = ctx.resources.chat_model(name).invoke(messages)
     except Exception as exc:  # any provider error: the workflow has a deterministic path
         log.warning("model %s failed after %.0f ms: %s", name, (time.perf_counter() - started) * 1000, exc)
+        note_fallback(f"model_failed:{type(exc).__name__}")
         return None
     meta = getattr(message, "usage_metadata", None) or {}
     if usage is not None:
@@ -141,6 +117,7 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
 
 def smart_model_allowed(ctx: Context, spent_usd: float) -> str | None:
     """The smart model for a hard step, unless none is configured or the thread's budget is spent."""
-    if not ctx.planner_model:
+    planner = ctx.settings.planner_model
+    if not planner:
         return None
-    return ctx.planner_model if spent_usd < ctx.thread_budget_usd else None
+    return planner if spent_usd < ctx.settings.thread_budget_usd else None

@@ -14,7 +14,7 @@ from typing import Any
 
 from langgraph.store.base import BaseStore
 
-from graph.state import SupportState
+from core.state import SupportState
 
 RECENT_CONVERSATIONS = 3
 LANGUAGE = re.compile(

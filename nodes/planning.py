@@ -10,28 +10,25 @@ checkpoint after it: a crash resumes at the next step, never repeats one.
 from __future__ import annotations
 
 import json
-import operator
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
-from graph.context import Context
-from graph.resources import store_engine
+from core.context import Context
+from core.state import PlanState, PlanStep
 from nodes import prompts
 from nodes.approval import parse_decision
-from nodes.desk import Desk, thread_id_of
+from nodes.desk import Desk, refundable, thread_id_of
+from nodes.guards.routing import ASKS_COST
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
-from nodes.routing.guards import ASKS_COST
-from nodes.specialist import refundable
 from nodes.waiting import mark_decided, mark_waiting
 from tools.audit import write_audit
 from tools.registry import PERMISSIONS, TOOLS
@@ -66,41 +63,6 @@ def detect_actions(text: str) -> list[str]:
 
 def wants_plan(text: str) -> bool:
     return len(detect_actions(text)) >= 2
-
-
-class PlanStep(TypedDict):
-    department: str
-    tool: str
-    args: dict[str, Any]
-    why: str
-
-
-class PlanInput(TypedDict, total=False):
-    spent_usd: float
-    request: str
-    entities: dict[str, Any]
-    memory: dict[str, Any]
-    turn: int
-    branch: int
-
-
-class PlanOutput(TypedDict, total=False):
-    # Lists accumulate over the steps; the parent graph appends them to the turn's own lists.
-    tool_calls: Annotated[list[dict[str, Any]], operator.add]
-    facts: Annotated[list[str], operator.add]
-    evidence: Annotated[list[str], operator.add]
-    departments: Annotated[list[str], operator.add]
-    reply: str
-    status: str
-    question: str | None
-    plan_status: str
-
-
-class PlanState(PlanInput, PlanOutput, total=False):
-    plan: list[PlanStep]
-    problems: list[str]
-    cursor: int
-    review_reasons: list[str]
 
 
 def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], list[str]]:
@@ -285,7 +247,7 @@ def review_plan(
         decisions = [{"type": "reject", "message": f"invalid decision: {exc}"}]
     if len(decisions) == 1:
         decisions = decisions * len(state["plan"])
-    engine = store_engine(runtime.context)
+    engine = runtime.context.resources.engine
     for step, decision in zip(state["plan"], decisions, strict=False):
         write_audit(engine, action="approval", outcome=decision["type"], thread_id=thread_id_of(config),
                     customer_id=runtime.context.customer_id, node=step["department"],
@@ -325,12 +287,3 @@ def execute_step(state: PlanState, runtime: Runtime[Context], config: RunnableCo
     return Command(update={"tool_calls": desk.records, "facts": facts, "evidence": facts, "cursor": cursor + 1,
                            "plan_status": "done" if last else "running"},
                    goto="__end__" if last else "execute_step")
-
-
-def build_plan_graph() -> StateGraph:
-    builder = StateGraph(PlanState, context_schema=Context, input_schema=PlanInput, output_schema=PlanOutput)
-    builder.add_node("make_plan", make_plan)
-    builder.add_node("review_plan", review_plan)
-    builder.add_node("execute_step", execute_step)
-    builder.add_edge(START, "make_plan")
-    return builder

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from graph.context import Context
+from core.context import Context
 
 
 def approval_reason(tool: str, args: dict[str, Any], ctx: Context, *, unsure: bool = False) -> str | None:
@@ -22,12 +22,10 @@ def approval_reason(tool: str, args: dict[str, Any], ctx: Context, *, unsure: bo
             return "a refund with an unreadable amount"
         if not amount.is_finite():
             return "a refund with an unreadable amount"
-        if amount > Decimal(str(ctx.refund_approval_threshold_usd)):
-            return f"a refund above ${ctx.refund_approval_threshold_usd:,.0f}"
+        if amount > Decimal(str(ctx.settings.refund_approval_threshold_usd)):
+            return f"a refund above ${ctx.settings.refund_approval_threshold_usd:,.0f}"
     if tool == "close_account":
         return "closing an account"
-    if tool == "send_bulk_message" and int(args.get("recipients", 0)) > 100:
-        return "a message to more than 100 customers"
     if unsure and tool in {"issue_refund", "cancel_order", "update_shipping_address"}:
         return "the request was not understood with confidence"
     return None

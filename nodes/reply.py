@@ -10,14 +10,15 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from graph.context import Context
-from graph.state import SupportState
-from nodes import grounding, prompts
+from core.context import Context
+from core.state import SupportState
+from nodes import prompts
 from nodes.desk import thread_id_of
+from nodes.guards import facts as grounding
+from nodes.guards.output import screen_reply
 from nodes.instrument import instrumented
-from nodes.llm import ask_model, smart_model_allowed
+from nodes.llm import ask_model, note_fallback, smart_model_allowed
 from nodes.memory import remember
-from nodes.output_guard import screen_reply
 
 
 def _done_tools(state: SupportState) -> set[str]:
@@ -46,26 +47,22 @@ def draft_reply(
     user = template.format(request=state["request"], facts=_fact_block(state), problems="; ".join(problems))
     # The first draft is an easy step for the fast model; a repair is a hard one for the smart model,
     # while the thread's budget lasts.
-    spec = (smart_model_allowed(ctx, state.get("spent_usd", 0.0)) if problems else None) or ctx.model
+    spec = (smart_model_allowed(ctx, state.get("spent_usd", 0.0)) if problems else None) or ctx.settings.model
     draft = ask_model(ctx, [SystemMessage(prompts.REPLY_SYSTEM), HumanMessage(user)], spec=spec)
     if draft is None:  # the model failed or timed out: the deterministic reply takes over
-        if not ctx.safety_nets:
-            return Command(update={"status": "error", "error": "model_failed",
-                                   "reply": "Sorry, I could not write a reply just now."}, goto="finalize")
         return Command(update={"draft_attempts": attempt}, goto="fallback_reply")
     return Command(update={"draft": draft, "draft_attempts": attempt}, goto="check_reply")
 
 
 @instrumented("check_reply")
 def check_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["finalize", "draft_reply", "fallback_reply"]]:
-    if not runtime.context.safety_nets:  # measured baseline: the draft goes out unchecked
-        return Command(update={"reply": state.get("draft", "")}, goto="finalize")
     problems = grounding.check_reply(state.get("draft", ""), state.get("evidence", []), done_tools=_done_tools(state),
                                      key_facts=state.get("facts", []))
     if not problems:
         return Command(update={"reply": state["draft"], "draft_problems": []}, goto="finalize")
-    if state.get("draft_attempts", 0) < runtime.context.reply_max_attempts:
+    if state.get("draft_attempts", 0) < runtime.context.settings.reply_max_attempts:
         return Command(update={"draft_problems": problems}, goto="draft_reply")
+    note_fallback("draft_rejected")  # every draft failed the check: the deterministic reply goes out
     return Command(update={"draft_problems": problems}, goto="fallback_reply")
 
 
@@ -85,6 +82,25 @@ def deterministic_reply(state: SupportState) -> str:
 
 @instrumented("fallback_reply")
 def fallback_reply(state: SupportState) -> dict[str, Any]:
+    return {"reply": deterministic_reply(state)}
+
+
+# The measured baseline of `evals/safety_nets.py` (`build_graph(check_replies=False)`): what a
+# workflow without the reply check would send. Never wired into the graph that serves customers.
+
+
+@instrumented("check_reply")
+def unchecked_reply(state: SupportState) -> dict[str, Any]:
+    """The draft goes out as the model wrote it."""
+    return {"reply": state.get("draft", "")}
+
+
+@instrumented("fallback_reply")
+def no_fallback(state: SupportState) -> dict[str, Any]:
+    """A model that failed is an error, not a deterministic reply; a turn that needed no model
+    (a question, a reply the workflow wrote itself) is answered as usual."""
+    if state.get("draft_attempts") and not state.get("draft"):
+        return {"status": "error", "error": "model_failed", "reply": "Sorry, I could not write a reply just now."}
     return {"reply": deterministic_reply(state)}
 
 

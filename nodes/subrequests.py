@@ -16,14 +16,13 @@ from typing import Any, NotRequired, TypedDict
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import SupportState
+from core.context import Context
+from core.state import SupportState
+from intents.catalog import department_for
 from nodes import billing, general, technical
-from nodes.desk import Desk
+from nodes.desk import Desk, Script, report_failures
 from nodes.entities import extract_entities
 from nodes.instrument import instrumented
-from nodes.routing.intents import department_for
-from nodes.specialist import Script, report_failures
 
 CLAUSE_BREAK = re.compile(
     r"(?<=[.!?])\s+|;\s*|\s*,?\s+(?:and also|and|also|plus|but|oh and)\s+(?=(?:i|i'm|im|my|what|how|can|could|"

@@ -8,11 +8,10 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import SupportState
-from nodes.desk import Desk
+from core.context import Context
+from core.state import SupportState
+from nodes.desk import Desk, Script, propose, run_desk, search_kb
 from nodes.instrument import instrumented
-from nodes.specialist import Script, propose, run_desk, search_kb
 from retrieval.answers import content_words, pick_answer
 
 _SITE_ERROR = re.compile(r"\b(error|crash\w*|500|404|blank (page|screen)|bug|broken|not loading|won'?t load|"

@@ -45,12 +45,10 @@ _ASKS_DEADLINE = re.compile(
 )
 _STATES_DEADLINE = re.compile(r"\b(?:within|until|up to|no later than|deadline|by the end of)\b", re.I)
 
-_STOP_WORDS = """a an the and or but if of to in on at for from by with about into over after before is are
-    was were be been being do does did have has had i me my mine you your we our us it its this
-    that these those there here what which who whom when where why how can could would should
-    will shall may might must not no yes so than then too very just also any some all more most
-    much many get got im ive dont cant wont please hi hello hey thanks thank ok okay u ur"""
-_STOP = frozenset(_STOP_WORDS.split())
+# Words that carry no topic: skipped when matching questions to sentences here, and by the
+# reply check (nodes/guards/facts.py) when it asks whether a sentence says more than the facts.
+STOP_WORDS = frozenset(["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "can't", "cannot", "cant", "could", "did", "do", "does", "doing", "don't", "dont", "down", "during", "each", "few", "for", "from", "further", "get", "got", "had", "has", "have", "having", "he", "hello", "her", "here", "hers", "hey", "hi", "him", "his", "how", "i", "i'll", "i'm", "if", "im", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "ive", "just", "let", "many", "may", "me", "might", "mine", "more", "most", "much", "must", "my", "no", "nor", "not", "now", "of", "off", "ok", "okay", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "please", "same", "shall", "she", "should", "so", "some", "such", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "u", "under", "until", "up", "ur", "us", "very", "was", "we", "we'll", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won't", "wont", "would", "yes", "you", "you'll", "your", "yours", "yourself"])
+
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MIN_CHARS = 20
@@ -96,7 +94,7 @@ def _stem(word: str) -> str:
 def content_words(text: str) -> set[str]:
     """Lower-case, lightly stemmed words that carry meaning; error codes ("e-203") count."""
     words = re.findall(r"[a-z0-9][a-z0-9-]*", text.lower().replace("'", ""))
-    return {_stem(w) for w in words if w not in _STOP and (len(w) > 2 or w.isdigit())}
+    return {_stem(w) for w in words if w not in STOP_WORDS and (len(w) > 2 or w.isdigit())}
 
 
 def _sentences(line: str) -> list[str]:

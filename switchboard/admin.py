@@ -9,9 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from graph.context import Context
-from graph.resources import store_engine
-from nodes.routing.intents import INTENT_DEPARTMENT
+from core.context import Context
+from intents.catalog import INTENT_DEPARTMENT
 from store.schema import audit_log, customers, orders, refunds, tickets
 from tools.registry import permission_matrix
 
@@ -19,7 +18,7 @@ View = Callable[[Context, str | None, int], list[dict[str, Any]]]
 
 
 def _rows(ctx: Context, query: Any) -> list[dict[str, Any]]:
-    with store_engine(ctx).connect() as conn:
+    with ctx.resources.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
@@ -66,7 +65,7 @@ def view_intents(ctx: Context, customer: str | None, limit: int) -> list[dict[st
 def view_metrics(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
     from switchboard.metrics import metrics_summary, node_table
 
-    return node_table(metrics_summary(store_engine(ctx), customer=customer))
+    return node_table(metrics_summary(ctx.resources.engine, customer=customer))
 
 
 VIEWS: dict[str, View] = {

@@ -1,7 +1,8 @@
-"""Wiring for callers outside the graph (CLI, demo, benchmarks): set-up, checkpointer, one turn.
+"""Running the graph for callers outside it (CLI, demo, evals, benchmarks): set-up, the
+checkpointer and Store the settings name, one turn, one decision.
 
-The graph's builder knows nothing of files and URLs; this module opens the
-checkpointer the settings name and runs turns for a customer.
+The graph's builder knows nothing of files and URLs; this module opens what the settings
+name and runs turns for a customer.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
-from langgraph.types import Command
-from sqlalchemy import insert, select
+from langgraph.types import Command, Interrupt, StateSnapshot
+from sqlalchemy import select
 
+from core.context import Context
+from core.settings import Settings
+from core.state import INPUT_REJECTED
 from graph.builder import build_graph
-from graph.context import Context, Settings
-from graph.resources import store_engine
-from nodes.guardrails import InputRejected, validate_message
-from store.schema import customers, node_runs
+from store.schema import customers
 
 
 class UserError(ValueError):
@@ -42,16 +44,15 @@ class SetupReport:
 
 def set_up(settings: Settings) -> SetupReport:
     """Create what is missing: the store database, the classifier, the knowledge index. Idempotent."""
-    from nodes.routing.classifier import load_or_train
-    from retrieval import get_knowledge_base
     from store.db import ensure_store
 
     settings.home.mkdir(parents=True, exist_ok=True)
     store = ensure_store(settings.resolved_database_url())
-    ctx = Context()
-    load_or_train(Path(ctx.classifier_path))
-    report = get_knowledge_base(ctx.chroma_dir).ingest()
-    return SetupReport(store=asdict(store), classifier=ctx.classifier_path, knowledge_base=report.to_dict())
+    resources = Context(settings=settings).resources
+    resources.classifier  # noqa: B018 - loads it, training it first when the file is missing
+    report = resources.knowledge_base.ingest()
+    return SetupReport(store=asdict(store), classifier=str(settings.resolved_classifier_path()),
+                       knowledge_base=report.to_dict())
 
 
 def _postgres_dsn(url: str) -> str | None:
@@ -122,57 +123,65 @@ def new_thread_id() -> str:
 
 
 def check_customer(ctx: Context) -> None:
-    with store_engine(ctx).connect() as conn:
+    """The CLI's `--customer` names a customer of the store (argument checking, not authorisation)."""
+    with ctx.resources.engine.connect() as conn:
         if conn.execute(select(customers.c.id).where(customers.c.id == ctx.customer_id)).first() is None:
             raise UserError(f"unknown customer {ctx.customer_id!r} (see `switchboard admin customers`)")
 
 
-def pending_interrupts(graph: CompiledStateGraph, thread_id: str) -> list[Any]:
-    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+def _config(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def waiting_on(snapshot: StateSnapshot) -> list[Interrupt]:
+    """The interrupts a thread waits on, from a snapshot already read."""
     return [i for task in snapshot.tasks for i in task.interrupts]
 
 
+def pending_interrupts(graph: CompiledStateGraph, thread_id: str) -> list[Interrupt]:
+    return waiting_on(graph.get_state(_config(thread_id)))
+
+
 def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: str | None = None) -> dict[str, Any]:
-    """One customer turn: validate, run the graph, and return the caller's view of the result."""
-    try:
-        text = validate_message(message, max_chars=ctx.max_message_chars)
-    except InputRejected as exc:
-        raise UserError(str(exc)) from exc
-    check_customer(ctx)
+    """One customer turn: run the graph, return the caller's view of the result.
+
+    The checkpoint is read once before (whose thread, is a decision pending?) and once after.
+    The graph's intake validates the message; a message it refuses as unreadable is a
+    `UserError` here (exit code 2 in the CLI).
+    """
+    if not isinstance(message, str):  # bytes are the transport's to decode (the CLI reads stdin as UTF-8)
+        raise UserError("the message must be text (UTF-8), not binary data")
     thread_id = thread_id or new_thread_id()
-    # The owner also goes into checkpoint metadata: a crash before intake still says whose thread it is.
-    config = {"configurable": {"thread_id": thread_id}, "metadata": {"customer_id": ctx.customer_id}}
-    snapshot = graph.get_state(config)
-    owner = snapshot.values.get("customer_id") or (snapshot.metadata or {}).get("customer_id") or ctx.customer_id
-    if owner != ctx.customer_id:
+    config: RunnableConfig = {**_config(thread_id), "metadata": {"customer_id": ctx.customer_id}}
+    before = graph.get_state(config)
+    owner = before.values.get("customer_id") or (before.metadata or {}).get("customer_id")
+    if owner is None:  # a new thread: its owner must be a customer of the store
+        check_customer(ctx)
+    elif owner != ctx.customer_id:  # the turn's one ownership check (a server's is in server.auth)
         raise UserError("this thread belongs to another customer")
-    if pending_interrupts(graph, thread_id):
-        values = snapshot.values
-        return turn_result(thread_id, {**values, "reply": "Your earlier request is still waiting for a person "
+    if waiting_on(before):
+        return turn_result(thread_id, {**before.values, "reply": "Your earlier request is still waiting for a person "
                                        "to approve it; I will answer as soon as it is decided.",
                                        "status": "awaiting_approval", "tool_calls": [], "node_metrics": []})
-    graph.invoke({"messages": [HumanMessage(text)]}, config, context=ctx)
-    return finish(graph, ctx, thread_id)
+    graph.invoke({"messages": [HumanMessage(message)]}, config, context=ctx)
+    return finish(graph, thread_id)
 
 
 def resume_turn(graph: CompiledStateGraph, ctx: Context, thread_id: str, decision: Any) -> dict[str, Any]:
-    config = {"configurable": {"thread_id": thread_id}}
     if not pending_interrupts(graph, thread_id):
         raise UserError(f"thread {thread_id} is not waiting for a decision")
-    recorded = metrics_count(graph, thread_id)
-    graph.invoke(Command(resume=decision), config, context=ctx)
-    return finish(graph, ctx, thread_id, recorded=recorded)
+    graph.invoke(Command(resume=decision), _config(thread_id), context=ctx)
+    return finish(graph, thread_id)
 
 
-def metrics_count(graph: CompiledStateGraph, thread_id: str) -> int:
-    """How many of the turn's node metrics were already written (a resumed turn adds to them)."""
-    return len(graph.get_state({"configurable": {"thread_id": thread_id}}).values.get("node_metrics", []))
-
-
-def finish(graph: CompiledStateGraph, ctx: Context, thread_id: str, *, recorded: int = 0) -> dict[str, Any]:
-    values = dict(graph.get_state({"configurable": {"thread_id": thread_id}}).values)
-    record_node_runs(ctx, thread_id, values.get("node_metrics", [])[recorded:])
-    waiting = pending_interrupts(graph, thread_id)
+def finish(graph: CompiledStateGraph, thread_id: str) -> dict[str, Any]:
+    """The caller's view of the thread after a run (one read of the checkpoint)."""
+    snapshot = graph.get_state(_config(thread_id))
+    values = dict(snapshot.values)
+    rejected = str(values.get("error") or "")
+    if values.get("status") == "error" and rejected.startswith(INPUT_REJECTED):
+        raise UserError(rejected.removeprefix(INPUT_REJECTED))
+    waiting = waiting_on(snapshot)
     if waiting:  # a gate inside a subgraph: its reply lives in the subgraph until it finishes
         values["status"] = "awaiting_approval"
         if not values.get("reply"):
@@ -180,25 +189,11 @@ def finish(graph: CompiledStateGraph, ctx: Context, thread_id: str, *, recorded:
     return turn_result(thread_id, values)
 
 
-def describe_waiting(waiting: list[Any]) -> str:
+def describe_waiting(waiting: list[Interrupt]) -> str:
     requests = [r for i in waiting if isinstance(i.value, dict) for r in i.value.get("action_requests", [])]
     steps = "; ".join(f"{n}. {r['name'].replace('_', ' ')} {json.dumps(r['args'])}" for n, r in enumerate(requests, 1))
     return (f"Here is my plan: {steps}. A member of our team reviews it first; "
             "I will go ahead as soon as it is approved.")
-
-
-def record_node_runs(ctx: Context, thread_id: str, metrics: list[dict[str, Any]]) -> None:
-    if not metrics:
-        return
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
-    rows = [{"at": now, "thread_id": thread_id, "customer_id": ctx.customer_id, "node": m["node"],
-             "outcome": m.get("outcome", "ok"), "error_type": m.get("error_type"), "latency_ms": m["latency_ms"],
-             "tokens": m["tokens"], "cost_usd": m["cost_usd"], "model": ctx.model,
-             "cache_hit": bool(m.get("cache_hit"))} for m in metrics]
-    with store_engine(ctx).begin() as conn:
-        conn.execute(insert(node_runs), rows)
 
 
 def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:

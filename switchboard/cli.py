@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from graph.context import Context, get_settings
+from core.context import Context
+from core.settings import get_settings
 
 app = typer.Typer(help="Switchboard: customer support where the workflow decides.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -35,8 +36,8 @@ def fail(message: str, code: int = 2) -> None:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn known user mistakes into exit code 2 and anything else into a one-line exit code 1."""
+    from core.models import ModelConfigError
     from switchboard.app import UserError
-    from switchboard.models import ModelConfigError
 
     try:
         yield
@@ -97,6 +98,7 @@ def chat(customer: CustomerOpt, thread: Annotated[str | None, typer.Option("--th
     from switchboard.app import UserError, new_thread_id, open_graph, run_turn
 
     thread_id = thread or new_thread_id()
+    ctx = _context(customer)
     with user_errors(), open_graph(get_settings()) as graph:
         out.print(f"[dim]thread {thread_id} — customer {customer}[/dim]")
         while True:
@@ -107,7 +109,7 @@ def chat(customer: CustomerOpt, thread: Annotated[str | None, typer.Option("--th
             if not line.strip():
                 break
             try:
-                print_turn(run_turn(graph, _context(customer), line, thread_id))
+                print_turn(run_turn(graph, ctx, line, thread_id))
             except UserError as exc:
                 err.print(f"error: {exc}", markup=False)
 
@@ -115,9 +117,7 @@ def chat(customer: CustomerOpt, thread: Annotated[str | None, typer.Option("--th
 @app.command()
 def classify() -> None:
     """Classify one utterance per stdin line; print one JSON line each."""
-    from graph.resources import classifier
-
-    model = classifier(Context())
+    model = Context().resources.classifier
     for line in sys.stdin:
         text = line.rstrip("\n")
         if not text.strip():
@@ -158,10 +158,8 @@ def admin(
 @app.command()
 def ingest() -> None:
     """Rebuild the knowledge index incrementally from data/kb."""
-    from graph.resources import knowledge_base
-
     with user_errors():
-        report = knowledge_base(Context()).ingest()
+        report = Context().resources.knowledge_base.ingest()
     print_json(report.__dict__)
 
 
@@ -280,30 +278,6 @@ def rollback(
     for item in result["compensated"]:
         out.print(f"[dim]undone: {item['tool']} ({item['outcome']})[/dim]")
     print_turn(result)
-
-
-@app.command("eval")
-def eval_(
-    suite: Annotated[str | None, typer.Option("--suite", help="One suite (default: all).")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="provider:model for the run.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Run the eval suites; exit non-zero when a metric is below its threshold."""
-    from switchboard.measure import run_evals
-
-    with user_errors():
-        code = run_evals(suite=suite, model=model, as_json=as_json, console=out)
-    raise typer.Exit(code)
-
-
-@app.command()
-def report(out_dir: Annotated[str, typer.Option("--out", help="Folder for the HTML report.")] = "var/report") -> None:
-    """Write an HTML report with plots of per-node latency, cost, success and routing."""
-    from switchboard.measure import write_report
-
-    with user_errors():
-        path = write_report(out_dir)
-    out.print(f"report written to {path}")
 
 
 @app.command()

@@ -5,15 +5,15 @@ from __future__ import annotations
 from rich.console import Console
 from sqlalchemy import select
 
-from graph.context import Context, get_settings
-from graph.resources import store_engine
+from core.context import Context
+from core.settings import get_settings
 from store.schema import orders
 from switchboard.app import new_thread_id, open_graph, run_turn
 
 
 def demo_orders(ctx: Context) -> tuple[int, int]:
     """The demo customer's shipped order and delivered order (looked up, not hard-coded)."""
-    with store_engine(ctx).connect() as conn:
+    with ctx.resources.engine.connect() as conn:
         rows = conn.execute(
             select(orders.c.id, orders.c.status, orders.c.total_cents)
             .where(orders.c.customer_id == ctx.customer_id).order_by(orders.c.placed_at.desc())
@@ -36,7 +36,7 @@ def run_demo(console: Console) -> None:
         "How long do I have to return something?",
         f"I want a refund for order {delivered}, it arrived broken.",
     ]
-    console.print(f"[dim]customer {ctx.customer_id} · model {ctx.model} · thread {thread_id}[/dim]")
+    console.print(f"[dim]customer {ctx.customer_id} · model {ctx.settings.model} · thread {thread_id}[/dim]")
     with open_graph(settings) as graph:
         for message in script:
             console.print(f"\n[bold cyan]customer ›[/bold cyan] {message}")

@@ -1,6 +1,6 @@
 """Per-node, per-run and per-customer figures from the ``node_runs`` table.
 
-`switchboard.app.record_node_runs` writes one row per node run after every CLI turn.
+`store.runs.record_node_run` writes one row per node run, wherever the graph runs.
 `metrics_summary` reads them back (SQLite or PostgreSQL; percentiles are computed here,
 not in SQL, so both backends agree) and returns plain data for the admin view and the report.
 """
@@ -12,9 +12,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from store.schema import node_runs
+from store.runs import read_node_runs
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -28,16 +28,6 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def read_node_runs(engine: Engine, *, customer: str | None = None) -> list[dict[str, Any]]:
-    query = select(node_runs.c.at, node_runs.c.thread_id, node_runs.c.customer_id, node_runs.c.node,
-                   node_runs.c.outcome, node_runs.c.error_type, node_runs.c.latency_ms, node_runs.c.tokens,
-                   node_runs.c.cost_usd, node_runs.c.model, node_runs.c.cache_hit)
-    if customer:
-        query = query.where(node_runs.c.customer_id == customer)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query.order_by(node_runs.c.id))]
 
 
 def metrics_summary(engine: Engine, *, customer: str | None = None, top_errors: int = 3) -> dict[str, Any]:
@@ -84,7 +74,7 @@ def metrics_summary(engine: Engine, *, customer: str | None = None, top_errors: 
         threads.append({
             "thread_id": thread,
             "customer_id": runs[0]["customer_id"],
-            "turns": len({r["at"] for r in runs}),  # one `at` per recorded turn
+            "turns": sum(r["node"] == "intake" for r in runs),  # every turn starts at intake
             "node_runs": len(runs),
             "latency_ms": round(sum(r["latency_ms"] for r in runs), 3),
             "tokens": sum(r["tokens"] for r in runs),

@@ -14,11 +14,10 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from graph.context import Context
-from graph.resources import store_engine
-from graph.state import NEW_TURN
+from core.context import Context
+from core.state import NEW_TURN
 from nodes.waiting import mark_decided, mark_waiting, waiting_threads
-from switchboard.app import UserError, finish, metrics_count, pending_interrupts, thread_customer
+from switchboard.app import UserError, finish, pending_interrupts, thread_customer, waiting_on
 from tools.audit import write_audit
 from tools.compensation import compensate_after, effects_after
 
@@ -69,18 +68,18 @@ def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver, *, scan: bool =
 
 def resume(graph: CompiledStateGraph, base: Context, thread_id: str) -> dict[str, Any]:
     """Continue a thread from its last checkpoint (after a crash or a kill)."""
-    ctx = base.with_(customer_id=thread_customer(graph, thread_id))
     snapshot = graph.get_state(_config(thread_id))
-    if pending_interrupts(graph, thread_id):
-        return {**finish(graph, ctx, thread_id, recorded=metrics_count(graph, thread_id)), "resumed": False,
-                "note": "waiting for a decision"}
+    owner = snapshot.values.get("customer_id") or (snapshot.metadata or {}).get("customer_id")
+    if not owner:
+        raise UserError(f"unknown thread {thread_id!r}")
+    ctx = base.with_(customer_id=str(owner))
+    if waiting_on(snapshot):
+        return {**finish(graph, thread_id), "resumed": False, "note": "waiting for a decision"}
     # `next` omits tasks whose writes were saved before the crash; they still need their successors run.
     if snapshot.next or snapshot.tasks:
-        recorded = metrics_count(graph, thread_id)
         graph.invoke(None, _config(thread_id), context=ctx)
-        return {**finish(graph, ctx, thread_id, recorded=recorded), "resumed": True}
-    return {**finish(graph, ctx, thread_id, recorded=metrics_count(graph, thread_id)), "resumed": False,
-            "note": "nothing to resume"}
+        return {**finish(graph, thread_id), "resumed": True}
+    return {**finish(graph, thread_id), "resumed": False, "note": "nothing to resume"}
 
 
 def history(graph: CompiledStateGraph, base: Context, thread_id: str) -> list[dict[str, Any]]:
@@ -88,9 +87,7 @@ def history(graph: CompiledStateGraph, base: Context, thread_id: str) -> list[di
     snapshots = list(graph.get_state_history(_config(thread_id)))
     if not snapshots:
         raise UserError(f"unknown thread {thread_id!r}")
-    customer = thread_customer(graph, thread_id)
-    engine = store_engine(base.with_(customer_id=customer))
-    effects = effects_after(engine, thread_id, None)
+    effects = effects_after(base.resources.engine, thread_id, None)
     rows = []
     for snap in reversed(snapshots):
         created = datetime.fromisoformat(snap.created_at) if snap.created_at else None
@@ -129,14 +126,13 @@ def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoin
     if target is None:
         raise UserError(f"checkpoint {checkpoint_id!r} is not in thread {thread_id!r} (see `switchboard history`)")
     ctx = base.with_(customer_id=thread_customer(graph, thread_id), actor=actor)
-    engine = store_engine(ctx)
+    engine = ctx.resources.engine
     after = datetime.fromisoformat(target.created_at) if target.created_at else None
     compensated = compensate_after(engine, thread_id, after, actor=actor, checkpoint_id=checkpoint_id)
     write_audit(engine, action="rollback", outcome="ok", thread_id=thread_id, customer_id=ctx.customer_id,
                 node="rollback", actor=actor, args={"checkpoint_id": checkpoint_id, "route": route},
                 detail=f"{len(compensated)} effect(s) compensated")
     latest_branch = int(graph.get_state(_config(thread_id)).values.get("branch", 0))
-    recorded = len(target.values.get("node_metrics", []))
     update: dict[str, Any] = {"branch": latest_branch + 1}
     goto = route or (target.next[0] if target.next else None)
     if route:
@@ -145,5 +141,5 @@ def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoin
     forked = graph.update_state(target.config, update, as_node="coordinator")
     if goto and goto != "__start__":
         graph.invoke(Command(goto=goto), forked, context=ctx)
-    result = finish(graph, ctx, thread_id, recorded=recorded)
+    result = finish(graph, thread_id)
     return {**result, "rolled_back_to": checkpoint_id, "compensated": compensated}

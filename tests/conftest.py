@@ -86,7 +86,7 @@ def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def classifier_path() -> str:
     """The classifier `make test` trained during set-up (trained here if missing)."""
-    from nodes.routing.classifier import load_or_train
+    from intents.classifier import load_or_train
 
     path = ROOT / "var" / "models" / "intent.joblib"
     load_or_train(path)
@@ -94,14 +94,21 @@ def classifier_path() -> str:
 
 
 @pytest.fixture
-def make_context(store_url: str, kb_dir: str, classifier_path: str, tmp_path: Path):  # noqa: ANN201
-    from graph.context import Context
+def test_settings(store_url: str, kb_dir: str, classifier_path: str, tmp_path: Path):  # noqa: ANN201
+    """The settings a test runs under: its own store copy, the scripted model, no rate limit to speak of."""
+    from core.settings import Settings
+
+    return Settings(_env_file=None).with_(  # type: ignore[call-arg]
+        model="fake:facts", smart_model=None, database_url=store_url, chroma_dir=kb_dir,
+        classifier_path=classifier_path, rate_limit="100000/minute", model_cache_path=tmp_path / "model_cache.sqlite")
+
+
+@pytest.fixture
+def make_context(test_settings):  # noqa: ANN001, ANN201
+    from core.context import Context
 
     def make(customer_id: str = "C0007", **overrides: object) -> Context:
-        base = Context(customer_id=customer_id, model="fake:facts", smart_model=None, database_url=store_url,
-                       chroma_dir=kb_dir, classifier_path=classifier_path, rate_limit="100000/minute",
-                       model_cache_path=str(tmp_path / "model_cache.sqlite"))
-        return base.with_(**overrides)
+        return Context(customer_id=customer_id, settings=test_settings).with_(**overrides)
 
     return make
 
@@ -119,7 +126,7 @@ def graph():  # noqa: ANN201
 @pytest.fixture(autouse=True)
 def _clear_fakes() -> Iterator[None]:
     yield
-    from switchboard.models import unregister_fakes
+    from core.models import unregister_fakes
 
     unregister_fakes()
 

@@ -12,9 +12,9 @@ import os
 import time
 from typing import Any
 
+from core.context import Context
+from core.resources import _classifier
 from graph.builder import build_graph
-from graph.context import Context
-from graph.resources import _classifier
 from switchboard.app import open_checkpointer, resume_turn, run_turn
 
 if os.environ.get("SWITCHBOARD_TEST_CLASSIFIER"):
@@ -22,8 +22,8 @@ if os.environ.get("SWITCHBOARD_TEST_CLASSIFIER"):
 
 
 def context(spec: dict[str, Any]) -> Context:
-    return Context(customer_id=spec["customer_id"], model="fake:facts", database_url=spec["store_url"],
-                   chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
+    return Context(customer_id=spec["customer_id"]).with_(model="fake:facts", database_url=spec["store_url"],
+        chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
 
 
 def ask(spec: dict[str, Any], message: str, thread_id: str) -> None:

@@ -26,15 +26,15 @@ from evals.routing.run import (
     read_jsonl,
     score,
 )
-from nodes.routing import classifier as clf
-from nodes.routing.classifier import (
+from intents import classifier as clf
+from intents.catalog import INTENTS, department_for
+from intents.classifier import (
     DEFAULT_CSV,
     IntentClassifier,
     IntentPrediction,
     load_or_train,
     normalise,
 )
-from nodes.routing.intents import INTENTS, department_for
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +249,7 @@ def test_spelling_correction_fixes_typos_but_keeps_real_words(model):
 def test_the_routing_guards_leave_real_requests_to_act(model) -> None:
     """A question about an act reads instead of acting; a request for the act must keep it."""
     from evals.routing.run import HAND_SETS
-    from nodes.routing.guards import reading_intent
+    from nodes.guards.routing import reading_intent
 
     acting = ("cancel_order", "delete_account", "get_refund")
     texts, labels = clf.read_bitext(DEFAULT_CSV)

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from core.context import Context
 from graph.builder import build_graph
-from graph.context import Context
 from store.db import ensure_store, make_engine
 from store.schema import audit_log, effects, orders, refunds
 from switchboard import threads
@@ -73,8 +73,8 @@ def kill(pid: int | None) -> None:
 
 
 def ctx_of(spec: dict[str, Any]) -> Context:
-    return Context(customer_id=spec["customer_id"], model="fake:facts", database_url=spec["store_url"],
-                   chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
+    return Context(customer_id=spec["customer_id"]).with_(model="fake:facts", database_url=spec["store_url"],
+        chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
 
 
 def refunds_of(spec: dict[str, Any], thread_id: str) -> int:
@@ -187,7 +187,7 @@ def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: 
 
 def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(graph, make_context) -> None:
     ctx = make_context()
-    engine = create_engine(ctx.database_url)
+    engine = create_engine(ctx.settings.resolved_database_url())
     with engine.connect() as conn:
         big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",
                                                      orders.c.total_cents > 50000)).scalar_one()

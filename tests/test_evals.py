@@ -22,7 +22,7 @@ from evals.runner import (
     suite_e2e,
 )
 from evals.world import SeededStore, apply_changes, state_hash, world_state
-from nodes.routing.intents import DEPARTMENTS
+from intents.catalog import DEPARTMENTS
 from store.db import make_engine, sqlite_url
 
 
@@ -180,8 +180,8 @@ def test_run_evals_prints_one_json_object_and_the_exit_code(ws: Workspace, monke
                                                             tmp_path: Path) -> None:
     import json
 
+    from evals import cli as measure
     from evals import runner
-    from switchboard import measure
 
     monkeypatch.setattr(runner, "workspace", lambda classifier_path=None: _nullcontext(ws))
     monkeypatch.setattr(measure, "last_eval_path", lambda: tmp_path / "last.json")

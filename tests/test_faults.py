@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from graph.context import Context
+from core.context import Context
 from store.schema import audit_log, orders, payments, tickets
 from switchboard.app import run_turn
 from tools.faults import parse_faults

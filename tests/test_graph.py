@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from graph.context import Context
+from core.context import Context
+from core.models import ScriptedChatModel, register_fake
 from store.schema import audit_log, effects, order_items, orders, refunds, shipments, tickets
 from switchboard.app import UserError, resume_turn, run_turn
-from switchboard.models import ScriptedChatModel, register_fake
 
 DEMO = "C0007"
 
 
 def order_of(ctx: Context, status: str, *, above_cents: int | None = None, below_cents: int | None = None,
              customer: str | None = None) -> Any:
-    engine = create_engine(ctx.database_url)
+    engine = create_engine(ctx.settings.resolved_database_url())
     query = select(orders).where(orders.c.customer_id == (customer or ctx.customer_id), orders.c.status == status)
     if above_cents is not None:
         query = query.where(orders.c.total_cents > above_cents)
@@ -31,7 +31,7 @@ def order_of(ctx: Context, status: str, *, above_cents: int | None = None, below
 
 
 def count(ctx: Context, table: Any, *where: Any) -> int:
-    with create_engine(ctx.database_url).connect() as conn:
+    with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
@@ -190,7 +190,7 @@ def test_a_remembered_order_that_does_not_fit_the_request_is_not_used(graph, mak
 
 def test_an_order_named_by_what_is_in_it_is_confirmed_then_refunded(graph, make_context) -> None:
     ctx = make_context()
-    with create_engine(ctx.database_url).connect() as conn:
+    with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         (order_id,) = conn.execute(select(order_items.c.order_id).join(orders).where(
             orders.c.customer_id == DEMO, orders.c.status == "delivered", orders.c.total_cents <= 50000,
             order_items.c.name.like("%Headphones%"))).first()
@@ -202,7 +202,7 @@ def test_an_order_named_by_what_is_in_it_is_confirmed_then_refunded(graph, make_
 
 
 def test_the_order_list_read_to_choose_an_order_is_not_read_out(graph, make_context) -> None:
-    with create_engine(make_context().database_url).connect() as conn:  # a customer with one parcel on its way
+    with create_engine(make_context().settings.resolved_database_url()).connect() as conn:  # a customer with one parcel on its way
         rows = conn.execute(select(orders.c.customer_id, orders.c.id, orders.c.status)).all()
     by_customer: dict[str, list[Any]] = {}
     for row in rows:
@@ -344,7 +344,7 @@ def test_missing_order_number_asks_the_customer(graph, make_context) -> None:
 def test_a_wrong_draft_is_repaired_once(graph, make_context) -> None:
     ctx = make_context(model="fake:writer")
     order = order_of(ctx, "shipped")
-    with create_engine(ctx.database_url).connect() as conn:
+    with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         shipment = conn.execute(select(shipments).where(shipments.c.order_id == order.id)).first()
     good = (f"Good news: order {order.id} was shipped on {shipment.shipped_at.date().isoformat()} and is expected "
             f"to reach you on {shipment.estimated_delivery.isoformat()}.")
@@ -428,7 +428,7 @@ def test_a_part_that_needs_approval_opens_the_gate_and_the_other_parts_are_answe
     assert [(c["node"], c["outcome"]) for c in refund_calls] == [("billing", "ok")]
     assert count(ctx, refunds, refunds.c.order_id == large.id) == 1
     # the approved step runs under the key of the part that proposed it
-    keys = [k for (k,) in create_engine(ctx.database_url).connect().execute(
+    keys = [k for (k,) in create_engine(ctx.settings.resolved_database_url()).connect().execute(
         select(effects.c.idempotency_key).where(effects.c.thread_id == result["thread_id"]))]
     assert len(keys) == 1 and ":billing-part" in keys[0] and keys[0].endswith(":issue_refund")
 
@@ -544,7 +544,7 @@ def test_an_edit_is_checked_again_before_anything_runs(graph, make_context) -> N
     edited = resume_turn(graph, ctx, second["thread_id"], {"type": "edit", "actor": "operator:eve",
                                                            "args": {"order_id": order.id, "amount_usd": "300.00"}})
     assert ("issue_refund", "ok") in calls(edited)
-    with create_engine(ctx.database_url).connect() as conn:
+    with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         assert conn.execute(select(refunds.c.amount_cents).where(refunds.c.order_id == order.id)).scalars().all() == [30000]
         actors = conn.execute(select(audit_log.c.actor, audit_log.c.outcome).where(audit_log.c.action == "approval")).all()
     assert ("operator:eve", "edit") in actors
@@ -559,12 +559,12 @@ def test_a_fluent_reply_that_leaves_out_the_facts_is_not_sent(graph, make_contex
 
 
 def test_the_same_question_over_the_same_facts_is_answered_from_the_cache(graph, make_context, monkeypatch) -> None:
-    import nodes.llm
-    from switchboard.models import restate_facts
+    from core.models import restate_facts
+    from core.resources import Resources
 
     ctx = make_context(model="llamacpp:/models/any.gguf")  # a real provider's spec, so the cache applies …
     writer = ScriptedChatModel(responder=restate_facts)
-    monkeypatch.setattr(nodes.llm, "chat_model", lambda ctx, spec=None: writer)  # … served by a script
+    monkeypatch.setattr(Resources, "chat_model", lambda self, spec=None: writer)  # … served by a script
     order = order_of(ctx, "shipped")
     first = run_turn(graph, ctx, f"where is my order {order.id}")
     second = run_turn(graph, ctx, f"where is my order {order.id}")
@@ -573,7 +573,7 @@ def test_the_same_question_over_the_same_facts_is_answered_from_the_cache(graph,
     assert second["nodes"]["draft_reply"]["tokens"] == 0
     from switchboard.metrics import metrics_summary
 
-    assert metrics_summary(create_engine(ctx.database_url))["totals"]["model_cache_hit_rate"] == 0.5
+    assert metrics_summary(create_engine(ctx.settings.resolved_database_url()))["totals"]["model_cache_hit_rate"] == 0.5
 
 
 def test_the_smart_model_is_not_used_once_the_thread_budget_is_spent(make_context) -> None:
@@ -613,7 +613,7 @@ def test_a_node_that_raises_is_counted_as_an_error_with_its_type(graph, make_con
     ctx = make_context()
     with pytest.raises(RuntimeError):
         run_turn(graph, ctx, "can you show me the invoice for order 10956?")
-    with create_engine(ctx.database_url).connect() as conn:
+    with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         errors = conn.execute(select(node_runs.c.node, node_runs.c.error_type)
                               .where(node_runs.c.outcome == "error")).all()
     assert errors and set(errors) == {("billing", "RuntimeError")}  # once per attempt of its retry policy

@@ -7,24 +7,23 @@ import csv
 import socket
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from graph.context import Context
-from nodes import ratelimit
-from nodes.guardrails import (
+from core.context import Context
+from nodes.guards import ratelimit
+from nodes.guards.message import (
     InputRejected,
     injection_flags,
     normalise,
     validate_message,
     without_steering,
 )
-from nodes.output_guard import GENERIC_REPLY, screen_reply
+from nodes.guards.output import GENERIC_REPLY, screen_reply
+from nodes.guards.safety import screen_message
 from nodes.prompts import PLANNER_SYSTEM, REPLY_SYSTEM
-from nodes.safety import screen_message
 from store.schema import audit_log, customers, orders
 from switchboard.app import run_turn
 
@@ -295,7 +294,7 @@ def test_the_store_being_down_does_not_break_the_screen(make_context, people, tm
 
 
 def limited(limit: str, storage: str = "memory://", customer: str = ME, url: str = "sqlite:///rate.sqlite") -> Any:
-    return SimpleNamespace(customer_id=customer, database_url=url, rate_limit=limit, rate_limit_storage=storage)
+    return Context(customer_id=customer).with_(database_url=url, rate_limit=limit, rate_limit_storage=storage)
 
 
 def test_the_limit_is_per_customer_and_per_store() -> None:
@@ -318,7 +317,7 @@ def test_an_empty_limit_turns_limiting_off_and_a_bad_one_falls_back() -> None:
 
 
 def test_the_context_carries_the_limit() -> None:
-    ctx = Context(customer_id=ME, rate_limit=" 5/second ", rate_limit_storage="")
+    ctx = Context(customer_id=ME).with_(rate_limit=" 5/second ", rate_limit_storage="")
     assert ratelimit.settings_of(ctx) == ("5/second", "memory://")
 
 
@@ -357,12 +356,16 @@ def test_a_flood_gets_a_clear_please_wait_and_no_work_is_done(graph, make_contex
 
 @pytest.mark.parametrize("leak", ["james.anderson@example.com", "James Anderson", "sk-proj-abcdefghijklmnopqrstuvwx",
                                   "redis://cache.internal/sessions", "get_shipment"])
-def test_a_model_draft_that_leaks_is_caught_at_finalize(graph, make_context, store_url, leak: str) -> None:
-    from switchboard.models import ScriptedChatModel, register_fake
+def test_a_model_draft_that_leaks_is_caught_at_finalize(make_context, store_url, leak: str) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
 
-    # The reply check would already refuse this draft; with the safety nets off the output guard
-    # is the only line left, which is what this test proves holds.
-    ctx = make_context(model="fake:leaky", safety_nets=False)
+    from core.models import ScriptedChatModel, register_fake
+    from graph.builder import build_graph
+
+    # The reply check would already refuse this draft; in the graph without it (the measured
+    # baseline) the output guard is the only line left, which is what this test proves holds.
+    graph = build_graph(check_replies=False).compile(checkpointer=InMemorySaver())
+    ctx = make_context(model="fake:leaky")
     register_fake("leaky", ScriptedChatModel(responder=lambda _: f"Your order 11096 is on its way. See also {leak}."))
     result = run_turn(graph, ctx, "where is my order 11096?", f"leak-{leak[:8]}")
     assert leak not in result["reply"] and "11096" in result["reply"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
-from graph.context import Context
+from core.context import Context
 from store.schema import audit_log, customers, effects, orders, refunds, tickets
 from switchboard.app import UserError, run_turn
 from tools.registry import TOOLS
@@ -228,7 +228,7 @@ def run_corpus(rows: list[dict[str, Any]], graph: Any, make_context: Any, store_
     threshold_cents = 0
     for row in rows:
         ctx = contexts.setdefault(row["customer"], make_context(row["customer"], rate_limit=""))
-        threshold_cents = round(ctx.refund_approval_threshold_usd * 100)
+        threshold_cents = round(ctx.settings.refund_approval_threshold_usd * 100)
         check_row(row, graph, ctx, store_url, directory, tally, threshold_cents)
     return tally, threshold_cents
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from graph.context import Context
+from core.context import Context
 from store.db import ensure_store, make_engine
 from store.schema import orders, refunds
 from switchboard.app import open_checkpointer, open_store, resume_turn, run_turn
@@ -25,8 +25,8 @@ def pg_url() -> Iterator[str]:
 def test_refund_with_approval_on_postgres_store_and_checkpointer(pg_url: str, kb_dir: str, classifier_path: str) -> None:
     from graph.builder import build_graph
 
-    ctx = Context(customer_id="C0007", model="fake:facts", database_url=pg_url, chroma_dir=kb_dir,
-                  classifier_path=classifier_path)
+    ctx = Context(customer_id="C0007").with_(model="fake:facts", database_url=pg_url, chroma_dir=kb_dir,
+                                             classifier_path=classifier_path)
     engine = make_engine(pg_url)
     with engine.connect() as conn:
         big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",

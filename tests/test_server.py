@@ -24,11 +24,24 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_store(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite: Path) -> str:
+    import shutil
+
+    from store.db import sqlite_url
+
+    target = tmp_path_factory.mktemp("server-store") / "store.sqlite"
+    shutil.copy(seeded_sqlite, target)
+    return sqlite_url(target)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, server_store: str, kb_dir: str, classifier_path: str) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "langgraph.log"
+    # The server's settings come from its environment; a run's context cannot change them.
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
-           "LANGSMITH_TRACING": "false"}
+           "LANGSMITH_TRACING": "false", "SWITCHBOARD_MODEL": "fake:facts", "SWITCHBOARD_DATABASE_URL": server_store,
+           "SWITCHBOARD_CHROMA_DIR": kb_dir, "SWITCHBOARD_CLASSIFIER_PATH": classifier_path}
     cli = Path(sys.executable).parent / "langgraph"
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -57,15 +70,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
-def test_server_answers_and_resumes_an_approval(server: str, store_url: str, kb_dir: str, classifier_path: str) -> None:
+def test_server_answers_and_resumes_an_approval(server: str, server_store: str) -> None:
     from langgraph_sdk import get_sync_client
     from sqlalchemy import create_engine, func, select
 
     from store.schema import orders, refunds
 
-    context = {"customer_id": "C0007", "model": "fake:facts", "database_url": store_url, "chroma_dir": kb_dir,
-               "classifier_path": classifier_path}
-    engine = create_engine(store_url)
+    context = {"customer_id": "C0007"}
+    engine = create_engine(server_store)
     with engine.connect() as conn:
         big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",
                                                      orders.c.total_cents > 50000)).scalar_one()

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from evals.routing.run import HARD, HARD_BLIND, HARD_DEV, fit_on, grouped_split, read_jsonl, score
-from nodes.routing.classifier import (
+from intents.classifier import (
     DEFAULT_CSV,
     IntentClassifier,
     TrainConfig,

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nodes.routing.classifier import DEFAULT_CSV, normalise, word_view
-from nodes.routing.intents import department_for
-from nodes.routing.train import build_speller
+from intents.catalog import department_for
+from intents.classifier import DEFAULT_CSV, normalise, word_view
+from intents.train import build_speller
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "grouped_v1.jsonl"

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from nodes.routing.classifier import (
+from intents.catalog import department_for
+from intents.classifier import (
     DEFAULT_CSV,
     IntentClassifier,
     TrainConfig,
@@ -42,7 +43,6 @@ from nodes.routing.classifier import (
     read_bitext,
     read_bitext_responses,
 )
-from nodes.routing.intents import department_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

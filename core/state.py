@@ -42,13 +42,6 @@ class NodeMetric(TypedDict):
     cache_lookups: NotRequired[int]
 
 
-class PlannedStep(TypedDict):
-    """A tool step a specialist intends to run."""
-
-    tool: str
-    args: dict[str, Any]
-
-
 class PendingAction(TypedDict):
     """A world-changing step held back until a person decides."""
 
@@ -70,6 +63,7 @@ class Decision(TypedDict):
 
 
 NEW_TURN = "__new_turn__"
+INPUT_REJECTED = "input rejected: "  # the prefix of `error` when intake could not read the message
 
 
 def keep_turn(existing: list[Any], new: list[Any]) -> list[Any]:
@@ -129,3 +123,41 @@ class SupportState(OutputState, total=False):
     draft_attempts: int
     draft_problems: list[str]
     error: str | None
+
+
+# The plan-then-execute subgraph (graph/plan.py): its own input, output and state.
+
+
+class PlanStep(TypedDict):
+    department: str
+    tool: str
+    args: dict[str, Any]
+    why: str
+
+
+class PlanInput(TypedDict, total=False):
+    spent_usd: float
+    request: str
+    entities: dict[str, Any]
+    memory: dict[str, Any]
+    turn: int
+    branch: int
+
+
+class PlanOutput(TypedDict, total=False):
+    # Lists accumulate over the steps; the parent graph appends them to the turn's own lists.
+    tool_calls: Annotated[list[dict[str, Any]], operator.add]
+    facts: Annotated[list[str], operator.add]
+    evidence: Annotated[list[str], operator.add]
+    departments: Annotated[list[str], operator.add]
+    reply: str
+    status: str
+    question: str | None
+    plan_status: str
+
+
+class PlanState(PlanInput, PlanOutput, total=False):
+    plan: list[PlanStep]
+    problems: list[str]
+    cursor: int
+    review_reasons: list[str]

@@ -1,7 +1,7 @@
-"""Evals and reports behind `switchboard eval` and `switchboard report`.
+"""The measuring command line: ``python -m evals eval|report`` (also `switchboard-eval`, `make eval`).
 
-The measuring itself lives in `evals/` (datasets, runner, plots); this module is the command
-line's door to it. Product code (graph, nodes, tools) never imports `evals/`.
+Its own entry point, beside the product's `switchboard` command: the product never imports
+`evals/`; `evals/` imports the product to measure it.
 """
 
 from __future__ import annotations
@@ -9,11 +9,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
-from graph.context import get_settings
+from core.context import Context
+from core.settings import get_settings
+
+app = typer.Typer(help="Switchboard's evals and report.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def last_eval_path() -> Path:
@@ -56,12 +62,26 @@ def write_report(out_dir: str) -> str:
     """Write ``index.html`` with PNG plots from the configured store's node runs and the routing eval."""
     from evals.report import routing_predictions
     from evals.report import write_report as write_html
-    from graph.context import Context
-    from graph.resources import store_engine
 
-    engine = store_engine(Context())
+    engine = Context().resources.engine
     last = last_eval_path()
     last_eval = json.loads(last.read_text(encoding="utf-8")) if last.exists() else None
     path = write_html(out_dir, engine=engine, routing=routing_predictions(), last_eval=last_eval,
                       source=engine.url.render_as_string(hide_password=True))
     return str(path)
+
+
+@app.command("eval")
+def eval_(
+    suite: Annotated[str | None, typer.Option("--suite", help="One suite or a comma list (default: all).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="provider:model for the run.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the eval suites; exit non-zero when a metric is below its threshold."""
+    raise typer.Exit(run_evals(suite=suite, model=model, as_json=as_json, console=out))
+
+
+@app.command()
+def report(out_dir: Annotated[str, typer.Option("--out", help="Folder for the HTML report.")] = "var/report") -> None:
+    """Write an HTML report with plots of per-node latency, cost, success and routing."""
+    out.print(f"report written to {write_report(out_dir)}")

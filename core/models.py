@@ -15,15 +15,24 @@ import functools
 import importlib.util
 import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core._api import LangChainBetaWarning
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.load import loads
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult, Generation
 from pydantic import ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+with warnings.catch_warnings():  # langchain-community warns on import that it is being sunset
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from langchain_community.cache import SQLiteCache
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -235,3 +244,20 @@ def load_chat_model(
             return ScriptedChatModel(name_="fake:facts")
         raise ModelConfigError(f"no scripted model registered as {name!r}")
     raise ModelConfigError(f"unknown model provider {provider!r} (embedded, llamacpp, openai, fake)")
+
+
+class ReplyCache(SQLiteCache):
+    """LangChain's SQLite cache, reading back only the one class it stores (`Generation`): the
+    default `loads` warns that it will stop trusting stored objects, and a cache file is data."""
+
+    def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
+        stmt = (select(self.cache_schema.response).where(self.cache_schema.prompt == prompt)
+                .where(self.cache_schema.llm == llm_string).order_by(self.cache_schema.idx))
+        with Session(self.engine) as session:
+            rows = session.execute(stmt).fetchall()
+        try:
+            with warnings.catch_warnings():  # `loads` announces that it is in beta on every call
+                warnings.simplefilter("ignore", LangChainBetaWarning)
+                return [loads(row[0], allowed_objects=[Generation]) for row in rows] or None
+        except Exception:  # written by another version, or not ours: a miss, never a crash
+            return None

@@ -9,8 +9,8 @@ How it generalises past the Bitext phrasings it is trained on:
    words and interjections are dropped, domain synonyms are folded onto one word
    (``bill`` -> ``invoice``, ``rebate`` -> ``refund``) and words outside the
    training vocabulary are spell-corrected against it.
-2. Training adds hand-written plain-language utterances to the Bitext rows: ~610 in code
-   (``SEED_UTTERANCES`` in ``nodes.routing.augment``: "where is my refund", "do you take
+2. Training adds hand-written plain-language utterances to the Bitext rows: ~610 in
+   (``data/routing/core_seeds.jsonl``: "where is my refund", "do you take
    paypal") and 1,620 in ``data/routing/seeds/*.jsonl`` (60 per intent, every register), then
    noisy copies of every utterance: typos, chat register, swearing, other carrier phrases,
    verb synonyms.
@@ -50,7 +50,7 @@ from typing import Any
 import joblib
 import numpy as np
 
-from nodes.routing.intents import INTENTS, department_for
+from intents.catalog import INTENTS, department_for
 
 CLASSIFIER_VERSION = "2026.12.02-7"
 """Bump when normalisation, features or training change: stored models go stale."""
@@ -59,9 +59,12 @@ MAX_CHARS = 2000
 """Only the start of a longer message is classified (the request is nearly always there)."""
 
 DEFAULT_CSV: Path = (
-    Path(__file__).resolve().parents[2] / "data" / "bitext" / "bitext_customer_support_4514.csv"
+    Path(__file__).resolve().parents[1] / "data" / "bitext" / "bitext_customer_support_4514.csv"
 )
-SEED_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "routing" / "seeds"
+SEED_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "seeds"
+# The first hand-written utterances (plain phrasings Bitext lacks: "where is my refund", "do you
+# take paypal"). Unlike the seed files they teach the speller its words (no deliberate typos).
+CORE_SEEDS: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "core_seeds.jsonl"
 """Hand-written training utterances (JSON lines: text, intent, style), trained on with Bitext."""
 
 # --------------------------------------------------------------------------------------
@@ -518,7 +521,7 @@ def read_bitext(csv_path: Path) -> tuple[list[str], list[str]]:
             labels.append(row["intent"])
     unknown = set(labels) - set(INTENTS)
     if unknown:
-        raise ValueError(f"intents not in nodes.routing.intents: {sorted(unknown)}")
+        raise ValueError(f"intents not in intents.catalog: {sorted(unknown)}")
     return texts, labels
 
 
@@ -538,25 +541,34 @@ def _seed_files(seed_dir: Path) -> list[Path]:
 
 def read_seed_files(seed_dir: Path | None = None) -> dict[str, list[str]]:
     """intent -> hand-written utterances from every ``*.jsonl`` in ``seed_dir``."""
-    import json
-
     seeds: dict[str, list[str]] = {}
     for path in _seed_files(SEED_DIR if seed_dir is None else seed_dir):
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                if row.get("intent") not in INTENTS or not str(row.get("text", "")).strip():
-                    raise ValueError(f"{path}:{n}: needs a text and one of the 27 intents")
-                seeds.setdefault(row["intent"], []).append(row["text"])
+        _read_seeds(path, seeds)
+    return seeds
+
+
+def read_core_seeds(path: Path = CORE_SEEDS) -> dict[str, list[str]]:
+    return _read_seeds(path, {})
+
+
+def _read_seeds(path: Path, seeds: dict[str, list[str]]) -> dict[str, list[str]]:
+    import json
+
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("intent") not in INTENTS or not str(row.get("text", "")).strip():
+                raise ValueError(f"{path}:{n}: needs a text and one of the 27 intents")
+            seeds.setdefault(row["intent"], []).append(row["text"])
     return seeds
 
 
 def seeds_digest(seed_dir: Path | None = None) -> str:
     """One hash over the seed files' names and contents: a changed file makes the model stale."""
     h = hashlib.sha256()
-    for path in _seed_files(SEED_DIR if seed_dir is None else seed_dir):
+    for path in [CORE_SEEDS, *_seed_files(SEED_DIR if seed_dir is None else seed_dir)]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -794,7 +806,7 @@ class IntentClassifier:
         that calibrate the model; ``vocab_texts`` is clean prose whose words the
         spelling corrector must not touch.
         """
-        from nodes.routing.train import fit_model
+        from intents.train import fit_model
 
         return fit_model(
             cls,

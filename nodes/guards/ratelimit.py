@@ -23,7 +23,7 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from graph.context import Context
+from core.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,11 @@ def parse_limit(spec: str) -> RateLimitItem:
 
 def settings_of(ctx: Context) -> tuple[str, str]:
     """(limit, storage) from the run context."""
-    return (ctx.rate_limit or "").strip(), ctx.rate_limit_storage or DEFAULT_STORAGE
+    return (ctx.settings.rate_limit or "").strip(), ctx.settings.rate_limit_storage or DEFAULT_STORAGE
 
 
 def bucket_key(ctx: Context) -> str:
-    store = hashlib.sha256(str(ctx.database_url).encode()).hexdigest()[:12]  # the URL may hold a password
+    store = hashlib.sha256(str(ctx.settings.resolved_database_url()).encode()).hexdigest()[:12]  # the URL may hold a password
     return f"{store}:{ctx.customer_id}"
 
 

@@ -1,7 +1,7 @@
 """Input guardrails: size and encoding limits, Unicode normalisation, injection flags.
 
-The CLI and the server call `validate_message` before a run starts; the intake
-node calls it again, so a graph driven by any client gets the same checks.
+The intake node calls `validate_message` on every turn, so a graph driven by any client
+(the CLI, a server, Python) gets the same checks, once.
 
 What `normalise` undoes, so that rules, the classifier and the model read the
 text a person sees:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from retrieval.answers import STOP_WORDS
+
 MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december"], start=1)}
@@ -80,12 +82,11 @@ def _event_dates(text: str) -> set[tuple[str, tuple[int, int]]]:
     return pairs
 
 
-STOPWORDS = set(["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "it's", "i'm", "i'll", "we'll", "you'll", "don't", "can't", "won't", "isn't", "let", "us"])
 COURTESY = set(["hello", "hi", "hey", "dear", "thanks", "thank", "sorry", "apologies", "apologize", "apologise", "glad", "happy", "help", "helping", "assist", "assistance", "question", "questions", "anything", "else", "further", "hesitate", "reach", "contact", "let", "know", "hope", "day", "great", "today", "please", "sure", "customer", "support", "team", "understand", "inconvenience", "patience", "welcome", "regards", "best", "kind"])
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if w not in STOPWORDS and w not in COURTESY}
+    return {w for w in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if w not in STOP_WORDS and w not in COURTESY}
 
 
 def unsupported_sentences(reply: str, evidence: list[str]) -> list[str]:

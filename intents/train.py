@@ -1,16 +1,14 @@
 """Train the intent classifier and save it.
 
-    python -m nodes.routing.train --out var/models/intent.joblib [--report]
+    python -m intents.train --out var/models/intent.joblib [--force]
 
-``--report`` also trains a second model without the held-out phrasing groups of
-``evals/routing/grouped_v1.jsonl`` and prints its accuracy on them (and on the
-hand-written hard set) as JSON; that takes one more training run.
+Held-out accuracy is measured by `evals/routing` (``python -m evals.routing.run``), which
+imports this package; this package never imports `evals/`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -22,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from nodes.routing import augment
-from nodes.routing.classifier import (
+from intents import augment
+from intents.classifier import (
     _PLACEHOLDER,
     _SLANG,
     _SYNONYMS,
@@ -39,6 +37,7 @@ from nodes.routing.classifier import (
     file_digest,
     load_or_train,
     normalise,
+    read_core_seeds,
     read_seed_files,
     word_view,
 )
@@ -233,7 +232,7 @@ def fit_model(
     group_list: list[Any] = list(range(len(texts))) if groups is None else list(groups)
     texts, labels = list(texts), list(labels)
     if config.seeds:
-        seed_sets = [("seed", augment.SEED_UTTERANCES), ("seedfile", read_seed_files())]
+        seed_sets = [("seed", read_core_seeds()), ("seedfile", read_seed_files())]
         for tag, seeds in seed_sets:
             for intent, utterances in seeds.items():
                 for n, utterance in enumerate(utterances):
@@ -370,7 +369,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("var/models/intent.joblib"))
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--report", action="store_true", help="print held-out metrics as JSON")
     parser.add_argument("--force", action="store_true", help="retrain even if the model is fresh")
     args = parser.parse_args(argv)
 
@@ -386,10 +384,6 @@ def main(argv: list[str] | None = None) -> int:
         f"csv {file_digest(args.csv)[:12]}, trained in {model.meta.get('train_seconds')} s)",
         file=sys.stderr,
     )
-    if args.report:
-        from evals.routing.run import evaluate
-
-        print(json.dumps(evaluate(full_model=model, csv_path=args.csv, seed=args.seed), indent=2))
     return 0
 
 

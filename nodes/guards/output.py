@@ -12,7 +12,7 @@ or a safe replacement when it would leak what it must not:
 
 The replacement is built from this turn's facts (each fact screened the same
 way) or, when none is clean, a generic reply. Every replacement is audited.
-`nodes/grounding.py` checks a model's draft against the evidence; this screen
+`nodes/guards/facts.py` checks a model's draft against the evidence; this screen
 runs on every reply that goes out, written by a model or by the workflow.
 """
 
@@ -22,16 +22,14 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from langgraph.config import get_config
-from sqlalchemy import func, select
 
-from graph.context import Context
-from graph.resources import store_engine
-from graph.state import SupportState
+from core.context import Context
+from core.state import SupportState
 from nodes import prompts
-from store.schema import customers, orders
+from store.lookups import Identifiers as Known
+from store.lookups import identifiers
 from tools.audit import write_audit
 from tools.registry import TOOLS
 
@@ -85,18 +83,6 @@ def _prompt_texts() -> list[str]:
 PROMPT_SHINGLES = frozenset(s for text in _prompt_texts() for part in re.split(r"\{\w+\}", text) for s in _shingles(part))
 
 
-@dataclass
-class Known:
-    """What the store says about the identifiers a reply mentions."""
-
-    own_name: str = ""
-    own_email: str = ""
-    own_phone: str = ""
-    order_owner: dict[int, str] = field(default_factory=dict)
-    other_names: set[str] = field(default_factory=set)
-    other_emails: set[str] = field(default_factory=set)
-
-
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -118,29 +104,14 @@ def _order_candidates(text: str) -> set[int]:
 
 def _lookup(ctx: Context, texts: Iterable[str]) -> Known:
     text = "\n".join(texts)
-    names = sorted(_name_candidates(text))[:400]
-    emails = sorted({e.lower() for e in EMAIL.findall(text)})[:50]
-    ids = sorted(_order_candidates(text))[:200]
-    known = Known()
     try:
-        with store_engine(ctx).connect() as conn:
-            me = conn.execute(select(customers.c.name, customers.c.email, customers.c.phone)
-                              .where(customers.c.id == ctx.customer_id)).first()
-            if me is not None:
-                known.own_name, known.own_email, known.own_phone = me.name.lower(), me.email.lower(), _digits(me.phone)
-            if ids:
-                rows = conn.execute(select(orders.c.id, orders.c.customer_id).where(orders.c.id.in_(ids))).all()
-                known.order_owner = {int(r.id): str(r.customer_id) for r in rows}
-            if names or emails:
-                rows = conn.execute(
-                    select(func.lower(customers.c.name), func.lower(customers.c.email))
-                    .where(customers.c.id != ctx.customer_id)
-                    .where(func.lower(customers.c.name).in_(names or [""]) | func.lower(customers.c.email).in_(emails or [""]))
-                ).all()
-                known.other_names = {r[0] for r in rows if r[0] in names and r[0] != known.own_name}
-                known.other_emails = {r[1] for r in rows if r[1] in emails}
+        known = identifiers(ctx.resources.engine, ctx.customer_id, names=sorted(_name_candidates(text))[:400],
+                            emails=sorted({e.lower() for e in EMAIL.findall(text)})[:50],
+                            order_ids=sorted(_order_candidates(text))[:200])
     except Exception as exc:  # the store is down: check what can be checked without it
         log.warning("output guard could not read the store (%s); screening without it", type(exc).__name__)
+        return Known()
+    known.own_phone = _digits(known.own_phone)
     return known
 
 
@@ -161,7 +132,7 @@ def problems_in(reply: str, state: SupportState, ctx: Context, known: Known | No
     for kind, pattern in SECRETS.items():
         if pattern.search(reply):
             problems.append(f"a {kind}")
-    for secret in (ctx.openai_api_key, ctx.database_url):
+    for secret in (ctx.settings.openai_api_key, ctx.settings.resolved_database_url()):
         if secret and len(secret) >= 8 and secret in reply:
             problems.append("a configured secret")
     if PROMPT_MARKERS.search(reply) or (_shingles(reply) & PROMPT_SHINGLES) - _shingles(allowed):
@@ -225,7 +196,7 @@ def screen_reply(reply: str, state: SupportState, ctx: Context) -> str:
         return reply
     replacement = safe_reply(state, ctx, _lookup(ctx, [*state.get("facts", []), str(state.get("question") or "")]))
     try:
-        write_audit(store_engine(ctx), action="reply_blocked", outcome="blocked", thread_id=_thread_id(),
+        write_audit(ctx.resources.engine, action="reply_blocked", outcome="blocked", thread_id=_thread_id(),
                     customer_id=ctx.customer_id, node="finalize",
                     detail="reply replaced: it contained " + ", ".join(sorted(set(problems))))
     except Exception as exc:  # the reply is already safe; a lost audit row must not lose the reply

@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from nodes.guardrails import normalise
+from nodes.guards.message import normalise
 
 Kind = Literal["ok", "self_harm", "abusive", "harmful", "off_topic"]
 

@@ -1,0 +1,92 @@
+"""Settings: the one source of configuration, read from the environment once per process.
+
+Every setting is a ``SWITCHBOARD_*`` variable, a line in ``.env``, or a line in the file
+``SWITCHBOARD_ENV_FILE`` names (a deployment's settings, e.g. ``var/up/switchboard.env``).
+Nodes never read the environment: they read ``runtime.context.settings``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_MODEL = "embedded:smollm2-135m"
+CAPABLE_PROVIDERS = ("openai",)
+
+
+def _env_files() -> tuple[str, ...]:
+    named = os.environ.get("SWITCHBOARD_ENV_FILE")
+    return (".env", named) if named else (".env",)
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. A run never changes it: a caller's run context cannot."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_file=_env_files(), extra="ignore", frozen=True)
+
+    home: Path = PROJECT_ROOT / "var"
+    model: str = EMBEDDED_MODEL
+    smart_model: str | None = None
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    database_url: str | None = None
+    checkpoint_url: str | None = None
+    chroma_dir: Path | None = None
+    classifier_path: Path | None = None
+    model_cache_path: Path | None = None
+    model_timeout_s: float = 60.0
+    model_max_tokens: int = 96
+    llama_threads: int = 2  # on a busy 2-core machine 1 is faster
+    model_cache_ttl_s: float = 3600.0  # same prompt, same facts: reuse the reply (0 turns caching off)
+    thread_budget_usd: float = 0.05  # smart-model spend allowed per conversation thread
+    classifier_min_confidence: float = 0.45
+    # an unsure message whose best help article scores at least this (cosine), and clearly ahead of
+    # the rest (see nodes.coordinator), is answered from the articles instead of with a clarifying
+    # question; unrelated text ("do you have a store in Boston?") scored at most 0.28
+    kb_route_min_score: float = 0.3
+    refund_approval_threshold_usd: float = 500.0
+    max_message_chars: int = 4000
+    reply_max_attempts: int = 2
+    tool_attempts: int = 4
+    tool_backoff_s: float = 0.05
+    faults: str = ""
+    rate_limit: str = "30/minute"  # per customer, `limits` notation
+    rate_limit_storage: str = "memory://"  # redis://127.0.0.1:6379 when several workers share the load
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"
+
+    def resolved_chroma_dir(self) -> Path:
+        return self.chroma_dir or self.home / "chroma"
+
+    def resolved_classifier_path(self) -> Path:
+        return self.classifier_path or self.home / "models" / "intent.joblib"
+
+    def resolved_checkpoint_url(self) -> str:
+        return self.checkpoint_url or f"sqlite:///{self.home / 'checkpoints.sqlite'}"
+
+    def resolved_model_cache_path(self) -> Path:
+        return self.model_cache_path or self.home / "model_cache.sqlite"
+
+    @property
+    def planner_model(self) -> str | None:
+        """The model trusted to route and plan: the smart slot, or the main model if it is capable."""
+        if self.smart_model:
+            return self.smart_model
+        return self.model if self.model.split(":", 1)[0] in CAPABLE_PROVIDERS else None
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some settings changed (tests, evals, benchmarks), validated like the original."""
+        unknown = set(changes) - set(type(self).model_fields)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,5 @@
+"""``python -m evals``: see `evals.cli`."""
+
+from evals.cli import app
+
+app(prog_name="python -m evals")
