@@ -9,7 +9,11 @@ Graded per trial (all must hold for the trial to pass):
   match; tool arguments compared only where the scenario names them);
 - the facts the final reply must contain (case-insensitive; a fact may list alternatives),
   and strings it must not contain;
-- the world state: hash of the store's rows against the seeded state with the declared changes.
+- the world state: hash of the store's rows against the seeded state with the declared changes
+  (``db``), or any of several declared outcomes (``db_any``), a ``"*"`` in a declared row
+  matching any value of that field;
+- where the scenario asks: tools that must not run (``forbidden_tools``), no sentence said twice in
+  a reply (``no_repeated_sentences``), rows the audit log must hold (``audit``).
 
 pass^k (tau-bench): a scenario counts for pass^k only when all k of its trials pass.
 """
@@ -17,6 +21,7 @@ pass^k (tau-bench): a scenario counts for pass^k only when all k of its trials p
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,8 +35,10 @@ from core.context import Context
 from evals.world import (
     SeededStore,
     apply_changes,
+    audit_rows,
     state_diff,
     state_hash,
+    states_match,
     validate_changes,
     world_state,
 )
@@ -42,6 +49,9 @@ from switchboard.app import UserError, pending_interrupts, resume_turn, run_turn
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios" / "e2e.v1.jsonl"
+# Scenarios for behaviour not built yet (issues 15 and 16): reported by the `e2e_staged` suite,
+# never gated; move a file into the gated set once its behaviour ships.
+STAGED = (HERE / "scenarios" / "e2e.helpful.v1.jsonl", HERE / "scenarios" / "e2e.money.v1.jsonl")
 STATUSES = {"answered", "awaiting_approval", "needs_info", "escalated", "error", "user_error"}
 OUTCOMES = {"ok", "refused", "failed"}
 Judge = Callable[[str, list[str]], "float | None"]  # (reply, evidence) -> score, None when it could not judge
@@ -56,6 +66,7 @@ class Scenario:
     tags: list[str] = field(default_factory=list)
     faults: str = ""
     notes: str = ""
+    source: str = ""  # the file it was read from
 
     def messages(self) -> list[str]:
         return [turn_message(t) for t in self.turns]
@@ -87,7 +98,8 @@ def load_scenarios(path: Path = SCENARIOS) -> list[Scenario]:
                 raw = json.loads(line)
                 scenario = Scenario(id=raw["id"], customer=raw["customer"], turns=raw["turns"],
                                     expected=raw["expected"], tags=list(raw.get("tags", [])),
-                                    faults=raw.get("faults", ""), notes=raw.get("notes", ""))
+                                    faults=raw.get("faults", ""), notes=raw.get("notes", ""),
+                                    source=path.name)
                 _validate(scenario)
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{path.name} line {number}: {exc}") from exc
@@ -98,16 +110,38 @@ def load_scenarios(path: Path = SCENARIOS) -> list[Scenario]:
     return scenarios
 
 
+def load_staged(paths: Sequence[Path] = STAGED) -> list[Scenario]:
+    """The staged files' scenarios, ids unique across them and the gated file."""
+    taken = {s.id for s in load_scenarios()}
+    out: list[Scenario] = []
+    for path in paths:
+        for scenario in load_scenarios(path):
+            if scenario.id in taken:
+                raise ValueError(f"{path.name}: id {scenario.id!r} is already used")
+            taken.add(scenario.id)
+            out.append(scenario)
+    return out
+
+
 def _validate(s: Scenario) -> None:
     if not s.turns or not all(isinstance(t, dict) and "message" in t for t in s.turns):
         raise ValueError(f"{s.id}: every turn needs a message")
     exp = s.expected
-    if exp.get("status") not in STATUSES:
-        raise ValueError(f"{s.id}: expected.status must be one of {sorted(STATUSES)}")
+    statuses = exp.get("status") if isinstance(exp.get("status"), list) else [exp.get("status")]
+    if not statuses or any(status not in STATUSES for status in statuses):
+        raise ValueError(f"{s.id}: expected.status must be one (or a list) of {sorted(STATUSES)}")
     for step in exp.get("trajectory", []):
         if parse_step(step)["outcome"] not in OUTCOMES:
             raise ValueError(f"{s.id}: bad outcome in {step!r}")
     validate_changes(exp.get("db", {}))
+    if "db_any" in exp and ("db" in exp or not isinstance(exp["db_any"], list) or not exp["db_any"]):
+        raise ValueError(f"{s.id}: db_any is a non-empty list of declarations, instead of db")
+    for changes in exp.get("db_any", []):
+        validate_changes(changes)
+    for step in exp.get("forbidden_tools", []):
+        parse_step(step)
+    if not all(isinstance(row, dict) and row for row in exp.get("audit", [])):
+        raise ValueError(f"{s.id}: audit is a list of non-empty objects (fields an audit row must have)")
     for turn in s.turns:
         for decision in turn.get("decisions", []):
             if decision.get("type") not in ("approve", "reject", "edit", "respond"):
@@ -221,6 +255,33 @@ def _found(fact: str | list[str], text: str) -> bool:
     return any(option.lower() in text.lower() for option in options)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def repeated_sentences(reply: str) -> list[str]:
+    """Sentences of three words or more that a reply says twice (case and spacing ignored)."""
+    seen: set[str] = set()
+    repeats: list[str] = []
+    for sentence in _SENTENCE.split(reply):
+        key = " ".join(sentence.lower().split()).rstrip(".!?")
+        if len(key.split()) < 3:
+            continue
+        if key in seen and key not in repeats:
+            repeats.append(key)
+        seen.add(key)
+    return repeats
+
+
+def _forbidden_calls(calls: Sequence[dict[str, Any]], forbidden: Sequence[str]) -> list[str]:
+    """``"issue_refund"`` forbids any call of it, ``"issue_refund:ok"`` only one that succeeded."""
+    hits = []
+    for step in forbidden:
+        name, _, outcome = step.partition(":")
+        if any(c["name"] == name and (not outcome or c["outcome"] == outcome) for c in calls):
+            hits.append(step)
+    return hits
+
+
 def grounded(turn: dict[str, Any]) -> tuple[bool, list[str]]:
     """Every number, date and action the reply states is backed by the turn's tool results
     (the customer's own words count as backing: repeating their order number is fine)."""
@@ -232,7 +293,8 @@ def grounded(turn: dict[str, Any]) -> tuple[bool, list[str]]:
 def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) -> dict[str, Any]:
     exp = scenario.expected
     checks: dict[str, bool] = {"completed": not trial.problems}
-    checks["status"] = trial.status == exp["status"]
+    statuses = exp["status"] if isinstance(exp["status"], list) else [exp["status"]]
+    checks["status"] = trial.status in statuses  # a list: any of these (a question or a person)
     if "department" in exp:
         # a list: any of these desks is right (returns sit between billing and general)
         wanted = exp["department"]
@@ -241,8 +303,9 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
         checks["departments"] = sorted(trial.departments) == sorted(exp["departments"])
     checks["trajectory"] = trajectory_match(trial.tool_calls, exp.get("trajectory", []),
                                             exp.get("trajectory_mode", "strict"))
-    if "citations" in exp:
-        checks["citations"] = set(exp["citations"]) <= set(trial.citations)
+    if "citations" in exp:  # each a document id, or a list of ids any of which will do
+        checks["citations"] = all(set(c if isinstance(c, list) else [c]) & set(trial.citations)
+                                  for c in exp["citations"])
     # ``facts``: in the final reply; ``facts_seen``: in any reply of the conversation (a part
     # answered while another waited at an approval gate)
     facts = [*exp.get("facts", []), *exp.get("facts_seen", [])]
@@ -252,14 +315,32 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
     checks["facts"] = all(found)
     leaked = [s for s in exp.get("forbidden", []) if _found(s, " ".join(trial.replies))]
     checks["forbidden"] = not leaked
-    changes = exp.get("db", {})
-    expected_state = apply_changes(store.base_state, changes, scenario.customer) if changes else store.base_state
-    actual_state = world_state(make_engine(store_url))
-    want = state_hash(expected_state) if changes else store.base_hash
+    called = _forbidden_calls(trial.tool_calls, exp.get("forbidden_tools", []))
+    if "forbidden_tools" in exp:
+        checks["forbidden_tools"] = not called
+    repeats = [r for reply in trial.replies for r in repeated_sentences(reply)]
+    if exp.get("no_repeated_sentences"):
+        checks["no_repeated_sentences"] = not repeats
+    engine = make_engine(store_url)
+    missing_audit: list[dict[str, Any]] = []
+    if "audit" in exp:
+        logged = audit_rows(engine)
+        missing_audit = [want for want in exp["audit"]
+                         if not any(all(row.get(k) == v for k, v in want.items()) for row in logged)]
+        checks["audit"] = not missing_audit
+    # ``db``: one declared outcome; ``db_any``: any of several (a ticket, or none)
+    outcomes = exp.get("db_any") or [exp.get("db", {})]
+    actual_state = world_state(engine)
     got = state_hash(actual_state)
-    checks["db"] = want == got
+    expected_states = [apply_changes(store.base_state, c, scenario.customer) if c else store.base_state
+                       for c in outcomes]
+    matched = [states_match(e, actual_state) for e in expected_states]
+    checks["db"] = any(matched)
+    expected_state = expected_states[0]
+    want = state_hash(expected_state) if outcomes[0] else store.base_hash
     ground = [grounded(t) for t in trial.turns if not t["fixed_text"]]
     reasons = [f"{name} mismatch" for name, ok in checks.items() if not ok]
+    extra = {"forbidden_calls": called, "repeated_sentences": repeats, "missing_audit": missing_audit}
     return {
         "id": scenario.id,
         "tags": scenario.tags,
@@ -270,6 +351,7 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
         "facts_total": len(facts),
         "missing_facts": [f for f, ok in zip(facts, found, strict=True) if not ok],
         "leaked": leaked,
+        **{k: v for k, v in extra.items() if v},
         "grounded_replies": sum(ok for ok, _ in ground),
         "checked_replies": len(ground),
         "replies": len(trial.turns),

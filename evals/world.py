@@ -18,6 +18,10 @@ Declared changes (every key optional; ``customer`` defaults to the scenario's cu
      "reviews_added": [{"order_id": 10956, "rating": 5}],
      "customer": {"status": "closed", "newsletter": false},
      "account": {"status": "closed", "reset_requested": true}}
+
+A declared value of ``"*"`` matches any value of that field (``{"department": "*", "queue": "*",
+"priority": "*"}``: one new ticket, wherever it was filed); ``states_match`` pairs such rows with
+the rows the trial added. The audit log is not part of the world state; ``audit_rows`` reads it.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from store.db import ensure_store, make_engine, sqlite_url
-from store.schema import accounts, customers, invoices, orders, refunds, reviews, tickets
+from store.schema import accounts, audit_log, customers, invoices, orders, refunds, reviews, tickets
 
 WorldState = dict[str, list[dict[str, Any]]]
 
@@ -44,6 +48,7 @@ CHANGE_KEYS = frozenset({
     "orders_status", "orders_address", "refunds_added", "tickets_added", "reviews_added", "customer", "account",
 })
 TICKET_DEFAULTS = {"queue": "support", "priority": "normal", "status": "open"}
+ANY = "*"  # a declared value that matches any value
 
 
 def world_state(engine: Engine) -> WorldState:
@@ -87,6 +92,45 @@ def state_hash(state: WorldState) -> str:
         for line in sorted(_canonical(r) for r in state[table]):
             digest.update(line.encode() + b"\n")
     return digest.hexdigest()
+
+
+def _wild(row: dict[str, Any]) -> bool:
+    return ANY in row.values()
+
+
+def _fits(pattern: dict[str, Any], row: dict[str, Any]) -> bool:
+    return pattern.keys() == row.keys() and all(v == ANY or row[k] == v for k, v in pattern.items())
+
+
+def _pair(patterns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> bool:
+    """Each pattern takes a different row it fits, and no row is left over (tiny lists: backtrack)."""
+    if not patterns:
+        return not rows
+    first, rest = patterns[0], patterns[1:]
+    return any(_fits(first, row) and _pair(rest, rows[:i] + rows[i + 1:]) for i, row in enumerate(rows))
+
+
+def states_match(expected: WorldState, actual: WorldState) -> bool:
+    """The actual world is the expected one; a ``"*"`` field of an expected row matches any value."""
+    if not any(_wild(r) for rows in expected.values() for r in rows):
+        return state_hash(expected) == state_hash(actual)
+    for table in set(expected) | set(actual):
+        fixed = Counter(_canonical(r) for r in expected.get(table, []) if not _wild(r))
+        got = Counter(_canonical(r) for r in actual.get(table, []))
+        if fixed - got:
+            return False
+        extra = [dict(ast.literal_eval(r)) for r in (got - fixed).elements()]
+        if not _pair([r for r in expected.get(table, []) if _wild(r)], extra):
+            return False
+    return True
+
+
+def audit_rows(engine: Engine) -> list[dict[str, Any]]:
+    """The audit log's rows (action, outcome, node, tool, actor), oldest first."""
+    query = select(audit_log.c.action, audit_log.c.outcome, audit_log.c.node, audit_log.c.tool,
+                   audit_log.c.actor).order_by(audit_log.c.id)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def validate_changes(changes: dict[str, Any]) -> None:

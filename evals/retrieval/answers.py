@@ -7,8 +7,9 @@ that answers it and one to three strings from that article (``must_contain``); a
 right when it contains any of them. The question goes through what the desks do: ``search(k=3, whole_documents=True)``
 then ``retrieval.answers.pick_answer``. Printed per split (``dev``: used to set the weights in
 ``retrieval/answers.py``; ``test``: looked at only to report; ``v2``: 96 questions by another
-writer, scored blind once before anything was changed for them) next to two baselines over the
-same passages:
+writer, scored blind once before anything was changed for them; ``blind_v1``: 96 questions of
+``answers_blind_v1.jsonl``, written for issue 16 from the articles alone and scored once before
+the answer picker was changed for it) next to two baselines over the same passages:
 
 - ``first_sentences``: the first two sentences of the top passage;
 - ``lexical_top_passage``: the two sentences of the top passage sharing most words with the
@@ -33,8 +34,11 @@ from retrieval.answers import pick_answer
 
 HERE = Path(__file__).resolve().parent
 ANSWERS = HERE / "answers.v1.jsonl"
-ANSWERS_V2 = HERE / "answers.v2.jsonl"  # split "v2": written later by another writer, scored blind once
-SPLITS = ("dev", "test", "v2")
+# split "v2": written later by another writer, scored blind once
+ANSWERS_V2 = HERE / "answers.v2.jsonl"
+# split "blind_v1": issue 16, written from the articles before the picker was tuned for it
+ANSWERS_BLIND_V1 = HERE / "answers_blind_v1.jsonl"
+SPLITS = ("dev", "test", "v2", "blind_v1")
 
 Answerer = Callable[[str, list[dict[str, Any]]], "tuple[str, str] | None"]
 
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="print every wrong pick_answer answer")
     parser.add_argument("--persist", type=Path, help="reuse (and incrementally ingest) this index")
     args = parser.parse_args(argv)
-    rows = read_rows() + read_rows(ANSWERS_V2)
+    rows = read_rows() + read_rows(ANSWERS_V2) + read_rows(ANSWERS_BLIND_V1)
     with tempfile.TemporaryDirectory() as tmp:
         kb = KnowledgeBase(args.persist or Path(tmp) / "kb")
         kb.ingest()
@@ -131,10 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{'split':<6} {'n':>4} {'in top 3':>9}  " + "  ".join(f"{m:>20}" for m in METHODS))
+    print(f"{'split':<8} {'n':>4} {'in top 3':>9}  " + "  ".join(f"{m:>20}" for m in METHODS))
     for split, r in report.items():
         cells = "  ".join(f"{r['answer_right'][m]:>20.1%}" for m in METHODS)
-        print(f"{split:<6} {r['n']:>4} {r['article_in_top3']:>9.1%}  {cells}")
+        print(f"{split:<8} {r['n']:>4} {r['article_in_top3']:>9.1%}  {cells}")
     if args.misses:
         for split, r in report.items():
             for miss in r["misses"]:
