@@ -121,8 +121,8 @@ def suite_e2e(ws: Workspace, model: str, thresholds: dict[str, Any], *, k: int |
 
 def _suite_staged(ws: Workspace, model: str, k: int, scenarios: Sequence[e2e.Scenario], safety_nets: bool,
                   progress: Progress | None) -> dict[str, Any]:
-    base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path, safety_nets=safety_nets)
-    graded = e2e.run_trials(scenarios, ws.store, base, k, progress=progress)
+    base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path)
+    graded = e2e.run_trials(scenarios, ws.store, base, k, check_replies=safety_nets, progress=progress)
     by_source: dict[str, Any] = {}
     for source in sorted({s.source for s in scenarios}):
         pairs = [(s, g) for s, g in zip(scenarios, graded, strict=True) if s.source == source]
