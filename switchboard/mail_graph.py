@@ -1,0 +1,111 @@
+"""The mail channel wired to the graph in this process, for a standalone `switchboard mail serve`.
+
+This is the seam the merge replaces (see the mail channel's report): `mail/` only knows the
+`TurnRunner` / `Resumer` protocols, and this module keeps their contract with today's graph.
+
+- Idempotent per mail: the customer's message enters the thread as a HumanMessage whose id is
+  the mail's dedupe key, so a retry after a crash finds it and finishes or returns that turn
+  instead of starting a second one (`switchboard.app.run_turn` has no message-id parameter
+  yet, hence the few lines repeated from it in `_turn_once`).
+- No proof, no turn: today's graph cannot make every world-changing tool wait, so a mail
+  without a trusted DKIM/SPF pass is held (``waiting_for="proof"``) and run only once the code
+  sent to the address on file comes back. When the graph gets a proof gate (a Context flag that
+  makes world-changing steps interrupt), `run` passes ``verified`` on and reads become possible
+  without a code.
+- ``service:mail`` never decides an operator's gate: a thread already waiting for a person
+  answers "still waiting" whatever the mail says.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.context import Context, Settings
+from graph.resources import kb_search
+from mail.channel import Resumer, ResumeRequest, Search, TurnRequest, TurnRunner
+from nodes.guardrails import InputRejected, validate_message
+from switchboard import threads
+from switchboard.app import (
+    UserError,
+    check_customer,
+    finish,
+    metrics_count,
+    open_graph,
+    pending_interrupts,
+    run_turn,
+)
+
+HELD_REPLY = "Thank you for your email: we have your request."
+
+
+def _turn_once(
+    graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str
+) -> dict[str, Any]:
+    config = {
+        "configurable": {"thread_id": thread_id},
+        "metadata": {"customer_id": ctx.customer_id},
+    }
+    snapshot = graph.get_state(config)
+    if any(
+        getattr(m, "id", None) == key for m in snapshot.values.get("messages", [])
+    ):  # a retry of this mail
+        if not pending_interrupts(graph, thread_id) and (snapshot.next or snapshot.tasks):
+            return threads.resume(graph, ctx, thread_id)
+        return finish(graph, ctx, thread_id, recorded=metrics_count(graph, thread_id))
+    try:
+        text = validate_message(text, max_chars=ctx.max_message_chars)
+    except InputRejected as exc:
+        raise UserError(str(exc)) from exc
+    check_customer(ctx)
+    owner = (
+        snapshot.values.get("customer_id")
+        or (snapshot.metadata or {}).get("customer_id")
+        or ctx.customer_id
+    )
+    if owner != ctx.customer_id or pending_interrupts(graph, thread_id):
+        return run_turn(
+            graph, ctx, text, thread_id
+        )  # its refusal or its "still waiting for a person"
+    graph.invoke({"messages": [HumanMessage(text, id=key)]}, config, context=ctx)
+    return finish(graph, ctx, thread_id)
+
+
+def graph_parts(settings: Settings, stack: ExitStack) -> tuple[TurnRunner, Resumer, Search]:
+    """(runner, resumer, help search) over one graph opened for the life of ``stack``."""
+    graph = stack.enter_context(open_graph(settings))
+    lock = threading.Lock()  # one turn at a time: the SQLite checkpointer shares one connection
+
+    def run(request: TurnRequest) -> dict[str, Any]:
+        if not request.verified:
+            return {
+                "thread_id": request.thread_id,
+                "status": "awaiting_approval",
+                "waiting_for": "proof",
+                "reply": HELD_REPLY,
+                "tool_calls": [],
+                "intent": None,
+                "department": None,
+                "departments": [],
+                "confidence": 0.0,
+                "citations": [],
+                "nodes": {},
+            }
+        with lock:
+            ctx = Context(customer_id=request.customer_id, actor=request.actor)
+            return _turn_once(graph, ctx, request.text, request.thread_id, request.message_key)
+
+    def resume(request: ResumeRequest) -> dict[str, Any]:
+        with lock:  # the held request runs now, under its own key: a retry cannot run it twice
+            ctx = Context(
+                customer_id=request.customer_id, actor=request.decision.get("actor", "service:mail")
+            )
+            return _turn_once(
+                graph, ctx, request.request_text, request.thread_id, request.request_key
+            )
+
+    return run, resume, kb_search(Context())
