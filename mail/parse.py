@@ -20,6 +20,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from mail.body import html_to_text, strip_reply
 
 MSGID_RE = re.compile(r"<([^<>\s]{1,250})>")
+ADDR_RE = re.compile(r"[^\s@<>\"(),;:]+@[^\s@<>\"(),;:]+\.[^\s@<>\"(),;:]+")
 
 
 @dataclass(frozen=True)
@@ -90,22 +91,33 @@ def header_text(msg: Message, name: str, defects: list[str] | None = None) -> st
 
 
 def addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    """(display name, lower-cased addr-spec) pairs; the lenient parser when the strict one fails."""
+    """(display name, lower-cased addr-spec) pairs; lenient fallbacks when the strict parse fails."""
     found: list[tuple[str, str]] = []
     try:
         header = msg.get(name)
         if header is not None:
             for addr in getattr(header, "addresses", ()):
-                if addr.addr_spec and "@" in addr.addr_spec:
+                if addr.addr_spec and ADDR_RE.fullmatch(addr.addr_spec):
                     found.append((addr.display_name, addr.addr_spec.lower()))
             if found or not str(header).strip():
                 return found
+            defects.append(f"{name}: no valid address")
     except Exception as exc:
         defects.append(f"{name}: {type(exc).__name__}")
-    for display, spec in getaddresses(raw_headers(msg, name)):
-        spec = spec.strip().strip("<>").lower()
-        if "@" in spec and " " not in spec:
-            found.append((display, spec))
+    raw = raw_headers(msg, name)
+    for display, spec in getaddresses(raw):
+        spec = spec.strip().strip("<>")
+        if ADDR_RE.fullmatch(spec):
+            found.append((display, spec.lower()))
+    if not found:  # e.g. an unbalanced quote: take the bracketed address, else the first address
+        for value in raw:
+            bracketed = re.findall(r"<([^<>]+)>", value)
+            candidates = [b for b in bracketed if ADDR_RE.fullmatch(b.strip())] or ADDR_RE.findall(
+                value
+            )
+            if candidates:
+                found.append(("", candidates[-1 if bracketed else 0].strip().lower()))
+                break
     return found
 
 
