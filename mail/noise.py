@@ -75,7 +75,9 @@ def classify_noise(
         return Noise("bulk", "mailing-list headers")
     if VACATION_SUBJECT_RE.match(parsed.subject or ""):
         return Noise("auto_reply", f"an auto-reply subject: {parsed.subject[:60]!r}")
-    if envelope_from is not None and envelope_from.strip() in ("", "<>"):
+    if (
+        envelope_from is not None and envelope_from.strip() == "<>"
+    ):  # "" is "not known" (webhook, tests)
         return Noise(
             "auto_reply", "null envelope sender (MAIL FROM:<>) is used only by automatic mail"
         )

@@ -58,7 +58,7 @@ class InboundHandler:
             stored = await asyncio.to_thread(
                 self.channel.receive,
                 bytes(raw or b""),
-                envelope_from=envelope.mail_from or "",
+                envelope_from=envelope.mail_from or "<>",  # MAIL FROM:<>, the null sender
                 envelope_to=list(envelope.rcpt_tos),
                 source="smtp",
             )
