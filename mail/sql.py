@@ -16,5 +16,6 @@ def insert_ignore(conn: Connection, table: Table, row: dict[str, Any], keys: lis
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = conn.execute(insert(table).values(**row).on_conflict_do_nothing(index_elements=keys))
-    return bool(result.rowcount)
+    statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=keys)
+    # RETURNING, not rowcount: psycopg reports a row for a conflicting insert that did nothing
+    return conn.execute(statement.returning(table.c[keys[0]])).first() is not None

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from mail.channel import MailChannel
 from mail.config import MailSettings
 from mail.parse import parse_message
-from store.db import create_schema, make_engine
+from store.db import create_schema, ensure_store, make_engine
 from store.schema import mail_outbox, mail_undeliverable
 from tests.mail_support import ScriptedRunner, actions, code_in, fill, help_search
+from tests.pg import throwaway_postgres
 
 CORPUS = Path(__file__).parent / "mail_corpus"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "expectations.toml").read_text())["case"]
@@ -40,8 +41,18 @@ def test_the_corpus_has_at_least_40_messages_and_every_one_is_expected() -> None
     assert files == [c["file"] for c in CASES]
 
 
-def test_each_corpus_message_gets_its_outcome(store_url: str) -> None:
-    engine = make_engine(store_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def mail_store(request: pytest.FixtureRequest, store_url: str) -> Any:
+    if request.param == "sqlite":
+        yield store_url
+        return
+    with throwaway_postgres("switchboard_mail") as url:
+        ensure_store(url)
+        yield url
+
+
+def test_each_corpus_message_gets_its_outcome(mail_store: str) -> None:
+    engine = make_engine(mail_store)
     create_schema(engine)
     runner = ScriptedRunner(engine)
     channel = MailChannel(engine, settings(), runner, runner.resume, help_search)
