@@ -384,12 +384,14 @@ class MailChannel:
 
     def _thread(self, claim: Claim, parsed: ParsedMail, customer: Customer | None) -> ThreadMatch:
         """The thread, decided once: a retry of this mail reads it back from the row."""
-        if claim.thread_id:
-            return ThreadMatch(
-                claim.thread_id,
-                "retry-continues" if parsed.in_reply_to or parsed.references else "retry",
-                None,
-            )
+        if (
+            claim.thread_id
+        ):  # a retry: the thread was new unless it holds other messages than this one
+            with self.engine.connect() as conn:
+                others = [
+                    m for m in thread_messages(conn, claim.thread_id) if m != parsed.message_id
+                ]
+            return ThreadMatch(claim.thread_id, "retry" if others else "new", None)
         now = self.clock()
         with self.engine.begin() as conn:
             match = resolve_thread(conn, parsed, customer.id if customer else None)

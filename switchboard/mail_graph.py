@@ -46,6 +46,27 @@ HELD_REPLY = "Thank you for your email: we have your request."
 def _turn_once(
     graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str
 ) -> dict[str, Any]:
+    """One turn per mail; a refusal the customer should read (bad input) is a result, not an error."""
+    try:
+        return _turn(graph, ctx, text, thread_id, key)
+    except UserError as exc:  # raising would make the channel retry a mail that cannot change
+        return {
+            "thread_id": thread_id,
+            "status": "rejected",
+            "reply": f"We could not take this message: {exc}",
+            "tool_calls": [],
+            "intent": None,
+            "department": None,
+            "departments": [],
+            "confidence": 0.0,
+            "citations": [],
+            "nodes": {},
+        }
+
+
+def _turn(
+    graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str
+) -> dict[str, Any]:
     config = {
         "configurable": {"thread_id": thread_id},
         "metadata": {"customer_id": ctx.customer_id},

@@ -349,3 +349,65 @@ def test_json_shape_is_documented() -> None:
     assert envelope_from == "a@example.com" and to == ["support@northwind.example"]
     assert b"References: <x@y> <z@w>" in raw
     assert json.dumps  # the module reads JSON itself; nothing else is needed
+
+
+def test_outcome_email_after_a_decision_goes_to_the_address_on_file_in_the_same_thread(
+    engine: Any, sink: Sink
+) -> None:
+    from mail.channel import acknowledge_waiting, announce_outcome
+
+    settings = mail_settings(sink.url)
+    runner = ScriptedRunner(engine)
+    channel = MailChannel(engine, settings, runner, runner.resume)
+    request = customer_mail(
+        "The sofa is the wrong colour. Please refund order 10859.", subject="Sofa"
+    )
+    channel.receive(request.as_bytes())
+    item = channel.process_next()
+    assert item.outcome == "waiting_for_person"  # its reply is the acknowledgement
+    # what the lead wires after `switchboard approve` (resume_turn's result) and for later waits
+    result = {"status": "answered", "reply": "Good news: your refund for order 10859 was approved."}
+    assert announce_outcome(
+        engine, settings, thread_id=item.thread_id, result=result, key="decision-1"
+    )
+    assert (
+        announce_outcome(
+            engine, settings, thread_id=item.thread_id, result=result, key="decision-1"
+        )
+        is None
+    )
+    assert (
+        acknowledge_waiting(engine, settings, thread_id="t-not-a-mail-thread", result={}, key="x")
+        is None
+    )
+    while channel.deliver().sent:
+        pass
+    ack, outcome = sink.wait_for(2)
+    assert outcome["To"].addresses[0].addr_spec == "maya.patel@example.com"
+    assert outcome["Subject"] == ack["Subject"] and outcome["In-Reply-To"] == ack["Message-ID"]
+    assert request["Message-ID"] in outcome["References"]
+    assert "approved" in outcome.get_body(("plain",)).get_content()
+    assert outcome["Auto-Submitted"] == "auto-replied"
+
+
+def test_a_retried_mail_gets_the_same_text_and_one_reply(engine: Any) -> None:
+    runner = ScriptedRunner(engine)
+    now = [datetime.now(UTC)]
+    channel = MailChannel(
+        engine, mail_settings("smtp://127.0.0.1:9", mail_lease_s=5), runner, clock=lambda: now[0]
+    )
+    channel.receive(customer_mail("Please refund order 10956.", subject="Wobbly chair").as_bytes())
+    crashing = MailChannel(
+        engine, channel.settings, lambda r: (runner(r), 1 / 0)[0], clock=lambda: now[0]
+    )
+    assert crashing.process_next().outcome == "retry_later"  # acted, then failed before the commit
+    now[0] += timedelta(minutes=1)
+    assert channel.process_next().outcome == "answered"
+    assert (
+        runner.calls[0].text == runner.calls[1].text == "Wobbly chair\n\nPlease refund order 10956."
+    )
+    assert runner.calls[0].thread_id == runner.calls[1].thread_id
+    assert runner.calls[0].message_key == runner.calls[1].message_key
+    assert len(actions(engine)) == 1
+    with engine.connect() as conn:
+        assert len(conn.execute(select(mail_outbox.c.id)).all()) == 1
