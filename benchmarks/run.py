@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "retrieval": ("benchmarks.retrieval_bench", "run", "10k-chunk Chroma ingest and query p50/p95"),
     "llm": ("benchmarks.llm", "run", "embedded model tokens/s, Switchboard vs raw llama.cpp"),
     "inbox": ("benchmarks.inbox", "run", "switchboard inbox from the gates' Store index vs a scan of every checkpoint"),
+    "mail": ("benchmarks.mail", "run", "email channel: inbound messages processed/s, outbox delivered/s"),
     "memory-graph": ("benchmarks.memory", "run_graph", "peak RSS of a process running graph turns"),
     "memory-model": ("benchmarks.memory", "run_model", "peak RSS of a process loading the embedded model"),
 }

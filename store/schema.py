@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -296,4 +297,108 @@ node_runs = Table(
     Column("model", String(128)),
     Column("cache_hit", Boolean, nullable=False, default=False, server_default=false()),
     _one_of("outcome", NODE_OUTCOMES),
+)
+
+# -- The email channel (mail/) ----------------------------------------------------------------
+# Raw inbound messages are stored before the SMTP server answers 250; a worker claims them with a
+# lease. dedupe_key is the Message-ID (or a content hash): the same mail delivered twice is one row.
+MAIL_INBOX_STATUSES: Final = ("received", "processing", "done", "failed")
+MAIL_OUTBOX_STATUSES: Final = ("pending", "sending", "sent", "failed", "suppressed")
+MAIL_CONFIRMATION_STATUSES: Final = ("pending", "used", "superseded", "expired")
+
+mail_inbox = Table(
+    "mail_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("message_id", String(255)),
+    Column("source", String(16), nullable=False),  # smtp | webhook
+    Column("envelope_from", String(320), nullable=False, default="", server_default=""),
+    Column("envelope_to", Text, nullable=False, default="[]", server_default="[]"),
+    Column("raw", LargeBinary, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("deliveries", Integer, nullable=False, default=1, server_default="1"),
+    Column("status", String(16), nullable=False, default="received", server_default="received"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("available_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("claim_token", String(32)),
+    Column("thread_id", String(64), index=True),
+    Column("customer_id", String(16), index=True),
+    Column("outcome", String(32)),
+    Column("detail", Text, nullable=False, default="", server_default=""),
+    Column("processed_at", UTCDateTime),
+    _one_of("status", MAIL_INBOX_STATUSES),
+)
+
+# Every Message-ID we sent or received, and the conversation thread it belongs to.
+mail_message_ids = Table(
+    "mail_message_ids",
+    metadata,
+    Column("message_id", String(255), primary_key=True),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16)),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Outgoing mail, written in the same transaction as the result it reports; the deliverer sends
+# the stored bytes (stable Message-ID and Date) so a retry is the same message.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),  # e.g. reply:<inbox id>
+    Column("message_id", String(255), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # reply | ack | outcome | confirm | help | notice
+    Column("inbox_id", Integer, index=True),
+    Column("thread_id", String(64), index=True),
+    Column("customer_id", String(16), index=True),
+    Column("to_addr", String(320), nullable=False, index=True),
+    Column("subject", String(255), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False, default="pending", server_default="pending"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("claim_token", String(32)),
+    Column("last_error", Text, nullable=False, default="", server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    _one_of("status", MAIL_OUTBOX_STATUSES),
+)
+
+# Addresses a bounce said are undeliverable; the outbox suppresses mail to them.
+mail_undeliverable = Table(
+    "mail_undeliverable",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("status_code", String(16), nullable=False, default="", server_default=""),
+    Column("diagnostic", Text, nullable=False, default="", server_default=""),
+    Column("bounces", Integer, nullable=False, default=1, server_default="1"),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("inbox_id", Integer),
+)
+
+# One-time codes sent to the address on file when an emailed request would change the world and
+# the mail carried no trusted DKIM/SPF pass. Only a hash of the code is kept.
+mail_confirmations = Table(
+    "mail_confirmations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16), nullable=False, index=True),
+    Column("address", String(320), nullable=False),
+    Column("inbox_id", Integer, nullable=False, unique=True),  # the request that needed proof
+    Column("request_text", Text, nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False, default="pending", server_default="pending"),
+    Column("failed_tries", Integer, nullable=False, default=0, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("used_by_inbox_id", Integer),
+    _one_of("status", MAIL_CONFIRMATION_STATUSES),
 )

@@ -68,9 +68,19 @@ def view_metrics(ctx: Context, customer: str | None, limit: int) -> list[dict[st
     return node_table(metrics_summary(ctx.resources.engine, customer=customer))
 
 
+def view_outbox(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
+    from mail.outbox import list_outbox
+    from store.db import create_schema
+
+    engine = store_engine(ctx)
+    create_schema(engine)  # a store from before the mail channel has no outbox yet
+    return list_outbox(engine, limit=limit, customer_id=customer)
+
+
 VIEWS: dict[str, View] = {
     "customers": view_customers, "orders": view_orders, "refunds": view_refunds, "tickets": view_tickets,
     "audit": view_audit, "tools": view_tools, "intents": view_intents, "metrics": view_metrics,
+    "outbox": view_outbox,
 }
 
 

@@ -142,12 +142,15 @@ def pending_interrupts(graph: CompiledStateGraph, thread_id: str) -> list[Interr
     return waiting_on(graph.get_state(_config(thread_id)))
 
 
-def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: str | None = None) -> dict[str, Any]:
+def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: str | None = None, *,
+             message_id: str | None = None) -> dict[str, Any]:
     """One customer turn: run the graph, return the caller's view of the result.
 
-    The checkpoint is read once before (whose thread, is a decision pending?) and once after.
-    The graph's intake validates the message; a message it refuses as unreadable is a
-    `UserError` here (exit code 2 in the CLI).
+    The checkpoint is read once before (whose thread, is a decision pending, was this message
+    seen?) and once after. The graph's intake validates the message; a message it refuses as
+    unreadable is a `UserError` here (exit code 2 in the CLI). ``message_id`` makes the turn
+    idempotent: a message already in the thread (a retried email, a double submit) is finished
+    if its run was cut short, never started again.
     """
     if not isinstance(message, str):  # bytes are the transport's to decode (the CLI reads stdin as UTF-8)
         raise UserError("the message must be text (UTF-8), not binary data")
@@ -159,11 +162,15 @@ def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: s
         check_customer(ctx)
     elif owner != ctx.customer_id:  # the turn's one ownership check (a server's is in server.auth)
         raise UserError("this thread belongs to another customer")
+    if message_id and any(m.id == message_id for m in before.values.get("messages", [])):
+        if not waiting_on(before) and (before.next or before.tasks):  # cut short by a crash: finish it
+            graph.invoke(None, config, context=ctx)
+        return finish(graph, thread_id)
     if waiting_on(before):
         return turn_result(thread_id, {**before.values, "reply": "Your earlier request is still waiting for a person "
                                        "to approve it; I will answer as soon as it is decided.",
                                        "status": "awaiting_approval", "tool_calls": [], "node_metrics": []})
-    graph.invoke({"messages": [HumanMessage(message)]}, config, context=ctx)
+    graph.invoke({"messages": [HumanMessage(message, id=message_id)]}, config, context=ctx)
     return finish(graph, thread_id)
 
 

@@ -17,9 +17,11 @@ from rich.console import Console
 
 from core.context import Context
 from core.settings import get_settings
+from switchboard.mail_cli import mail_app
 
 app = typer.Typer(help="Switchboard: customer support where the workflow decides.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(mail_app, name="mail")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -135,6 +137,7 @@ class Table(StrEnum):
     tools = "tools"
     intents = "intents"
     metrics = "metrics"
+    outbox = "outbox"
 
 
 @app.command()
