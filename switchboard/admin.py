@@ -72,7 +72,7 @@ def view_outbox(ctx: Context, customer: str | None, limit: int) -> list[dict[str
     from mail.outbox import list_outbox
     from store.db import create_schema
 
-    engine = store_engine(ctx)
+    engine = ctx.resources.engine
     create_schema(engine)  # a store from before the mail channel has no outbox yet
     return list_outbox(engine, limit=limit, customer_id=customer)
 
