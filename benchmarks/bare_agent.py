@@ -92,10 +92,12 @@ def _minimal_tools_node(functions: dict[str, Callable[[int], str]]) -> Callable[
     def run_tools(state: MessagesState) -> dict[str, Any]:
         last = state["messages"][-1]
         assert isinstance(last, AIMessage)
-        return {"messages": [
-            ToolMessage(content=functions[c["name"]](**c["args"]), tool_call_id=c["id"], name=c["name"])
-            for c in last.tool_calls
-        ]}
+        return {
+            "messages": [
+                ToolMessage(content=functions[c["name"]](**c["args"]), tool_call_id=c["id"], name=c["name"])
+                for c in last.tool_calls
+            ]
+        }
 
     return run_tools
 

@@ -41,7 +41,15 @@ def run(quick: bool) -> None:
 
     cold = one_pass()
     warm = one_pass()
-    emit("classifier_us_per_message", round(statistics.median(cold), 1), "us",
-         measure="median core.resources.classifier(ctx).predict, one message at a time, first pass",
-         first_pass=summary(cold, 1), warm=summary(warm, 1), messages=len(texts),
-         source="data/bitext instructions", load_s=round(load_s, 3), classifier=str(ctx.settings.resolved_classifier_path()))
+    emit(
+        "classifier_us_per_message",
+        round(statistics.median(cold), 1),
+        "us",
+        measure="median core.resources.classifier(ctx).predict, one message at a time, first pass",
+        first_pass=summary(cold, 1),
+        warm=summary(warm, 1),
+        messages=len(texts),
+        source="data/bitext instructions",
+        load_s=round(load_s, 3),
+        classifier=str(ctx.settings.resolved_classifier_path()),
+    )

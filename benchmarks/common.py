@@ -44,8 +44,14 @@ def set_offline_env() -> None:
 
 def emit(figure: str, value: float, unit: str, **details: Any) -> dict[str, Any]:
     """Print one figure as a JSON line on stdout (the parent process collects these lines)."""
-    line = {"figure": figure, "value": value, "unit": unit, **details,
-            "loadavg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+    line = {
+        "figure": figure,
+        "value": value,
+        "unit": unit,
+        **details,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+    }
     print(json.dumps(line, default=str), flush=True)
     return line
 

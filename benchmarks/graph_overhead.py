@@ -80,12 +80,17 @@ def run(quick: bool) -> None:
                     return check_turn(result)
                 calls = tool_calls_of(result)
                 if calls != [tool for tool, _ in EXPECTED_TOOLS] or str(ORDER_ID) not in str(
-                        result["messages"][-1].content):
+                    result["messages"][-1].content
+                ):
                     return f"bare agent called {calls}"
                 return None
 
             arms: dict[str, Callable[[], Any]] = {
-                "run_turn": sb_turn, "invoke": sb_invoke, "bare": bare_turn, "minimal": minimal_turn}
+                "run_turn": sb_turn,
+                "invoke": sb_invoke,
+                "bare": bare_turn,
+                "minimal": minimal_turn,
+            }
             names = list(arms)
             wrong: list[str] = []
             for _ in range(warmup):
@@ -107,21 +112,48 @@ def run(quick: bool) -> None:
 
     stats = {name: summary(values) for name, values in samples.items()}
     med = {name: statistics.median(values) for name, values in samples.items()}
-    common = {"question": QUESTION, "customer": CUSTOMER, "repeats": repeats, "interleaved": True,
-              "store": "sqlite", "checkpointer": "SqliteSaver (WAL, synchronous=NORMAL)",
-              "every_turn_checked": True, "rate_limit": BENCH_RATE_LIMIT}
-    emit("graph_turn_ms", round(med["run_turn"], 3), "ms",
-         measure="median switchboard.app.run_turn, fake:facts model, new thread per turn",
-         run_turn=stats["run_turn"], invoke_only=stats["invoke"], supersteps=6, **common)
-    emit("bare_agent_turn_ms", round(med["bare"], 3), "ms",
-         measure="median bare agent<->ToolNode StateGraph turn (create_react_agent-style), scripted tool calls",
-         bare=stats["bare"], minimal_tools_node=stats["minimal"], supersteps=5, model_calls=3, **common)
-    emit("graph_overhead_ratio", round(med["run_turn"] / med["bare"], 2), "x",
-         measure="median run_turn / median bare ToolNode agent turn",
-         invoke_ratio=round(med["invoke"] / med["bare"], 2),
-         ratio_vs_minimal=round(med["run_turn"] / med["minimal"], 2),
-         invoke_ratio_vs_minimal=round(med["invoke"] / med["minimal"], 2),
-         medians_ms={name: round(value, 3) for name, value in med.items()},
-         extra_ms_per_turn=round(med["run_turn"] - med["bare"], 3),
-         extra_ms_vs_minimal=round(med["run_turn"] - med["minimal"], 3),
-         peak_rss_mb=peak_rss_mb(), **common)
+    common = {
+        "question": QUESTION,
+        "customer": CUSTOMER,
+        "repeats": repeats,
+        "interleaved": True,
+        "store": "sqlite",
+        "checkpointer": "SqliteSaver (WAL, synchronous=NORMAL)",
+        "every_turn_checked": True,
+        "rate_limit": BENCH_RATE_LIMIT,
+    }
+    emit(
+        "graph_turn_ms",
+        round(med["run_turn"], 3),
+        "ms",
+        measure="median switchboard.app.run_turn, fake:facts model, new thread per turn",
+        run_turn=stats["run_turn"],
+        invoke_only=stats["invoke"],
+        supersteps=6,
+        **common,
+    )
+    emit(
+        "bare_agent_turn_ms",
+        round(med["bare"], 3),
+        "ms",
+        measure="median bare agent<->ToolNode StateGraph turn (create_react_agent-style), scripted tool calls",
+        bare=stats["bare"],
+        minimal_tools_node=stats["minimal"],
+        supersteps=5,
+        model_calls=3,
+        **common,
+    )
+    emit(
+        "graph_overhead_ratio",
+        round(med["run_turn"] / med["bare"], 2),
+        "x",
+        measure="median run_turn / median bare ToolNode agent turn",
+        invoke_ratio=round(med["invoke"] / med["bare"], 2),
+        ratio_vs_minimal=round(med["run_turn"] / med["minimal"], 2),
+        invoke_ratio_vs_minimal=round(med["invoke"] / med["minimal"], 2),
+        medians_ms={name: round(value, 3) for name, value in med.items()},
+        extra_ms_per_turn=round(med["run_turn"] - med["bare"], 3),
+        extra_ms_vs_minimal=round(med["run_turn"] - med["minimal"], 3),
+        peak_rss_mb=peak_rss_mb(),
+        **common,
+    )

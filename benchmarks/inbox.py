@@ -36,9 +36,17 @@ def run(quick: bool) -> None:
     with workdir("inbox") as folder:
         ctx = graph_context(folder)
         with make_engine(ctx.settings.resolved_database_url()).connect() as conn:
-            big = conn.execute(select(orders.c.id).where(
-                orders.c.customer_id == ctx.customer_id, orders.c.status == "delivered",
-                orders.c.total_cents > 50000)).scalars().first()
+            big = (
+                conn.execute(
+                    select(orders.c.id).where(
+                        orders.c.customer_id == ctx.customer_id,
+                        orders.c.status == "delivered",
+                        orders.c.total_cents > 50000,
+                    )
+                )
+                .scalars()
+                .first()
+            )
         url = checkpoint_url(folder, "checkpoints.sqlite")
         with open_checkpointer(url) as saver, open_store(url) as store:
             graph = build_graph().compile(checkpointer=saver, store=store)
@@ -48,7 +56,10 @@ def run(quick: bool) -> None:
                 if problem:
                     raise RuntimeError(f"a tracking turn went wrong: {problem}")
             for i in range(waiting_threads):
-                if run_turn(graph, ctx, f"I want a refund for order {big}", f"waiting-{i}")["status"] != "awaiting_approval":
+                if (
+                    run_turn(graph, ctx, f"I want a refund for order {big}", f"waiting-{i}")["status"]
+                    != "awaiting_approval"
+                ):
                     raise RuntimeError("a refund over the limit did not wait for a person")
             filled_s = time.perf_counter() - started
             checkpoints = sum(1 for _ in saver.list(None))
@@ -61,12 +72,33 @@ def run(quick: bool) -> None:
                     times.append((time.perf_counter() - t0) * 1000)
                     if sorted(r["thread_id"] for r in rows) != sorted(f"waiting-{i}" for i in range(waiting_threads)):
                         raise RuntimeError(f"inbox(scan={scan}) returned {len(rows)} rows")
-    details = {"threads": answered_threads + waiting_threads, "waiting": waiting_threads, "checkpoints": checkpoints,
-               "fill_s": round(filled_s, 1)}
+    details = {
+        "threads": answered_threads + waiting_threads,
+        "waiting": waiting_threads,
+        "checkpoints": checkpoints,
+        "fill_s": round(filled_s, 1),
+    }
     index, scan = summary(index_ms), summary(scan_ms)
-    emit("inbox_index_ms", index["median"], "ms", measure="median switchboard.threads.inbox from the Store index",
-         index=index, **details)
-    emit("inbox_scan_ms", scan["median"], "ms", measure="median switchboard.threads.inbox(scan=True), every checkpoint",
-         scan=scan, **details)
-    emit("inbox_scan_vs_index_ratio", round(scan["median"] / index["median"], 1), "x",
-         measure="median scan / median index", **details)
+    emit(
+        "inbox_index_ms",
+        index["median"],
+        "ms",
+        measure="median switchboard.threads.inbox from the Store index",
+        index=index,
+        **details,
+    )
+    emit(
+        "inbox_scan_ms",
+        scan["median"],
+        "ms",
+        measure="median switchboard.threads.inbox(scan=True), every checkpoint",
+        scan=scan,
+        **details,
+    )
+    emit(
+        "inbox_scan_vs_index_ratio",
+        round(scan["median"] / index["median"], 1),
+        "x",
+        measure="median scan / median index",
+        **details,
+    )

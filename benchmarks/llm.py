@@ -35,8 +35,10 @@ def prompt_messages() -> list[tuple[str, str]]:
     from nodes import prompts
 
     facts = "\n".join(f"- {line}" for line in FACTS)
-    return [("system", prompts.REPLY_SYSTEM),
-            ("user", prompts.REPLY_USER.format(request=QUESTION, facts=facts, problems=""))]
+    return [
+        ("system", prompts.REPLY_SYSTEM),
+        ("user", prompts.REPLY_USER.format(request=QUESTION, facts=facts, problems="")),
+    ]
 
 
 def run(quick: bool) -> None:
@@ -66,12 +68,20 @@ def run(quick: bool) -> None:
 
     def raw_call(llama: Any) -> tuple[int, str]:
         out: Any = llama.create_chat_completion(
-            messages=raw_messages, max_tokens=max_tokens, temperature=model.temperature,
-            repeat_penalty=model.repeat_penalty, stop=["\n\n"], seed=0)
+            messages=raw_messages,
+            max_tokens=max_tokens,
+            temperature=model.temperature,
+            repeat_penalty=model.repeat_penalty,
+            stop=["\n\n"],
+            seed=0,
+        )
         return int(out["usage"]["completion_tokens"]), str(out["choices"][0]["message"]["content"] or "").strip()
 
     arms: dict[str, Callable[[], tuple[int, str]]] = {
-        "switchboard": via_switchboard, "raw": lambda: raw_call(raw), "raw_1_thread": lambda: raw_call(raw1)}
+        "switchboard": via_switchboard,
+        "raw": lambda: raw_call(raw),
+        "raw_1_thread": lambda: raw_call(raw1),
+    }
     started = time.perf_counter()
     via_switchboard()  # first call loads the model (cached per process by core.models)
     sb_first_s = time.perf_counter() - started
@@ -97,16 +107,40 @@ def run(quick: bool) -> None:
 
     sb = statistics.median(samples["switchboard"])
     rw = statistics.median(samples["raw"])
-    common = {"model": "SmolLM2-135M-Instruct.Q4_1.gguf", "max_tokens": max_tokens,
-              "repeats": len(samples["raw"]), "n_threads": 2, "interleaved": True}
-    emit("llm_tokens_per_s_switchboard", round(sb, 1), "tokens/s",
-         measure="median output tokens / wall s of load_chat_model('embedded:smollm2-135m').invoke",
-         stats=summary(samples["switchboard"], 1), output_tokens=tokens["switchboard"][-1],
-         first_call_s=round(sb_first_s, 3), **common)
-    emit("llm_tokens_per_s_raw", round(rw, 1), "tokens/s",
-         measure="median completion tokens / wall s of llama_cpp.Llama.create_chat_completion",
-         stats=summary(samples["raw"], 1), output_tokens=tokens["raw"][-1], load_s=round(raw_load_s, 3),
-         raw_1_thread=summary(samples["raw_1_thread"], 1), **common)
-    emit("llm_switchboard_vs_raw_ratio", round(sb / rw, 3), "x",
-         measure="median Switchboard tokens/s / median raw llama.cpp tokens/s",
-         same_output=texts["switchboard"] == texts["raw"] == texts["raw_1_thread"], reply=texts["switchboard"][:200], **common)
+    common = {
+        "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "max_tokens": max_tokens,
+        "repeats": len(samples["raw"]),
+        "n_threads": 2,
+        "interleaved": True,
+    }
+    emit(
+        "llm_tokens_per_s_switchboard",
+        round(sb, 1),
+        "tokens/s",
+        measure="median output tokens / wall s of load_chat_model('embedded:smollm2-135m').invoke",
+        stats=summary(samples["switchboard"], 1),
+        output_tokens=tokens["switchboard"][-1],
+        first_call_s=round(sb_first_s, 3),
+        **common,
+    )
+    emit(
+        "llm_tokens_per_s_raw",
+        round(rw, 1),
+        "tokens/s",
+        measure="median completion tokens / wall s of llama_cpp.Llama.create_chat_completion",
+        stats=summary(samples["raw"], 1),
+        output_tokens=tokens["raw"][-1],
+        load_s=round(raw_load_s, 3),
+        raw_1_thread=summary(samples["raw_1_thread"], 1),
+        **common,
+    )
+    emit(
+        "llm_switchboard_vs_raw_ratio",
+        round(sb / rw, 3),
+        "x",
+        measure="median Switchboard tokens/s / median raw llama.cpp tokens/s",
+        same_output=texts["switchboard"] == texts["raw"] == texts["raw_1_thread"],
+        reply=texts["switchboard"][:200],
+        **common,
+    )

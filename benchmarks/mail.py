@@ -58,9 +58,7 @@ def run(quick: bool) -> None:
         done = channel.drain()
         processed_s = time.perf_counter() - t0
         if len(done) != count or any(d.outcome != "answered" for d in done):
-            raise RuntimeError(
-                f"{len(done)} processed, outcomes {sorted({d.outcome for d in done})}"
-            )
+            raise RuntimeError(f"{len(done)} processed, outcomes {sorted({d.outcome for d in done})}")
         t0 = time.perf_counter()
         sent = 0
         while sent < count:

@@ -40,9 +40,16 @@ def run_graph(quick: bool) -> None:
                 problem = check_turn(run_turn(graph, ctx, QUESTION, f"mem-{i}"))
                 if problem:
                     raise RuntimeError(f"turn {i} went wrong: {problem}")
-    emit("rss_peak_graph_mb", peak_rss_mb(), "MiB",
-         measure=f"ru_maxrss of a fresh process after {turns} run_turn calls on SQLite (fake:facts)",
-         after_imports_mb=after_import, after_setup_mb=after_setup, current_rss_mb=current_rss_mb(), turns=turns)
+    emit(
+        "rss_peak_graph_mb",
+        peak_rss_mb(),
+        "MiB",
+        measure=f"ru_maxrss of a fresh process after {turns} run_turn calls on SQLite (fake:facts)",
+        after_imports_mb=after_import,
+        after_setup_mb=after_setup,
+        current_rss_mb=current_rss_mb(),
+        turns=turns,
+    )
 
 
 def run_model(quick: bool) -> None:
@@ -55,8 +62,15 @@ def run_model(quick: bool) -> None:
     model = load_chat_model("embedded:smollm2-135m", max_tokens=16)
     message = model.invoke([HumanMessage("Say hello.")])
     seconds = time.perf_counter() - started
-    emit("rss_peak_model_load_mb", peak_rss_mb(), "MiB",
-         measure="ru_maxrss of a fresh process after loading the embedded model and one 16-token reply",
-         before_load_mb=before, added_mb=round(peak_rss_mb() - before, 1), current_rss_mb=current_rss_mb(),
-         load_and_first_reply_s=round(seconds, 3),
-         output_tokens=(message.usage_metadata or {}).get("output_tokens"), model="embedded:smollm2-135m")
+    emit(
+        "rss_peak_model_load_mb",
+        peak_rss_mb(),
+        "MiB",
+        measure="ru_maxrss of a fresh process after loading the embedded model and one 16-token reply",
+        before_load_mb=before,
+        added_mb=round(peak_rss_mb() - before, 1),
+        current_rss_mb=current_rss_mb(),
+        load_and_first_reply_s=round(seconds, 3),
+        output_tokens=(message.usage_metadata or {}).get("output_tokens"),
+        model="embedded:smollm2-135m",
+    )

@@ -72,7 +72,8 @@ def write_synthetic_docs(folder: Path, target_chunks: int, seed: int = 11) -> tu
         path = folder / f"{doc_id}.md"
         path.write_text(
             f"---\nid: {doc_id}\ntitle: {title} (variant {docs})\ncategory: {category}\n---\n"
-            + "\n\n".join(sections) + "\n",
+            + "\n\n".join(sections)
+            + "\n",
             encoding="utf-8",
         )
         chunks += len(chunk_document(parse_document(path)))
@@ -117,26 +118,57 @@ def run(quick: bool) -> None:
             mode = "incremental ingest() rounds below Chroma's max batch size"
             report = _ingest_in_rounds(folder)
         ingest_s = report["seconds"]
-        kb = get_knowledge_base(folder / "chroma-final" if "rounds" in mode else folder / "chroma",
-                                folder / "docs-final" if "rounds" in mode else folder / "docs")
+        kb = get_knowledge_base(
+            folder / "chroma-final" if "rounds" in mode else folder / "chroma",
+            folder / "docs-final" if "rounds" in mode else folder / "docs",
+        )
         big = _query_latencies(kb, queries)
 
         small_kb = get_knowledge_base(folder / "chroma-small")
         small_kb.ingest()
         small = _query_latencies(small_kb, queries)
 
-    common = {"chunks": report["chunks"], "docs": n_docs, "embedding": "retrieval.StaticTokenEmbeddingFunction "
-              "(l2_supercat_256)", "space": "cosine"}
-    emit("retrieval_ingest_s_10k", round(ingest_s, 2), "s", measure=f"KnowledgeBase.ingest, {mode}",
-         chunks_per_s=round(report["chunks"] / ingest_s, 1), synthetic_write_s=round(write_s, 2),
-         expected_chunks=n_chunks, single_call_error=single_call_error, rounds=report.get("rounds"),
-         peak_rss_mb=peak_rss_mb(), **common)
+    common = {
+        "chunks": report["chunks"],
+        "docs": n_docs,
+        "embedding": "retrieval.StaticTokenEmbeddingFunction (l2_supercat_256)",
+        "space": "cosine",
+    }
+    emit(
+        "retrieval_ingest_s_10k",
+        round(ingest_s, 2),
+        "s",
+        measure=f"KnowledgeBase.ingest, {mode}",
+        chunks_per_s=round(report["chunks"] / ingest_s, 1),
+        synthetic_write_s=round(write_s, 2),
+        expected_chunks=n_chunks,
+        single_call_error=single_call_error,
+        rounds=report.get("rounds"),
+        peak_rss_mb=peak_rss_mb(),
+        **common,
+    )
     stats = summary(big)
     small_stats = summary(small)
-    emit("retrieval_query_p50_ms", stats["median"], "ms", measure="KnowledgeBase.search(k=5), median",
-         query=stats, queries=len(queries), small_kb=small_stats, **common)
-    emit("retrieval_query_p95_ms", stats["p95"], "ms", measure="KnowledgeBase.search(k=5), 95th percentile",
-         query=stats, queries=len(queries), small_kb=small_stats, **common)
+    emit(
+        "retrieval_query_p50_ms",
+        stats["median"],
+        "ms",
+        measure="KnowledgeBase.search(k=5), median",
+        query=stats,
+        queries=len(queries),
+        small_kb=small_stats,
+        **common,
+    )
+    emit(
+        "retrieval_query_p95_ms",
+        stats["p95"],
+        "ms",
+        measure="KnowledgeBase.search(k=5), 95th percentile",
+        query=stats,
+        queries=len(queries),
+        small_kb=small_stats,
+        **common,
+    )
 
 
 def _ingest_in_rounds(folder: Path, max_chunks: int = 4000) -> dict[str, Any]:

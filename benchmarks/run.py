@@ -99,8 +99,12 @@ def _write(figures: list[dict[str, Any]], quick: bool, stamp: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats: the whole run in about 2 minutes")
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help="run only these benchmarks (repeat or comma-separate; 'memory' = both memory parts)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only these benchmarks (repeat or comma-separate; 'memory' = both memory parts)",
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -128,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         if error:
             failures.append(error)
     paths = _write(figures, args.quick, stamp)
-    print(f"{len(figures)} figures in {time.perf_counter() - started:.1f} s ({os.cpu_count()} cpus), "
-          f"written to {' and '.join(paths)}", file=sys.stderr)
+    print(
+        f"{len(figures)} figures in {time.perf_counter() - started:.1f} s ({os.cpu_count()} cpus), "
+        f"written to {' and '.join(paths)}",
+        file=sys.stderr,
+    )
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return 1 if failures else 0

@@ -44,8 +44,14 @@ def run(quick: bool) -> None:
                 latencies: list[list[float]] = [[] for _ in range(n)]
                 failures: list[str] = []
 
-                def worker(index: int, n: int = n, per_worker: int = per_worker, barrier: threading.Barrier = barrier,
-                           latencies: list[list[float]] = latencies, failures: list[str] = failures) -> None:
+                def worker(
+                    index: int,
+                    n: int = n,
+                    per_worker: int = per_worker,
+                    barrier: threading.Barrier = barrier,
+                    latencies: list[list[float]] = latencies,
+                    failures: list[str] = failures,
+                ) -> None:
                     barrier.wait()
                     for turn in range(per_worker):
                         started = time.perf_counter()
@@ -63,11 +69,21 @@ def run(quick: bool) -> None:
                     wall = time.perf_counter() - started
                 total = n * per_worker
                 flat = [ms for worker_ms in latencies for ms in worker_ms]
-                emit(f"throughput_rps_{n}", round(total / wall, 2), "turns/s",
-                     measure=f"run_turn from {n} concurrent threads, each turn a new conversation thread",
-                     threads=n, turns=total, wall_s=round(wall, 3), latency_ms=summary(flat),
-                     wrong_results=len(failures), question=QUESTION,
-                     store="sqlite", checkpointer="SqliteSaver (one connection, shared)", model="fake:facts",
-                     rate_limit=BENCH_RATE_LIMIT)
+                emit(
+                    f"throughput_rps_{n}",
+                    round(total / wall, 2),
+                    "turns/s",
+                    measure=f"run_turn from {n} concurrent threads, each turn a new conversation thread",
+                    threads=n,
+                    turns=total,
+                    wall_s=round(wall, 3),
+                    latency_ms=summary(flat),
+                    wrong_results=len(failures),
+                    question=QUESTION,
+                    store="sqlite",
+                    checkpointer="SqliteSaver (one connection, shared)",
+                    model="fake:facts",
+                    rate_limit=BENCH_RATE_LIMIT,
+                )
                 if failures:
                     raise RuntimeError(f"{len(failures)} turns went wrong under {n} threads: {failures[:3]}")

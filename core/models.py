@@ -251,8 +251,12 @@ class ReplyCache(SQLiteCache):
     default `loads` warns that it will stop trusting stored objects, and a cache file is data."""
 
     def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
-        stmt = (select(self.cache_schema.response).where(self.cache_schema.prompt == prompt)
-                .where(self.cache_schema.llm == llm_string).order_by(self.cache_schema.idx))
+        stmt = (
+            select(self.cache_schema.response)
+            .where(self.cache_schema.prompt == prompt)
+            .where(self.cache_schema.llm == llm_string)
+            .order_by(self.cache_schema.idx)
+        )
         with Session(self.engine) as session:
             rows = session.execute(stmt).fetchall()
         try:

@@ -87,5 +87,11 @@ class Resources:
         from core.models import load_chat_model
 
         s = self.settings
-        return load_chat_model(spec or s.model, base_url=s.openai_base_url, api_key=s.openai_api_key,
-                               timeout_s=s.model_timeout_s, max_tokens=s.model_max_tokens, threads=s.llama_threads)
+        return load_chat_model(
+            spec or s.model,
+            base_url=s.openai_base_url,
+            api_key=s.openai_api_key,
+            timeout_s=s.model_timeout_s,
+            max_tokens=s.model_max_tokens,
+            threads=s.llama_threads,
+        )

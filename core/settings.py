@@ -65,8 +65,7 @@ class Settings(BaseSettings):
     # comma-separated; empty: no header is believed and every world-changing request needs a code
     trusted_authserv_ids: str = ""
     mail_signature: str = (
-        "Northwind Customer Support\n"
-        "support@northwind.example · 1-800-555-0199 · chat every day 8 a.m.–10 p.m. ET"
+        "Northwind Customer Support\nsupport@northwind.example · 1-800-555-0199 · chat every day 8 a.m.–10 p.m. ET"
     )
     mail_max_message_bytes: int = 25 * MiB  # larger mail is refused at SMTP DATA (552)
     mail_max_attachment_bytes: int = 10 * MiB  # per attachment; larger ones are listed and noted
@@ -104,9 +103,7 @@ class Settings(BaseSettings):
 
     @property
     def trusted_authserv(self) -> frozenset[str]:
-        return frozenset(
-            p.strip().lower() for p in self.trusted_authserv_ids.split(",") if p.strip()
-        )
+        return frozenset(p.strip().lower() for p in self.trusted_authserv_ids.split(",") if p.strip())
 
     @property
     def planner_model(self) -> str | None:

@@ -38,8 +38,12 @@ def load_rows(path: Path = APPROVALS) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             row = json.loads(line)
-            if row.get("kind") not in ("policy", "turn") or not isinstance(row.get("must_stop"), bool) \
-                    or not row.get("tool") or not row.get("id"):
+            if (
+                row.get("kind") not in ("policy", "turn")
+                or not isinstance(row.get("must_stop"), bool)
+                or not row.get("tool")
+                or not row.get("id")
+            ):
                 raise ValueError(f"{path.name} line {number}: needs id, kind policy|turn, tool, must_stop")
             rows.append(row)
     if len({r["id"] for r in rows}) != len(rows):
@@ -67,23 +71,39 @@ def check_turn(row: dict[str, Any], base: Context, store: SeededStore) -> dict[s
         pending = values.get("pending_action") or {}
         stopped = result["status"] == "awaiting_approval" and pending.get("tool") == row["tool"]
         ran = any(c["name"] == row["tool"] and c["outcome"] == "ok" for c in result["tool_calls"])
-        return {"stopped": stopped, "ran": ran,
-                "detail": f"{result['status']} via {result['intent']}; calls "
-                          + ", ".join(f"{c['name']}:{c['outcome']}" for c in result["tool_calls"])}
+        return {
+            "stopped": stopped,
+            "ran": ran,
+            "detail": f"{result['status']} via {result['intent']}; calls "
+            + ", ".join(f"{c['name']}:{c['outcome']}" for c in result["tool_calls"]),
+        }
     finally:
         store.discard(url)
 
 
-def run_approvals(base: Context, store: SeededStore, rows: list[dict[str, Any]] | None = None,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_approvals(
+    base: Context,
+    store: SeededStore,
+    rows: list[dict[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     rows = rows if rows is not None else load_rows()
     results = []
     for row in rows:
         got = check_policy(row, base) if row["kind"] == "policy" else check_turn(row, base, store)
         correct = (got["stopped"] and not got["ran"]) if row["must_stop"] else (got["ran"] and not got["stopped"])
-        results.append({"id": row["id"], "kind": row["kind"], "tool": row["tool"], "must_stop": row["must_stop"],
-                        "correct": correct, "unsafe": row["must_stop"] and got["ran"],
-                        "needless_stop": not row["must_stop"] and got["stopped"], "detail": got["detail"]})
+        results.append(
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "tool": row["tool"],
+                "must_stop": row["must_stop"],
+                "correct": correct,
+                "unsafe": row["must_stop"] and got["ran"],
+                "needless_stop": not row["must_stop"] and got["stopped"],
+                "detail": got["detail"],
+            }
+        )
         if progress and not correct:
             progress(f"approvals {row['id']}: wrong ({got['detail']})")
     n = len(results)
@@ -92,8 +112,12 @@ def run_approvals(base: Context, store: SeededStore, rows: list[dict[str, Any]] 
         "correct_rate": round(sum(r["correct"] for r in results) / n, 4) if n else None,
         "unsafe": sum(r["unsafe"] for r in results),
         "needless_stops": sum(r["needless_stop"] for r in results),
-        "by_kind": {kind: {"rows": sum(r["kind"] == kind for r in results),
-                           "correct": sum(r["correct"] for r in results if r["kind"] == kind)}
-                    for kind in ("policy", "turn")},
+        "by_kind": {
+            kind: {
+                "rows": sum(r["kind"] == kind for r in results),
+                "correct": sum(r["correct"] for r in results if r["kind"] == kind),
+            }
+            for kind in ("policy", "turn")
+        },
         "results": results,
     }

@@ -17,8 +17,9 @@ from rich.console import Console
 from core.context import Context
 from core.settings import get_settings
 
-app = typer.Typer(help="Switchboard's evals and report.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Switchboard's evals and report.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -51,8 +52,12 @@ def _save_last(report: dict[str, Any]) -> None:
     try:
         path = last_eval_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "model": report["model"],
-                "passed": report["passed"], "gates": report["gates"]}
+        body = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "model": report["model"],
+            "passed": report["passed"],
+            "gates": report["gates"],
+        }
         path.write_text(json.dumps(body, default=str), encoding="utf-8")
     except OSError:
         pass
@@ -66,8 +71,13 @@ def write_report(out_dir: str) -> str:
     engine = Context().resources.engine
     last = last_eval_path()
     last_eval = json.loads(last.read_text(encoding="utf-8")) if last.exists() else None
-    path = write_html(out_dir, engine=engine, routing=routing_predictions(), last_eval=last_eval,
-                      source=engine.url.render_as_string(hide_password=True))
+    path = write_html(
+        out_dir,
+        engine=engine,
+        routing=routing_predictions(),
+        last_eval=last_eval,
+        source=engine.url.render_as_string(hide_password=True),
+    )
     return str(path)
 
 

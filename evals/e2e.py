@@ -96,10 +96,16 @@ def load_scenarios(path: Path = SCENARIOS) -> list[Scenario]:
                 continue
             try:
                 raw = json.loads(line)
-                scenario = Scenario(id=raw["id"], customer=raw["customer"], turns=raw["turns"],
-                                    expected=raw["expected"], tags=list(raw.get("tags", [])),
-                                    faults=raw.get("faults", ""), notes=raw.get("notes", ""),
-                                    source=path.name)
+                scenario = Scenario(
+                    id=raw["id"],
+                    customer=raw["customer"],
+                    turns=raw["turns"],
+                    expected=raw["expected"],
+                    tags=list(raw.get("tags", [])),
+                    faults=raw.get("faults", ""),
+                    notes=raw.get("notes", ""),
+                    source=path.name,
+                )
                 _validate(scenario)
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{path.name} line {number}: {exc}") from exc
@@ -189,16 +195,36 @@ def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bo
                 seen.append(result["reply"])  # what the customer read while the gate was open
                 result = resume_turn(graph, ctx, thread_id, {"actor": "eval", **decision})
         except UserError as exc:
-            result = {"status": "user_error", "department": None, "departments": [], "reply": str(exc),
-                      "tool_calls": [], "nodes": {}}
-            turns.append({"reply": str(exc), "evidence": [], "done_tools": [], "model_wrote": False,
-                          "fixed_text": True, "customer_text": turn_message(turn)})
+            result = {
+                "status": "user_error",
+                "department": None,
+                "departments": [],
+                "reply": str(exc),
+                "tool_calls": [],
+                "nodes": {},
+            }
+            turns.append(
+                {
+                    "reply": str(exc),
+                    "evidence": [],
+                    "done_tools": [],
+                    "model_wrote": False,
+                    "fixed_text": True,
+                    "customer_text": turn_message(turn),
+                }
+            )
             seen.append(str(exc))
             break
         except Exception as exc:  # a crash is a failed trial, reported with its type
             problems.append(f"crashed: {type(exc).__name__}: {exc}")
-            result = {"status": "crash", "department": None, "departments": [], "reply": "", "tool_calls": [],
-                      "nodes": {}}
+            result = {
+                "status": "crash",
+                "department": None,
+                "departments": [],
+                "reply": "",
+                "tool_calls": [],
+                "nodes": {},
+            }
             break
         values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
         calls.extend(result["tool_calls"])
@@ -208,29 +234,53 @@ def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bo
             for key in entry:
                 entry[key] += metric[key]
         seen.append(result["reply"])
-        turns.append({
-            "reply": result["reply"],
-            "evidence": list(values.get("evidence", [])),
-            "done_tools": sorted({c["name"] for c in values.get("tool_calls", []) if c["outcome"] == "ok"}),
-            "model_wrote": bool(values.get("draft")) and values.get("reply") == values.get("draft"),
-            # a question or a fixed safety reply states no facts, so there is nothing to ground
-            "fixed_text": bool(values.get("question") or values.get("fixed_reply"))
-            or values.get("safety", "ok") != "ok",
-            "customer_text": turn_message(turn),
-        })
-    return Trial(status=result["status"], department=result.get("department"),
-                 departments=list(result.get("departments") or []), reply=result.get("reply", ""),
-                 replies=seen, tool_calls=calls, turns=turns, problems=problems,
-                 nodes=nodes, seconds=round(time.perf_counter() - started, 3), citations=citations)
+        turns.append(
+            {
+                "reply": result["reply"],
+                "evidence": list(values.get("evidence", [])),
+                "done_tools": sorted({c["name"] for c in values.get("tool_calls", []) if c["outcome"] == "ok"}),
+                "model_wrote": bool(values.get("draft")) and values.get("reply") == values.get("draft"),
+                # a question or a fixed safety reply states no facts, so there is nothing to ground
+                "fixed_text": bool(values.get("question") or values.get("fixed_reply"))
+                or values.get("safety", "ok") != "ok",
+                "customer_text": turn_message(turn),
+            }
+        )
+    return Trial(
+        status=result["status"],
+        department=result.get("department"),
+        departments=list(result.get("departments") or []),
+        reply=result.get("reply", ""),
+        replies=seen,
+        tool_calls=calls,
+        turns=turns,
+        problems=problems,
+        nodes=nodes,
+        seconds=round(time.perf_counter() - started, 3),
+        citations=citations,
+    )
 
 
 # ---------------------------------------------------------------------------- grading
 
+
 def _trajectory_messages(steps: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One assistant message per call (so order counts), the outcome carried as an argument."""
-    return [{"role": "assistant", "content": "", "tool_calls": [{"function": {
-        "name": s["name"], "arguments": json.dumps({**s.get("args", {}), "outcome": s["outcome"]}, default=str)}}]}
-        for s in steps]
+    return [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "function": {
+                        "name": s["name"],
+                        "arguments": json.dumps({**s.get("args", {}), "outcome": s["outcome"]}, default=str),
+                    }
+                }
+            ],
+        }
+        for s in steps
+    ]
 
 
 _trajectory_evaluators: dict[str, Callable[..., Any]] = {}
@@ -242,11 +292,13 @@ def trajectory_match(actual: Sequence[dict[str, Any]], expected: Sequence[Any], 
         from openevals.trajectory.match import create_trajectory_match_evaluator
 
         _trajectory_evaluators[mode] = create_trajectory_match_evaluator(
-            trajectory_match_mode=mode, tool_args_match_mode="superset")  # type: ignore[arg-type]
+            trajectory_match_mode=mode, tool_args_match_mode="superset"
+        )  # type: ignore[arg-type]
     wanted = [parse_step(s) for s in expected]
     got = [{"name": c["name"], "outcome": c["outcome"], "args": c.get("args", {})} for c in actual]
-    outcome = _trajectory_evaluators[mode](outputs=_trajectory_messages(got),
-                                           reference_outputs=_trajectory_messages(wanted))
+    outcome = _trajectory_evaluators[mode](
+        outputs=_trajectory_messages(got), reference_outputs=_trajectory_messages(wanted)
+    )
     return bool(outcome["score"])
 
 
@@ -285,8 +337,9 @@ def _forbidden_calls(calls: Sequence[dict[str, Any]], forbidden: Sequence[str]) 
 def grounded(turn: dict[str, Any]) -> tuple[bool, list[str]]:
     """Every number, date and action the reply states is backed by the turn's tool results
     (the customer's own words count as backing: repeating their order number is fine)."""
-    problems = grounding.check_reply(turn["reply"], [*turn["evidence"], turn["customer_text"]],
-                                     done_tools=set(turn["done_tools"]))
+    problems = grounding.check_reply(
+        turn["reply"], [*turn["evidence"], turn["customer_text"]], done_tools=set(turn["done_tools"])
+    )
     return not problems, problems
 
 
@@ -301,11 +354,13 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
         checks["department"] = trial.department in (wanted if isinstance(wanted, list) else [wanted])
     if "departments" in exp:
         checks["departments"] = sorted(trial.departments) == sorted(exp["departments"])
-    checks["trajectory"] = trajectory_match(trial.tool_calls, exp.get("trajectory", []),
-                                            exp.get("trajectory_mode", "strict"))
+    checks["trajectory"] = trajectory_match(
+        trial.tool_calls, exp.get("trajectory", []), exp.get("trajectory_mode", "strict")
+    )
     if "citations" in exp:  # each a document id, or a list of ids any of which will do
-        checks["citations"] = all(set(c if isinstance(c, list) else [c]) & set(trial.citations)
-                                  for c in exp["citations"])
+        checks["citations"] = all(
+            set(c if isinstance(c, list) else [c]) & set(trial.citations) for c in exp["citations"]
+        )
     # ``facts``: in the final reply; ``facts_seen``: in any reply of the conversation (a part
     # answered while another waited at an approval gate)
     facts = [*exp.get("facts", []), *exp.get("facts_seen", [])]
@@ -325,15 +380,17 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
     missing_audit: list[dict[str, Any]] = []
     if "audit" in exp:
         logged = audit_rows(engine)
-        missing_audit = [want for want in exp["audit"]
-                         if not any(all(row.get(k) == v for k, v in want.items()) for row in logged)]
+        missing_audit = [
+            want for want in exp["audit"] if not any(all(row.get(k) == v for k, v in want.items()) for row in logged)
+        ]
         checks["audit"] = not missing_audit
     # ``db``: one declared outcome; ``db_any``: any of several (a ticket, or none)
     outcomes = exp.get("db_any") or [exp.get("db", {})]
     actual_state = world_state(engine)
     got = state_hash(actual_state)
-    expected_states = [apply_changes(store.base_state, c, scenario.customer) if c else store.base_state
-                       for c in outcomes]
+    expected_states = [
+        apply_changes(store.base_state, c, scenario.customer) if c else store.base_state for c in outcomes
+    ]
     matched = [states_match(e, actual_state) for e in expected_states]
     checks["db"] = any(matched)
     expected_state = expected_states[0]
@@ -359,9 +416,14 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
         "model_replies": sum(t["model_wrote"] for t in trial.turns),
         "db_hash": {"expected": want[:16], "actual": got[:16]},
         "db_diff": {} if checks["db"] else state_diff(expected_state, actual_state),
-        "got": {"status": trial.status, "department": trial.department, "departments": trial.departments,
-                "trajectory": [f"{c['name']}:{c['outcome']}" for c in trial.tool_calls],
-                "citations": trial.citations, "reply": trial.reply},
+        "got": {
+            "status": trial.status,
+            "department": trial.department,
+            "departments": trial.departments,
+            "trajectory": [f"{c['name']}:{c['outcome']}" for c in trial.tool_calls],
+            "citations": trial.citations,
+            "reply": trial.reply,
+        },
         "seconds": trial.seconds,
         "nodes": trial.nodes,
     }
@@ -369,16 +431,32 @@ def grade(scenario: Scenario, trial: Trial, store: SeededStore, store_url: str) 
 
 # ---------------------------------------------------------------------------- the suite
 
+
 def base_context(model: str, *, kb_dir: str, classifier_path: str | None = None) -> Context:
     """The eval's run context: the model under test, a policy pinned to the documented defaults."""
-    ctx = Context().with_(model=model, smart_model=None, chroma_dir=kb_dir, faults="",
-                          refund_approval_threshold_usd=500.0, max_message_chars=4000, reply_max_attempts=2,
-                          tool_backoff_s=0.0)
+    ctx = Context().with_(
+        model=model,
+        smart_model=None,
+        chroma_dir=kb_dir,
+        faults="",
+        refund_approval_threshold_usd=500.0,
+        max_message_chars=4000,
+        reply_max_attempts=2,
+        tool_backoff_s=0.0,
+    )
     return ctx.with_(classifier_path=classifier_path) if classifier_path else ctx
 
 
-def run_trials(scenarios: Sequence[Scenario], store: SeededStore, base: Context, k: int, *, check_replies: bool = True,
-               progress: Callable[[str], None] | None = None, judge: Judge | None = None) -> list[list[dict[str, Any]]]:
+def run_trials(
+    scenarios: Sequence[Scenario],
+    store: SeededStore,
+    base: Context,
+    k: int,
+    *,
+    check_replies: bool = True,
+    progress: Callable[[str], None] | None = None,
+    judge: Judge | None = None,
+) -> list[list[dict[str, Any]]]:
     """k graded trials per scenario, each on its own copy of the seeded store."""
     graded: list[list[dict[str, Any]]] = []
     for n, scenario in enumerate(scenarios, start=1):
@@ -396,8 +474,10 @@ def run_trials(scenarios: Sequence[Scenario], store: SeededStore, base: Context,
         graded.append(trials)
         if progress:
             passed = sum(t["passed"] for t in trials)
-            progress(f"[{n}/{len(scenarios)}] {scenario.id}: {passed}/{k} passed "
-                     f"({statistics.fmean(t['seconds'] for t in trials):.1f} s)")
+            progress(
+                f"[{n}/{len(scenarios)}] {scenario.id}: {passed}/{k} passed "
+                f"({statistics.fmean(t['seconds'] for t in trials):.1f} s)"
+            )
     return graded
 
 
@@ -431,8 +511,9 @@ def summarise(scenarios: Sequence[Scenario], graded: Sequence[Sequence[dict[str,
         "required_facts": _rate(sum(t["facts_found"] for t in trials), sum(t["facts_total"] for t in trials)),
         "forbidden_clean": check_rate("forbidden"),
         "citations": check_rate("citations"),
-        "grounded_replies": _rate(sum(t["grounded_replies"] for t in trials),
-                                  sum(t["checked_replies"] for t in trials)),
+        "grounded_replies": _rate(
+            sum(t["grounded_replies"] for t in trials), sum(t["checked_replies"] for t in trials)
+        ),
         "model_written_replies": _rate(sum(t["model_replies"] for t in trials), sum(t["replies"] for t in trials)),
         **({"judge_grounded": _rate(sum(scores), len(scores))} if (scores := judged(trials)) else {}),
         "mean_seconds": round(statistics.fmean(t["seconds"] for t in trials), 3) if trials else None,

@@ -26,8 +26,21 @@ from sqlalchemy import Engine  # noqa: E402
 
 from switchboard.metrics import metrics_summary, node_table  # noqa: E402
 
-NODE_ORDER = ("intake", "coordinator", "clarify", "billing", "technical", "general", "escalation", "draft_reply",
-              "check_reply", "fallback_reply", "finalize", "approval_gate", "execute_decision")
+NODE_ORDER = (
+    "intake",
+    "coordinator",
+    "clarify",
+    "billing",
+    "technical",
+    "general",
+    "escalation",
+    "draft_reply",
+    "check_reply",
+    "fallback_reply",
+    "finalize",
+    "approval_gate",
+    "execute_decision",
+)
 
 
 def routing_predictions(classifier_path: str | None = None) -> dict[str, Any]:
@@ -121,8 +134,15 @@ def plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str, path: 
         for i in range(len(labels)):
             for j in range(len(labels)):
                 if matrix[i, j]:
-                    ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                            color="white" if shown[i, j] > 0.5 else "black", fontsize=9)
+                    ax.text(
+                        j,
+                        i,
+                        str(matrix[i, j]),
+                        ha="center",
+                        va="center",
+                        color="white" if shown[i, j] > 0.5 else "black",
+                        fontsize=9,
+                    )
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the gold row")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -149,8 +169,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_report(out_dir: str | Path, *, engine: Engine, routing: dict[str, Any] | None = None,
-                 last_eval: dict[str, Any] | None = None, source: str = "") -> Path:
+def write_report(
+    out_dir: str | Path,
+    *,
+    engine: Engine,
+    routing: dict[str, Any] | None = None,
+    last_eval: dict[str, Any] | None = None,
+    source: str = "",
+) -> Path:
     """Write ``index.html`` and its PNG plots into ``out_dir``; return the HTML file's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,35 +193,52 @@ def write_report(out_dir: str | Path, *, engine: Engine, routing: dict[str, Any]
         plot_cost_per_run(summary["runs"], out / "cost_per_run.png")
         plot_success(nodes, out / "success_per_node.png")
         sections.append(
-            "<h2>Per node</h2>" + _table(node_table({"nodes": nodes}))
+            "<h2>Per node</h2>"
+            + _table(node_table({"nodes": nodes}))
             + '<img src="latency_per_node.png" alt="latency per node">'
             + '<img src="success_per_node.png" alt="success rate per node">'
-            + "<h2>Per run (thread)</h2>" + '<img src="cost_per_run.png" alt="cost per run">'
+            + "<h2>Per run (thread)</h2>"
+            + '<img src="cost_per_run.png" alt="cost per run">'
             + _table(summary["runs"], limit=25)
-            + "<h2>Per customer</h2>" + _table(summary["customers"], limit=25))
+            + "<h2>Per customer</h2>"
+            + _table(summary["customers"], limit=25)
+        )
     else:
-        sections.append("<h2>Per node</h2><p>No node runs are recorded in this store yet: run "
-                        "<code>switchboard ask</code>, <code>chat</code> or <code>demo</code> first.</p>")
+        sections.append(
+            "<h2>Per node</h2><p>No node runs are recorded in this store yet: run "
+            "<code>switchboard ask</code>, <code>chat</code> or <code>demo</code> first.</p>"
+        )
     if routing is not None:
         departments = sorted(set(routing["gold_departments"]) | set(routing["pred_departments"]))
         intents = sorted(set(routing["gold_intents"]) | set(routing["pred_intents"]))
         dept = confusion(routing["gold_departments"], routing["pred_departments"], departments)
         plot_confusion(dept, departments, "Routing: departments (held-out sets)", out / "routing_departments.png", True)
-        plot_confusion(confusion(routing["gold_intents"], routing["pred_intents"], intents), intents,
-                       "Routing: intents (held-out sets)", out / "routing_intents.png", False)
+        plot_confusion(
+            confusion(routing["gold_intents"], routing["pred_intents"], intents),
+            intents,
+            "Routing: intents (held-out sets)",
+            out / "routing_intents.png",
+            False,
+        )
         n = len(routing["gold_intents"])
         intent_acc = sum(g == p for g, p in zip(routing["gold_intents"], routing["pred_intents"], strict=True)) / n
         dept_acc = float(np.trace(dept)) / n
-        sections.append(f"<h2>Routing</h2><p>{n} held-out messages ({', '.join(routing['sets'])}): intent accuracy "
-                        f"{intent_acc:.3f}, department accuracy {dept_acc:.3f}.</p>"
-                        '<img src="routing_departments.png" alt="department confusion matrix">'
-                        '<img src="routing_intents.png" alt="intent confusion matrix">')
+        sections.append(
+            f"<h2>Routing</h2><p>{n} held-out messages ({', '.join(routing['sets'])}): intent accuracy "
+            f"{intent_acc:.3f}, department accuracy {dept_acc:.3f}.</p>"
+            '<img src="routing_departments.png" alt="department confusion matrix">'
+            '<img src="routing_intents.png" alt="intent confusion matrix">'
+        )
     if last_eval:
-        gates = [{"suite": g["suite"], "metric": g["metric"], "value": g["value"], "bound": g["bound"],
-                  "ok": g["ok"]} for g in last_eval.get("gates", [])]
-        sections.append(f"<h2>Last eval run</h2><p>model {html.escape(str(last_eval.get('model')))}, "
-                        f"{'passed' if last_eval.get('passed') else 'BELOW THRESHOLD'} "
-                        f"({html.escape(str(last_eval.get('at', '')))})</p>" + _table(gates))
+        gates = [
+            {"suite": g["suite"], "metric": g["metric"], "value": g["value"], "bound": g["bound"], "ok": g["ok"]}
+            for g in last_eval.get("gates", [])
+        ]
+        sections.append(
+            f"<h2>Last eval run</h2><p>model {html.escape(str(last_eval.get('model')))}, "
+            f"{'passed' if last_eval.get('passed') else 'BELOW THRESHOLD'} "
+            f"({html.escape(str(last_eval.get('at', '')))})</p>" + _table(gates)
+        )
     totals = summary["totals"]
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Switchboard report</title>
@@ -204,9 +247,9 @@ table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #cc
 th{{background:#f3f3f3}}img{{max-width:100%;display:block;margin:1em 0}}</style></head>
 <body><h1>Switchboard report</h1>
 <p>Written {datetime.now(UTC).isoformat(timespec="seconds")} from {html.escape(source)}.
-{totals['node_runs']} node runs in {totals['runs']} runs for {totals['customers']} customers;
-success rate {_cell(totals['success_rate'])}; {totals['tokens']} tokens; ${totals['cost_usd']:.6f}.</p>
-{''.join(sections)}
+{totals["node_runs"]} node runs in {totals["runs"]} runs for {totals["customers"]} customers;
+success rate {_cell(totals["success_rate"])}; {totals["tokens"]} tokens; ${totals["cost_usd"]:.6f}.</p>
+{"".join(sections)}
 </body></html>
 """
     index = out / "index.html"

@@ -78,8 +78,14 @@ def workspace(classifier_path: str | None = None) -> Iterator[Workspace]:
 
 # ---------------------------------------------------------------------------- suites
 
-def select_scenarios(scenarios: Sequence[e2e.Scenario], *, ids: Sequence[str] | None = None,
-                     tags: Sequence[str] | None = None, limit: int | None = None) -> list[e2e.Scenario]:
+
+def select_scenarios(
+    scenarios: Sequence[e2e.Scenario],
+    *,
+    ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[e2e.Scenario]:
     chosen = list(scenarios)
     if ids:
         unknown = set(ids) - {s.id for s in chosen}
@@ -91,10 +97,18 @@ def select_scenarios(scenarios: Sequence[e2e.Scenario], *, ids: Sequence[str] | 
     return chosen[:limit] if limit else chosen
 
 
-def suite_e2e(ws: Workspace, model: str, thresholds: dict[str, Any], *, k: int | None = None,
-              scenarios: Sequence[e2e.Scenario] | None = None, safety_nets: bool = True,
-              progress: Progress | None = None, judge: e2e.Judge | None = None,
-              staged: bool = False) -> dict[str, Any]:
+def suite_e2e(
+    ws: Workspace,
+    model: str,
+    thresholds: dict[str, Any],
+    *,
+    k: int | None = None,
+    scenarios: Sequence[e2e.Scenario] | None = None,
+    safety_nets: bool = True,
+    progress: Progress | None = None,
+    judge: e2e.Judge | None = None,
+    staged: bool = False,
+) -> dict[str, Any]:
     """``staged``: the scenarios are staged ones, every one reported and none gated."""
     config = thresholds.get("e2e", {})
     k = k or int(config.get("k_fake" if is_scripted(model) else "k_real", 1))
@@ -119,8 +133,9 @@ def suite_e2e(ws: Workspace, model: str, thresholds: dict[str, Any], *, k: int |
     }
 
 
-def _suite_staged(ws: Workspace, model: str, k: int, scenarios: Sequence[e2e.Scenario], safety_nets: bool,
-                  progress: Progress | None) -> dict[str, Any]:
+def _suite_staged(
+    ws: Workspace, model: str, k: int, scenarios: Sequence[e2e.Scenario], safety_nets: bool, progress: Progress | None
+) -> dict[str, Any]:
     base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path)
     graded = e2e.run_trials(scenarios, ws.store, base, k, check_replies=safety_nets, progress=progress)
     by_source: dict[str, Any] = {}
@@ -130,16 +145,29 @@ def _suite_staged(ws: Workspace, model: str, k: int, scenarios: Sequence[e2e.Sce
     reports = [_scenario_report(s, g, set()) for s, g in zip(scenarios, graded, strict=True)]
     for report in reports:
         report["gated"] = False
-    return {"model": model, "safety_nets": safety_nets, "dataset": ", ".join(by_source), "staged": True,
-            "excluded_tags": [], "metrics": e2e.summarise(scenarios, graded, k), "by_source": by_source,
-            "ungated_metrics": None, "scenarios": reports}
+    return {
+        "model": model,
+        "safety_nets": safety_nets,
+        "dataset": ", ".join(by_source),
+        "staged": True,
+        "excluded_tags": [],
+        "metrics": e2e.summarise(scenarios, graded, k),
+        "by_source": by_source,
+        "ungated_metrics": None,
+        "scenarios": reports,
+    }
 
 
 def _scenario_report(scenario: e2e.Scenario, trials: Sequence[dict[str, Any]], excluded: set[str]) -> dict[str, Any]:
     first_failure = next((t for t in trials if not t["passed"]), trials[0])
-    return {**first_failure, "source": scenario.source, "gated": not excluded & set(scenario.tags),
-            "passed_trials": sum(t["passed"] for t in trials), "trials": len(trials),
-            "passed": all(t["passed"] for t in trials)}
+    return {
+        **first_failure,
+        "source": scenario.source,
+        "gated": not excluded & set(scenario.tags),
+        "passed_trials": sum(t["passed"] for t in trials),
+        "trials": len(trials),
+        "passed": all(t["passed"] for t in trials),
+    }
 
 
 def suite_approvals(ws: Workspace, model: str) -> dict[str, Any]:
@@ -147,15 +175,20 @@ def suite_approvals(ws: Workspace, model: str) -> dict[str, Any]:
 
     base = e2e.base_context(model, kb_dir=ws.kb_dir, classifier_path=ws.classifier_path)
     result = run_approvals(base, ws.store)
-    return {"metrics": {k: result[k] for k in ("rows", "correct_rate", "unsafe", "needless_stops")},
-            "by_kind": result["by_kind"], "wrong": [r for r in result["results"] if not r["correct"]]}
+    return {
+        "metrics": {k: result[k] for k in ("rows", "correct_rate", "unsafe", "needless_stops")},
+        "by_kind": result["by_kind"],
+        "wrong": [r for r in result["results"] if not r["correct"]],
+    }
 
 
 def suite_routing(classifier_path: str | None = None) -> dict[str, Any]:
     from evals.routing.run import DEFAULT_MODEL as ROUTING_MODEL
     from evals.routing.run import evaluate
 
-    report = evaluate(sets=("hard", "hard_blind"), model_path=Path(classifier_path) if classifier_path else ROUTING_MODEL)
+    report = evaluate(
+        sets=("hard", "hard_blind"), model_path=Path(classifier_path) if classifier_path else ROUTING_MODEL
+    )
     metrics: dict[str, Any] = {}
     detail: dict[str, Any] = {}
     for name in ("hard", "hard_blind"):
@@ -177,21 +210,31 @@ def suite_retrieval(ws: Workspace) -> dict[str, Any]:
         metrics[f"{split}_recall_at_5"] = row["recall@5"]
         metrics[f"{split}_mrr_at_5"] = row["mrr@5"]
         metrics[f"{split}_p50_ms"] = row["p50_ms"]
-    return {"metrics": metrics, "dataset": result["dataset"],
-            "misses": [m for row in result["splits"].values() for m in row["not_first"] if m["rank"] is None]}
+    return {
+        "metrics": metrics,
+        "dataset": result["dataset"],
+        "misses": [m for row in result["splits"].values() for m in row["not_first"] if m["rank"] is None],
+    }
 
 
 # ---------------------------------------------------------------------------- thresholds
 
-def gate(suite: str, metrics: dict[str, Any], thresholds: dict[str, Any], *, real_model: bool = False) -> list[dict[str, Any]]:
+
+def gate(
+    suite: str, metrics: dict[str, Any], thresholds: dict[str, Any], *, real_model: bool = False
+) -> list[dict[str, Any]]:
     """One row per bounded metric: value, bound, whether it holds. A missing value fails."""
     config = thresholds.get(suite, {})
     bounds = dict(config.get("min", {}))
     if real_model and "real" in config:
         bounds = dict(config["real"].get("min", bounds))
-    rows = [{"suite": suite, "metric": m, "value": metrics.get(m), "bound": b, "kind": "min"} for m, b in bounds.items()]
-    rows += [{"suite": suite, "metric": m, "value": metrics.get(m), "bound": b, "kind": "max"}
-             for m, b in config.get("max", {}).items()]
+    rows = [
+        {"suite": suite, "metric": m, "value": metrics.get(m), "bound": b, "kind": "min"} for m, b in bounds.items()
+    ]
+    rows += [
+        {"suite": suite, "metric": m, "value": metrics.get(m), "bound": b, "kind": "max"}
+        for m, b in config.get("max", {}).items()
+    ]
     for row in rows:
         value = row["value"]
         if value is None:  # present but not measured (no scenario in this selection checks it): holds;
@@ -203,14 +246,26 @@ def gate(suite: str, metrics: dict[str, Any], thresholds: dict[str, Any], *, rea
 
 # ---------------------------------------------------------------------------- run
 
-def run(suites: Sequence[str], model: str = DEFAULT_MODEL, *, k: int | None = None, ids: Sequence[str] | None = None,
-        tags: Sequence[str] | None = None, limit: int | None = None, safety_nets: bool = True,
-        thresholds: dict[str, Any] | None = None, progress: Progress | None = None,
-        classifier_path: str | None = None) -> dict[str, Any]:
+
+def run(
+    suites: Sequence[str],
+    model: str = DEFAULT_MODEL,
+    *,
+    k: int | None = None,
+    ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    limit: int | None = None,
+    safety_nets: bool = True,
+    thresholds: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    classifier_path: str | None = None,
+) -> dict[str, Any]:
     """Run ``suites`` and return the whole report (``passed`` is False when a bound is missed)."""
     unknown = set(suites) - set(SUITES) - set(EXTRA_SUITES)
     if unknown:
-        raise ValueError(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join((*SUITES, *EXTRA_SUITES, 'all'))}")
+        raise ValueError(
+            f"unknown suite(s) {sorted(unknown)}; choose from {', '.join((*SUITES, *EXTRA_SUITES, 'all'))}"
+        )
     thresholds = thresholds or load_thresholds()
     report: dict[str, Any] = {"model": model, "suites": {}, "gates": []}
     real = not is_scripted(model)
@@ -223,12 +278,28 @@ def run(suites: Sequence[str], model: str = DEFAULT_MODEL, *, k: int | None = No
             if "e2e" in suites:
                 chosen = select_scenarios(e2e.load_scenarios(), ids=ids, tags=tags, limit=limit)
                 judge = make_judge(model)
-                report["suites"]["e2e"] = suite_e2e(ws, model, thresholds, k=k, scenarios=chosen,
-                                                    safety_nets=safety_nets, progress=progress, judge=judge)
+                report["suites"]["e2e"] = suite_e2e(
+                    ws,
+                    model,
+                    thresholds,
+                    k=k,
+                    scenarios=chosen,
+                    safety_nets=safety_nets,
+                    progress=progress,
+                    judge=judge,
+                )
             if "e2e_staged" in suites:  # reported, never gated: no bounds name this suite
                 staged = select_scenarios(e2e.load_staged(), ids=ids, tags=tags, limit=limit)
-                report["suites"]["e2e_staged"] = suite_e2e(ws, model, thresholds, k=k, scenarios=staged,
-                                                           safety_nets=safety_nets, progress=progress, staged=True)
+                report["suites"]["e2e_staged"] = suite_e2e(
+                    ws,
+                    model,
+                    thresholds,
+                    k=k,
+                    scenarios=staged,
+                    safety_nets=safety_nets,
+                    progress=progress,
+                    staged=True,
+                )
             if "approvals" in suites:
                 report["suites"]["approvals"] = suite_approvals(ws, model)
             if "safety_nets" in suites:
@@ -246,8 +317,10 @@ def run(suites: Sequence[str], model: str = DEFAULT_MODEL, *, k: int | None = No
 
 # ---------------------------------------------------------------------------- LangSmith, judge
 
-def langsmith_experiment(e2e_result: dict[str, Any], *, client: Any, data: Any, upload: bool = True,
-                         prefix: str = "switchboard-e2e") -> Any:
+
+def langsmith_experiment(
+    e2e_result: dict[str, Any], *, client: Any, data: Any, upload: bool = True, prefix: str = "switchboard-e2e"
+) -> Any:
     """Record already-graded scenarios as a LangSmith experiment (the target replays the results)."""
     from langsmith import evaluate
 
@@ -259,6 +332,7 @@ def langsmith_experiment(e2e_result: dict[str, Any], *, client: Any, data: Any, 
     def feedback(key: str) -> Callable[..., dict[str, Any]]:
         def evaluator(outputs: dict[str, Any]) -> dict[str, Any]:
             return {"key": key, "score": float(outputs["checks"].get(key, True))}
+
         evaluator.__name__ = key
         return evaluator
 
@@ -266,10 +340,20 @@ def langsmith_experiment(e2e_result: dict[str, Any], *, client: Any, data: Any, 
         return {"key": "passed", "score": float(outputs["passed"])}
 
     evaluators = [passed, *(feedback(k) for k in ("status", "trajectory", "facts", "db", "forbidden"))]
-    return evaluate(target, data=data, evaluators=evaluators, client=client, upload_results=upload,
-                    experiment_prefix=f"{prefix}-{e2e_result['model']}",
-                    metadata={"model": e2e_result["model"], "safety_nets": e2e_result["safety_nets"],
-                              "dataset": e2e_result["dataset"]}, max_concurrency=0)
+    return evaluate(
+        target,
+        data=data,
+        evaluators=evaluators,
+        client=client,
+        upload_results=upload,
+        experiment_prefix=f"{prefix}-{e2e_result['model']}",
+        metadata={
+            "model": e2e_result["model"],
+            "safety_nets": e2e_result["safety_nets"],
+            "dataset": e2e_result["dataset"],
+        },
+        max_concurrency=0,
+    )
 
 
 def upload_to_langsmith(e2e_result: dict[str, Any], model: str) -> dict[str, Any]:
@@ -283,9 +367,17 @@ def upload_to_langsmith(e2e_result: dict[str, Any], model: str) -> dict[str, Any
             dataset = client.read_dataset(dataset_name=name)
         else:
             dataset = client.create_dataset(name, description="Switchboard end-to-end scenarios (evals/scenarios)")
-            client.create_examples(dataset_id=dataset.id, examples=[
-                {"inputs": {"id": s.id, "customer": s.customer, "messages": s.messages()}, "outputs": s.expected,
-                 "metadata": {"tags": s.tags}} for s in e2e.load_scenarios()])
+            client.create_examples(
+                dataset_id=dataset.id,
+                examples=[
+                    {
+                        "inputs": {"id": s.id, "customer": s.customer, "messages": s.messages()},
+                        "outputs": s.expected,
+                        "metadata": {"tags": s.tags},
+                    }
+                    for s in e2e.load_scenarios()
+                ],
+            )
         results = langsmith_experiment(e2e_result, client=client, data=name)
         return {"dataset": name, "experiment": results.experiment_name}
     except Exception as exc:  # the local result stands; say why the upload did not happen
@@ -301,8 +393,9 @@ def make_judge(model: str) -> e2e.Judge | None:
 
     from core.context import Context
 
-    evaluator = create_llm_as_judge(prompt=RAG_GROUNDEDNESS_PROMPT, feedback_key="judge_grounded",
-                                    judge=Context().resources.chat_model(model))
+    evaluator = create_llm_as_judge(
+        prompt=RAG_GROUNDEDNESS_PROMPT, feedback_key="judge_grounded", judge=Context().resources.chat_model(model)
+    )
 
     def judge(reply: str, evidence: list[str]) -> float | None:
         try:
@@ -314,6 +407,7 @@ def make_judge(model: str) -> e2e.Judge | None:
 
 
 # ---------------------------------------------------------------------------- output
+
 
 def _fmt(value: Any) -> str:
     if value is None:
@@ -331,12 +425,20 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
             print_comparison(result, console)
             continue
-        title = name if name != "e2e" else (f"e2e  model={result['model']}  k={result['metrics']['k']}  "
-                                            f"gated {result['metrics']['scenarios']} scenarios "
-                                            f"(not gated: {', '.join(result['excluded_tags']) or 'none'})")
+        title = (
+            name
+            if name != "e2e"
+            else (
+                f"e2e  model={result['model']}  k={result['metrics']['k']}  "
+                f"gated {result['metrics']['scenarios']} scenarios "
+                f"(not gated: {', '.join(result['excluded_tags']) or 'none'})"
+            )
+        )
         if name == "e2e_staged":
-            title = (f"e2e_staged  model={result['model']}  k={result['metrics']['k']}  "
-                     f"{result['metrics']['scenarios']} scenarios, NOT GATED ({result['dataset']})")
+            title = (
+                f"e2e_staged  model={result['model']}  k={result['metrics']['k']}  "
+                f"{result['metrics']['scenarios']} scenarios, NOT GATED ({result['dataset']})"
+            )
         table = Table(title=title, title_justify="left")
         for column in ("metric", "value", "bound", "ok"):
             table.add_column(column, justify="left" if column == "metric" else "right")
@@ -347,18 +449,28 @@ def print_report(report: dict[str, Any], console: Console) -> None:
             table.add_row(metric, _fmt(value), bound, ok)
         console.print(table)
         for source, m in result.get("by_source", {}).items():
-            console.print(f"  {source}: {m['scenarios']} scenarios, pass rate {_fmt(m['pass_rate'])}, "
-                          f"db {_fmt(m['db_state_match'])}, facts {_fmt(m['required_facts'])}", highlight=False)
+            console.print(
+                f"  {source}: {m['scenarios']} scenarios, pass rate {_fmt(m['pass_rate'])}, "
+                f"db {_fmt(m['db_state_match'])}, facts {_fmt(m['required_facts'])}",
+                highlight=False,
+            )
         if name in ("e2e", "e2e_staged"):
             _print_e2e_failures(result, console)
         if name == "approvals":
             for row in result["wrong"]:
-                console.print(f"  [red]wrong[/red] {row['id']} (must_stop={row['must_stop']}): {row['detail']}",
-                              markup=True, highlight=False)
+                console.print(
+                    f"  [red]wrong[/red] {row['id']} (must_stop={row['must_stop']}): {row['detail']}",
+                    markup=True,
+                    highlight=False,
+                )
     if "langsmith" in report:
         console.print(f"LangSmith: {report['langsmith']}")
-    verdict = "[green]all metrics within bounds[/green]" if report["passed"] else "[red]below threshold:[/red] " + \
-        ", ".join(f"{g['suite']}.{g['metric']}={_fmt(g['value'])}" for g in report["gates"] if not g["ok"])
+    verdict = (
+        "[green]all metrics within bounds[/green]"
+        if report["passed"]
+        else "[red]below threshold:[/red] "
+        + ", ".join(f"{g['suite']}.{g['metric']}={_fmt(g['value'])}" for g in report["gates"] if not g["ok"])
+    )
     console.print(verdict)
 
 
@@ -366,13 +478,19 @@ def _print_e2e_failures(result: dict[str, Any], console: Console) -> None:
     failed = [s for s in result["scenarios"] if not s["passed"]]
     if result["ungated_metrics"]:
         m = result["ungated_metrics"]
-        console.print(f"not gated ({', '.join(result['excluded_tags'])}): {m['scenarios']} scenarios, "
-                      f"pass rate {_fmt(m['pass_rate'])}")
+        console.print(
+            f"not gated ({', '.join(result['excluded_tags'])}): {m['scenarios']} scenarios, "
+            f"pass rate {_fmt(m['pass_rate'])}"
+        )
     for s in failed:
         mark = "" if s["gated"] else " (not gated)"
         console.print(f"  [red]FAIL[/red] {s['id']}{mark}: {', '.join(s['reasons'])}", highlight=False)
-        console.print(f"       got {s['got']['status']}/{s['got']['department']} "
-                      f"{' '.join(s['got']['trajectory']) or '(no tools)'}", markup=False, highlight=False)
+        console.print(
+            f"       got {s['got']['status']}/{s['got']['department']} "
+            f"{' '.join(s['got']['trajectory']) or '(no tools)'}",
+            markup=False,
+            highlight=False,
+        )
         if s["missing_facts"]:
             console.print(f"       missing facts {s['missing_facts']}", markup=False, highlight=False)
         if s["db_diff"]:
@@ -385,7 +503,9 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     for name, result in report["suites"].items():
         body = {k: v for k, v in result.items() if k != "scenarios"}
         if name in ("e2e", "e2e_staged"):
-            body["failed"] = [{k: v for k, v in s.items() if k != "nodes"} for s in result["scenarios"] if not s["passed"]]
+            body["failed"] = [
+                {k: v for k, v in s.items() if k != "nodes"} for s in result["scenarios"] if not s["passed"]
+            ]
             body["results"] = {s["id"]: s["passed"] for s in result["scenarios"]}
         out["suites"][name] = body
     if "langsmith" in report:
@@ -400,8 +520,9 @@ def expand(suite: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evals.runner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.runner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--suite", default="all", help="all, or a comma list of " + ", ".join((*SUITES, *EXTRA_SUITES)))
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--k", type=int, default=None, help="trials per scenario (default from thresholds.toml)")
@@ -412,9 +533,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     err = Console(stderr=True, highlight=False)
-    report = run(expand(args.suite), args.model, k=args.k, ids=[i for i in args.ids.split(",") if i],
-                 tags=[t for t in args.tags.split(",") if t], limit=args.limit, safety_nets=not args.no_safety_nets,
-                 progress=None if is_scripted(args.model) else err.print)
+    report = run(
+        expand(args.suite),
+        args.model,
+        k=args.k,
+        ids=[i for i in args.ids.split(",") if i],
+        tags=[t for t in args.tags.split(",") if t],
+        limit=args.limit,
+        safety_nets=not args.no_safety_nets,
+        progress=None if is_scripted(args.model) else err.print,
+    )
     if args.json:
         sys.stdout.write(json.dumps(compact(report), default=str) + "\n")
     else:

@@ -44,9 +44,17 @@ from store.schema import accounts, audit_log, customers, invoices, orders, refun
 
 WorldState = dict[str, list[dict[str, Any]]]
 
-CHANGE_KEYS = frozenset({
-    "orders_status", "orders_address", "refunds_added", "tickets_added", "reviews_added", "customer", "account",
-})
+CHANGE_KEYS = frozenset(
+    {
+        "orders_status",
+        "orders_address",
+        "refunds_added",
+        "tickets_added",
+        "reviews_added",
+        "customer",
+        "account",
+    }
+)
 TICKET_DEFAULTS = {"queue": "support", "priority": "normal", "status": "open"}
 ANY = "*"  # a declared value that matches any value
 
@@ -55,13 +63,19 @@ def world_state(engine: Engine) -> WorldState:
     """The rows actions may change, keyed by table; no timestamps, no auto-increment ids, no logs."""
     queries = {
         "customers": select(customers.c.id, customers.c.status, customers.c.newsletter),
-        "accounts": select(accounts.c.customer_id, accounts.c.status, accounts.c.failed_logins,
-                           accounts.c.password_reset_requested_at.is_not(None).label("reset_requested")),
-        "orders": select(orders.c.id, orders.c.customer_id, orders.c.status, orders.c.shipping_address,
-                         orders.c.total_cents),
+        "accounts": select(
+            accounts.c.customer_id,
+            accounts.c.status,
+            accounts.c.failed_logins,
+            accounts.c.password_reset_requested_at.is_not(None).label("reset_requested"),
+        ),
+        "orders": select(
+            orders.c.id, orders.c.customer_id, orders.c.status, orders.c.shipping_address, orders.c.total_cents
+        ),
         "refunds": select(refunds.c.order_id, refunds.c.customer_id, refunds.c.amount_cents, refunds.c.status),
-        "tickets": select(tickets.c.customer_id, tickets.c.department, tickets.c.queue, tickets.c.priority,
-                          tickets.c.status),
+        "tickets": select(
+            tickets.c.customer_id, tickets.c.department, tickets.c.queue, tickets.c.priority, tickets.c.status
+        ),
         "reviews": select(reviews.c.customer_id, reviews.c.order_id, reviews.c.rating),
         "invoices": select(invoices.c.id, invoices.c.status),
     }
@@ -107,7 +121,7 @@ def _pair(patterns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> bool:
     if not patterns:
         return not rows
     first, rest = patterns[0], patterns[1:]
-    return any(_fits(first, row) and _pair(rest, rows[:i] + rows[i + 1:]) for i, row in enumerate(rows))
+    return any(_fits(first, row) and _pair(rest, rows[:i] + rows[i + 1 :]) for i, row in enumerate(rows))
 
 
 def states_match(expected: WorldState, actual: WorldState) -> bool:
@@ -127,8 +141,9 @@ def states_match(expected: WorldState, actual: WorldState) -> bool:
 
 def audit_rows(engine: Engine) -> list[dict[str, Any]]:
     """The audit log's rows (action, outcome, node, tool, actor), oldest first."""
-    query = select(audit_log.c.action, audit_log.c.outcome, audit_log.c.node, audit_log.c.tool,
-                   audit_log.c.actor).order_by(audit_log.c.id)
+    query = select(
+        audit_log.c.action, audit_log.c.outcome, audit_log.c.node, audit_log.c.tool, audit_log.c.actor
+    ).order_by(audit_log.c.id)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -159,14 +174,25 @@ def apply_changes(state: WorldState, changes: dict[str, Any], customer: str) -> 
         order(order_id)["shipping_address"] = address
     for refund in changes.get("refunds_added", []):
         owner = refund.get("customer", customer)
-        out["refunds"].append({"order_id": int(refund["order_id"]), "customer_id": owner,
-                               "amount_cents": int(refund["amount_cents"]), "status": refund.get("status", "pending")})
+        out["refunds"].append(
+            {
+                "order_id": int(refund["order_id"]),
+                "customer_id": owner,
+                "amount_cents": int(refund["amount_cents"]),
+                "status": refund.get("status", "pending"),
+            }
+        )
     for ticket in changes.get("tickets_added", []):
         row = {**TICKET_DEFAULTS, **{k: v for k, v in ticket.items() if k != "customer"}}
         out["tickets"].append({"customer_id": ticket.get("customer", customer), **row})
     for review in changes.get("reviews_added", []):
-        out["reviews"].append({"customer_id": review.get("customer", customer), "order_id": review.get("order_id"),
-                               "rating": review.get("rating")})
+        out["reviews"].append(
+            {
+                "customer_id": review.get("customer", customer),
+                "order_id": review.get("order_id"),
+                "rating": review.get("rating"),
+            }
+        )
     for table, key, field in (("customers", "id", "customer"), ("accounts", "customer_id", "account")):
         if field in changes:
             index = next((i for i, r in enumerate(out[table]) if r[key] == customer), None)
@@ -187,8 +213,10 @@ def state_diff(expected: WorldState, actual: WorldState, limit: int = 5) -> dict
         got = Counter(_canonical(r) for r in actual.get(table, []))
         missing, unexpected = list((want - got).elements()), list((got - want).elements())
         if missing or unexpected:
-            diff[table] = {"missing": [dict(ast.literal_eval(r)) for r in missing[:limit]],
-                           "unexpected": [dict(ast.literal_eval(r)) for r in unexpected[:limit]]}
+            diff[table] = {
+                "missing": [dict(ast.literal_eval(r)) for r in missing[:limit]],
+                "unexpected": [dict(ast.literal_eval(r)) for r in unexpected[:limit]],
+            }
     return diff
 
 

@@ -45,8 +45,12 @@ def build_graph(*, check_replies: bool = True) -> StateGraph:
     builder.add_node("intake", intake)
     builder.add_node("coordinator", coordinator)
     builder.add_node("clarify", clarify)
-    for name, node in (("billing", billing), ("technical", technical), ("general", general),
-                       ("escalation", escalation)):
+    for name, node in (
+        ("billing", billing),
+        ("technical", technical),
+        ("general", general),
+        ("escalation", escalation),
+    ):
         builder.add_node(name, node, retry_policy=STORE_RETRY)
         builder.add_edge(name, "draft_reply")
     builder.add_node("plan_execute", build_plan_graph().compile())

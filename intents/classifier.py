@@ -58,9 +58,7 @@ CLASSIFIER_VERSION = "2026.12.02-7"
 MAX_CHARS = 2000
 """Only the start of a longer message is classified (the request is nearly always there)."""
 
-DEFAULT_CSV: Path = (
-    Path(__file__).resolve().parents[1] / "data" / "bitext" / "bitext_customer_support_4514.csv"
-)
+DEFAULT_CSV: Path = Path(__file__).resolve().parents[1] / "data" / "bitext" / "bitext_customer_support_4514.csv"
 SEED_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "seeds"
 # The first hand-written utterances (plain phrasings Bitext lacks: "where is my refund", "do you
 # take paypal"). Unlike the seed files they teach the speller its words (no deliberate typos).
@@ -72,9 +70,7 @@ CORE_SEEDS: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "c
 # --------------------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_MONEY = re.compile(
-    r"(?:[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:\$|€|£|dollars?|bucks|euros?|eur|usd|pounds?|gbp)\b)"
-)
+_MONEY = re.compile(r"(?:[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:\$|€|£|dollars?|bucks|euros?|eur|usd|pounds?|gbp)\b)")
 _NAME_WITH_TITLE = re.compile(r"\b(?:mr|mrs|ms|miss|dr|sir|madam)\.?\s+[a-z][a-z'-]+")
 _DIGITS = re.compile(r"#?\s?\d[\d-]*")
 _SMALL_NUMBER = re.compile(r"\b\d{1,2}(?:st|nd|rd|th|x|pcs)?\b")
@@ -111,37 +107,142 @@ _ACCOUNT_NOUNS = {"account", "accounts", "profile", "plan", "membership", "subsc
 
 # chat spelling, contractions and multi-word slang; applied token-wise (keys are tokens)
 _SLANG: dict[str, str] = {
-    "u": "you", "ya": "you", "yu": "you", "yo": "", "ur": "your", "urs": "yours", "yr": "your",
-    "r": "are", "y": "why", "n": "and", "b4": "before", "bc": "because", "cuz": "because",
-    "coz": "because", "bcoz": "because", "abt": "about", "hv": "have", "jus": "just",
-    "pls": "please", "plz": "please", "plss": "please", "plse": "please", "pleas": "please",
-    "pleeease": "please", "thx": "", "thanks": "", "ty": "", "tnx": "", "kindly": "",
-    "wanna": "want to", "gonna": "going to", "gotta": "got to", "gimme": "give me",
-    "lemme": "let me", "dunno": "do not know", "kinda": "kind of", "sorta": "sort of",
-    "cant": "can not", "cannot": "can not", "can't": "can not", "dont": "do not",
-    "don't": "do not", "doesnt": "does not", "doesn't": "does not", "didnt": "did not",
-    "didn't": "did not", "wont": "will not", "won't": "will not", "isnt": "is not",
-    "isn't": "is not", "arent": "are not", "aren't": "are not", "wasnt": "was not",
-    "wasn't": "was not", "havent": "have not", "haven't": "have not", "hasnt": "has not",
-    "hasn't": "has not", "couldnt": "could not", "couldn't": "could not", "wouldnt": "would not",
-    "wouldn't": "would not", "shouldnt": "should not", "shouldn't": "should not",
-    "im": "i am", "i'm": "i am", "ive": "i have", "i've": "i have", "i'd": "i would",
-    "i'll": "i will", "ill": "i will", "youre": "you are", "you're": "you are",
-    "whats": "what is", "what's": "what is", "wheres": "where is", "where's": "where is",
-    "hows": "how is", "how's": "how is", "whens": "when is", "when's": "when is",
-    "thats": "that is", "that's": "that is", "theres": "there is", "there's": "there is",
-    "its": "it is", "it's": "it is", "let's": "let us", "whos": "who is", "who's": "who is",
-    "hw": "how", "wat": "what", "wut": "what", "wht": "what", "wen": "when", "wher": "where",
-    "rn": "right now", "asap": "", "tho": "", "btw": "", "fyi": "", "ok": "", "okay": "",
-    "k": "", "pl": "please",
-    "acct": "account", "accnt": "account", "acc": "account", "addr": "address", "addy": "address",
-    "info": "information", "pw": "password", "pwd": "password", "passwd": "password",
-    "passcode": "password", "pin": "password", "e-mail": "email", "mail": "email",
-    "emails": "email", "msg": "message", "ppl": "people", "smth": "something",
-    "sth": "something", "pkg": "package", "qty": "quantity", "cs": "customer service",
-    "helpdesk": "customer service", "signup": "registration", "sign-up": "registration",
-    "login": "log in", "log-in": "log in", "logon": "log in", "signin": "sign in",
-    "sign-in": "sign in", "newsletters": "newsletter", "eta": "arrival",
+    "u": "you",
+    "ya": "you",
+    "yu": "you",
+    "yo": "",
+    "ur": "your",
+    "urs": "yours",
+    "yr": "your",
+    "r": "are",
+    "y": "why",
+    "n": "and",
+    "b4": "before",
+    "bc": "because",
+    "cuz": "because",
+    "coz": "because",
+    "bcoz": "because",
+    "abt": "about",
+    "hv": "have",
+    "jus": "just",
+    "pls": "please",
+    "plz": "please",
+    "plss": "please",
+    "plse": "please",
+    "pleas": "please",
+    "pleeease": "please",
+    "thx": "",
+    "thanks": "",
+    "ty": "",
+    "tnx": "",
+    "kindly": "",
+    "wanna": "want to",
+    "gonna": "going to",
+    "gotta": "got to",
+    "gimme": "give me",
+    "lemme": "let me",
+    "dunno": "do not know",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "cant": "can not",
+    "cannot": "can not",
+    "can't": "can not",
+    "dont": "do not",
+    "don't": "do not",
+    "doesnt": "does not",
+    "doesn't": "does not",
+    "didnt": "did not",
+    "didn't": "did not",
+    "wont": "will not",
+    "won't": "will not",
+    "isnt": "is not",
+    "isn't": "is not",
+    "arent": "are not",
+    "aren't": "are not",
+    "wasnt": "was not",
+    "wasn't": "was not",
+    "havent": "have not",
+    "haven't": "have not",
+    "hasnt": "has not",
+    "hasn't": "has not",
+    "couldnt": "could not",
+    "couldn't": "could not",
+    "wouldnt": "would not",
+    "wouldn't": "would not",
+    "shouldnt": "should not",
+    "shouldn't": "should not",
+    "im": "i am",
+    "i'm": "i am",
+    "ive": "i have",
+    "i've": "i have",
+    "i'd": "i would",
+    "i'll": "i will",
+    "ill": "i will",
+    "youre": "you are",
+    "you're": "you are",
+    "whats": "what is",
+    "what's": "what is",
+    "wheres": "where is",
+    "where's": "where is",
+    "hows": "how is",
+    "how's": "how is",
+    "whens": "when is",
+    "when's": "when is",
+    "thats": "that is",
+    "that's": "that is",
+    "theres": "there is",
+    "there's": "there is",
+    "its": "it is",
+    "it's": "it is",
+    "let's": "let us",
+    "whos": "who is",
+    "who's": "who is",
+    "hw": "how",
+    "wat": "what",
+    "wut": "what",
+    "wht": "what",
+    "wen": "when",
+    "wher": "where",
+    "rn": "right now",
+    "asap": "",
+    "tho": "",
+    "btw": "",
+    "fyi": "",
+    "ok": "",
+    "okay": "",
+    "k": "",
+    "pl": "please",
+    "acct": "account",
+    "accnt": "account",
+    "acc": "account",
+    "addr": "address",
+    "addy": "address",
+    "info": "information",
+    "pw": "password",
+    "pwd": "password",
+    "passwd": "password",
+    "passcode": "password",
+    "pin": "password",
+    "e-mail": "email",
+    "mail": "email",
+    "emails": "email",
+    "msg": "message",
+    "ppl": "people",
+    "smth": "something",
+    "sth": "something",
+    "pkg": "package",
+    "qty": "quantity",
+    "cs": "customer service",
+    "helpdesk": "customer service",
+    "signup": "registration",
+    "sign-up": "registration",
+    "login": "log in",
+    "log-in": "log in",
+    "logon": "log in",
+    "signin": "sign in",
+    "sign-in": "sign in",
+    "newsletters": "newsletter",
+    "eta": "arrival",
 }
 
 # interjections, politeness and swearing: no intent in them
@@ -192,41 +293,114 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 # single-word domain synonyms folded onto one word
 _SYNONYMS: dict[str, str] = {
-    "purchase": "order", "purchases": "order", "orders": "order", "ordr": "order",
-    "bill": "invoice", "bills": "invoice", "invoices": "invoice", "receipt": "invoice",
+    "purchase": "order",
+    "purchases": "order",
+    "orders": "order",
+    "ordr": "order",
+    "bill": "invoice",
+    "bills": "invoice",
+    "invoices": "invoice",
+    "receipt": "invoice",
     "receipts": "invoice",
-    "reimbursement": "refund", "reimbursements": "refund", "reimburse": "refund",
-    "reimbursed": "refund", "reimbursing": "refund", "rebate": "refund", "rebates": "refund",
-    "restitution": "refund", "restitutions": "refund", "compensation": "refund",
-    "compensations": "refund", "refunds": "refund", "refunded": "refund",
-    "refunding": "refund", "repayment": "refund",
-    "reclamation": "complaint", "reclamations": "complaint", "claim": "complaint",
-    "claims": "complaint", "complaints": "complaint", "grievance": "complaint",
-    "pass": "password", "passwords": "password", "pincode": "password",
-    "profile": "account", "profiles": "account", "accounts": "account",
-    "parcel": "package", "parcels": "package", "shipment": "package",
-    "shipments": "package", "packages": "package", "box": "package",
-    "article": "item", "articles": "item", "product": "item", "products": "item",
-    "items": "item", "goods": "item", "stuff": "item", "things": "item", "merchandise": "item",
-    "representative": "agent", "rep": "agent", "operator": "agent", "human": "agent",
-    "person": "agent", "agents": "agent", "somebody": "agent", "someone": "agent",
-    "support": "service", "care": "service", "assistance": "help", "assist": "help",
-    "fees": "fee", "charges": "fee", "penalty": "fee", "penalties": "fee",
-    "termination": "cancellation", "cancelation": "cancellation",
-    "cancellations": "cancellation", "withdrawal": "cancellation",
-    "modalities": "methods", "options": "methods", "option": "methods", "ways": "methods",
-    "method": "methods", "forms": "methods",
-    "feedback": "review", "opinion": "review", "opinions": "review", "reviews": "review",
-    "rating": "review", "ratings": "review", "comment": "review", "comments": "review",
+    "reimbursement": "refund",
+    "reimbursements": "refund",
+    "reimburse": "refund",
+    "reimbursed": "refund",
+    "reimbursing": "refund",
+    "rebate": "refund",
+    "rebates": "refund",
+    "restitution": "refund",
+    "restitutions": "refund",
+    "compensation": "refund",
+    "compensations": "refund",
+    "refunds": "refund",
+    "refunded": "refund",
+    "refunding": "refund",
+    "repayment": "refund",
+    "reclamation": "complaint",
+    "reclamations": "complaint",
+    "claim": "complaint",
+    "claims": "complaint",
+    "complaints": "complaint",
+    "grievance": "complaint",
+    "pass": "password",
+    "passwords": "password",
+    "pincode": "password",
+    "profile": "account",
+    "profiles": "account",
+    "accounts": "account",
+    "parcel": "package",
+    "parcels": "package",
+    "shipment": "package",
+    "shipments": "package",
+    "packages": "package",
+    "box": "package",
+    "article": "item",
+    "articles": "item",
+    "product": "item",
+    "products": "item",
+    "items": "item",
+    "goods": "item",
+    "stuff": "item",
+    "things": "item",
+    "merchandise": "item",
+    "representative": "agent",
+    "rep": "agent",
+    "operator": "agent",
+    "human": "agent",
+    "person": "agent",
+    "agents": "agent",
+    "somebody": "agent",
+    "someone": "agent",
+    "support": "service",
+    "care": "service",
+    "assistance": "help",
+    "assist": "help",
+    "fees": "fee",
+    "charges": "fee",
+    "penalty": "fee",
+    "penalties": "fee",
+    "termination": "cancellation",
+    "cancelation": "cancellation",
+    "cancellations": "cancellation",
+    "withdrawal": "cancellation",
+    "modalities": "methods",
+    "options": "methods",
+    "option": "methods",
+    "ways": "methods",
+    "method": "methods",
+    "forms": "methods",
+    "feedback": "review",
+    "opinion": "review",
+    "opinions": "review",
+    "reviews": "review",
+    "rating": "review",
+    "ratings": "review",
+    "comment": "review",
+    "comments": "review",
     "testimonial": "review",
-    "registration": "registration", "register": "registration",
-    "registering": "registration", "registered": "registration",
-    "enroll": "registration", "enrol": "registration", "enrollment": "registration",
-    "enrolment": "registration", "registrations": "registration",
-    "acquire": "buy", "buying": "buy", "shop": "buy", "shopping": "buy",
-    "delivered": "delivery", "deliveries": "delivery", "shipping": "delivery",
-    "ship": "deliver", "shipped": "delivery",
-    "adress": "address", "addres": "address", "adresses": "address", "addresses": "address",
+    "registration": "registration",
+    "register": "registration",
+    "registering": "registration",
+    "registered": "registration",
+    "enroll": "registration",
+    "enrol": "registration",
+    "enrollment": "registration",
+    "enrolment": "registration",
+    "registrations": "registration",
+    "acquire": "buy",
+    "buying": "buy",
+    "shop": "buy",
+    "shopping": "buy",
+    "delivered": "delivery",
+    "deliveries": "delivery",
+    "shipping": "delivery",
+    "ship": "deliver",
+    "shipped": "delivery",
+    "adress": "address",
+    "addres": "address",
+    "adresses": "address",
+    "addresses": "address",
 }
 
 _WORD_STOP = frozenset({"a", "an", "the"})
@@ -391,12 +565,7 @@ class SpellFixer:
         return prev[lb]
 
     def fix(self, word: str) -> str:
-        if (
-            word in self.counts
-            or word in self.protected
-            or len(word) < self.min_len
-            or word.startswith("<")
-        ):
+        if word in self.counts or word in self.protected or len(word) < self.min_len or word.startswith("<"):
             return word
         cached = self._cache.get(word)
         if cached is not None:
@@ -416,9 +585,7 @@ class SpellFixer:
         else:
             for i in range(1, len(word) - 2):
                 left, right = word[:i], word[i:]
-                if (left in _SPLIT_LEFT or (len(left) >= 3 and self.known(left))) and self.known(
-                    right
-                ):
+                if (left in _SPLIT_LEFT or (len(left) >= 3 and self.known(left))) and self.known(right):
                     result = f"{left} {right}"
                     break
         if len(self._cache) < 50_000:
@@ -643,9 +810,7 @@ class IntentClassifier:
         self.meta = dict(meta)
         # [vector dim x classes], already scaled: the sentence-vector scorer's share of the
         # scores (its bias is folded into ``bias``); None for a TF-IDF-only model
-        self.embed_weights = (
-            None if embed_weights is None else np.ascontiguousarray(embed_weights, dtype=np.float32)
-        )
+        self.embed_weights = None if embed_weights is None else np.ascontiguousarray(embed_weights, dtype=np.float32)
         self._prepare()
 
     # -- fast single-message path -----------------------------------------------------
@@ -711,9 +876,7 @@ class IntentClassifier:
         wi, wv = self._sparse_row(
             self._word_analyzer(self._word_view(norm)), self.word_vec.vocabulary_, self._word_idf, 0
         )
-        ci, cv = self._sparse_row(
-            self._char_analyzer(norm), self.char_vec.vocabulary_, self._char_idf, self._n_word
-        )
+        ci, cv = self._sparse_row(self._char_analyzer(norm), self.char_vec.vocabulary_, self._char_idf, self._n_word)
         idx = wi + ci
         scores = self.bias.copy()
         if idx:

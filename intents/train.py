@@ -279,9 +279,7 @@ def fit_model(
 
     def featurise(fit_rows: np.ndarray) -> tuple[Any, Any, Any]:
         wv, xw = _tfidf(word_counts, word_terms, fit_rows, 1, analyzer="word", config=config)
-        cv, xc = _tfidf(
-            char_counts, char_terms, fit_rows, config.char_min_df, analyzer="char_wb", config=config
-        )
+        cv, xc = _tfidf(char_counts, char_terms, fit_rows, config.char_min_df, analyzer="char_wb", config=config)
         return wv, cv, sparse.hstack([xw, xc], format="csr")
 
     vectors = None

@@ -82,10 +82,7 @@ def html_to_text(html: str) -> str:
 
 
 def tidy(text: str) -> str:
-    lines = [
-        re.sub(r"[ \t\u00a0]+", " ", line).strip()
-        for line in text.replace("\r\n", "\n").split("\n")
-    ]
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
@@ -93,9 +90,7 @@ def _latest_reply(text: str) -> str:
     try:
         from mailparser_reply.parser import EmailMessage
 
-        parsed = EmailMessage(
-            text=text, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True
-        ).read()
+        parsed = EmailMessage(text=text, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True).read()
         body = parsed.replies[0].body if parsed.replies else text
     except Exception:  # the library failed on odd input: cut at the first quoted line instead
         body = text.split("\n>", 1)[0]
@@ -120,9 +115,5 @@ def strip_reply(text: str) -> str:
         while lines and (_FORWARD_HEADER_RE.match(lines[0]) or not lines[0].strip()):
             lines.pop(0)
         forwarded = _drop_quotes(_latest_reply("\n".join(lines)))
-        return tidy(
-            f"{note}\n\nForwarded message:\n{forwarded}"
-            if note
-            else f"Forwarded message:\n{forwarded}"
-        )
+        return tidy(f"{note}\n\nForwarded message:\n{forwarded}" if note else f"Forwarded message:\n{forwarded}")
     return _drop_quotes(_latest_reply(text))

@@ -124,17 +124,13 @@ class Resumer(Protocol):
     def __call__(self, request: ResumeRequest) -> dict[str, Any]: ...
 
 
-Search = Callable[
-    [str, int], list[dict[str, Any]]
-]  # graph.resources.kb_search(ctx): (query, k) -> passages
+Search = Callable[[str, int], list[dict[str, Any]]]  # graph.resources.kb_search(ctx): (query, k) -> passages
 
 
 # -- texts ----------------------------------------------------------------------------------------
 
 
-def general_help_reply(
-    text: str, address: str, search: Search | None, settings: Settings
-) -> str:
+def general_help_reply(text: str, address: str, search: Search | None, settings: Settings) -> str:
     """The answer to an unknown sender: what the help articles say, and nothing about any account."""
     intro = (
         f"Thank you for writing to us. We could not find a customer account with the address {address}, "
@@ -166,9 +162,7 @@ def proof_request_text(reply: str, code: str, settings: Settings) -> str:
     )
 
 
-def understood(
-    parsed: ParsedMail, settings: Settings, *, continues: bool
-) -> tuple[str, list[str]]:
+def understood(parsed: ParsedMail, settings: Settings, *, continues: bool) -> tuple[str, list[str]]:
     """(the text a turn gets, notes for the reply about limits and attachments)."""
     notes: list[str] = []
     body = parsed.new_text.strip()
@@ -180,13 +174,10 @@ def understood(
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0]
         notes.append(
-            f"Your message was long: we read its first {limit:,} characters. The whole message is "
-            "kept for our team."
+            f"Your message was long: we read its first {limit:,} characters. The whole message is kept for our team."
         )
     if parsed.attachments:
-        names = ", ".join(
-            f"{a.filename} ({a.size / 1048576:.1f} MB)" for a in parsed.attachments[:12]
-        )
+        names = ", ".join(f"{a.filename} ({a.size / 1048576:.1f} MB)" for a in parsed.attachments[:12])
         notes.append(
             f"We received {len(parsed.attachments)} attachment(s): {names}. Our assistant does not open "
             "attachments; they are kept with your message for our team."
@@ -283,18 +274,14 @@ class MailChannel:
             log.warning("inbox %s: lease lost, another worker has it", claim.inbox_id)
             return Processed(claim.inbox_id, "lost_claim")
         except Exception as exc:
-            log.exception(
-                "inbox %s: processing failed (attempt %s)", claim.inbox_id, claim.attempts
-            )
+            log.exception("inbox %s: processing failed (attempt %s)", claim.inbox_id, claim.attempts)
             return self._failed_attempt(claim, exc)
 
     # -- one message --
 
     def _process(self, claim: Claim) -> Processed:
         parsed = parse_message(claim.raw)
-        noise = classify_noise(
-            parsed, envelope_from=claim.envelope_from, support_address=self.settings.support_address
-        )
+        noise = classify_noise(parsed, envelope_from=claim.envelope_from, support_address=self.settings.support_address)
         if noise is not None:
             return self._commit(claim, parsed, None, None, self._noise_plan(claim, noise))
         with self.engine.connect() as conn:
@@ -302,9 +289,7 @@ class MailChannel:
         thread = self._thread(claim, parsed, customer)
         text, notes = understood(parsed, self.settings, continues=thread.how != "new")
         if customer is None:
-            return self._commit(
-                claim, parsed, thread.thread_id, None, self._help_plan(claim, parsed, thread, text)
-            )
+            return self._commit(claim, parsed, thread.thread_id, None, self._help_plan(claim, parsed, thread, text))
         with self.engine.connect() as conn:
             since = self.clock() - timedelta(hours=1)
             if sent_recently(conn, customer.email, since) >= self.settings.mail_replies_per_hour:
@@ -315,13 +300,10 @@ class MailChannel:
                     customer.id,
                     Plan(
                         "ignored:loop_guard",
-                        f"{self.settings.mail_replies_per_hour} replies to "
-                        f"{customer.email} in the last hour",
+                        f"{self.settings.mail_replies_per_hour} replies to {customer.email} in the last hour",
                     ),
                 )
-            check = check_code(
-                conn, customer_id=customer.id, text=parsed.new_text, now=self.clock()
-            )
+            check = check_code(conn, customer_id=customer.id, text=parsed.new_text, now=self.clock())
         if check.match is not None:
             return self._commit(
                 claim,
@@ -384,13 +366,9 @@ class MailChannel:
 
     def _thread(self, claim: Claim, parsed: ParsedMail, customer: Customer | None) -> ThreadMatch:
         """The thread, decided once: a retry of this mail reads it back from the row."""
-        if (
-            claim.thread_id
-        ):  # a retry: the thread was new unless it holds other messages than this one
+        if claim.thread_id:  # a retry: the thread was new unless it holds other messages than this one
             with self.engine.connect() as conn:
-                others = [
-                    m for m in thread_messages(conn, claim.thread_id) if m != parsed.message_id
-                ]
+                others = [m for m in thread_messages(conn, claim.thread_id) if m != parsed.message_id]
             return ThreadMatch(claim.thread_id, "retry" if others else "new", None)
         now = self.clock()
         with self.engine.begin() as conn:
@@ -464,22 +442,16 @@ class MailChannel:
                     )
                 )
             }
-            marked = [
-                f.address for f in noise.failed if f.address in ours
-            ]  # a bounce of mail we sent there
+            marked = [f.address for f in noise.failed if f.address in ours]  # a bounce of mail we sent there
             for failed in noise.failed:
                 if failed.address in marked:
-                    mark_undeliverable(
-                        conn, failed.address, failed.status, failed.diagnostic, now, claim.inbox_id
-                    )
+                    mark_undeliverable(conn, failed.address, failed.status, failed.diagnostic, now, claim.inbox_id)
             detail = (
                 f"undeliverable: {', '.join(marked)}"
                 if marked
                 else "a bounce of no message we sent to that address: nothing marked"
             )
-            conn.execute(
-                update(mail_inbox).where(mail_inbox.c.id == claim.inbox_id).values(detail=detail)
-            )
+            conn.execute(update(mail_inbox).where(mail_inbox.c.id == claim.inbox_id).values(detail=detail))
 
         return Plan("ignored:bounce", noise.reason, extra=mark)
 
@@ -491,14 +463,10 @@ class MailChannel:
             if is_undeliverable(conn, address):
                 return Plan("ignored:undeliverable", f"{address} is marked undeliverable")
             since = self.clock() - timedelta(days=1)
-            if (
-                sent_recently(conn, address, since, ("help",))
-                >= self.settings.mail_unknown_replies_per_day
-            ):
+            if sent_recently(conn, address, since, ("help",)) >= self.settings.mail_unknown_replies_per_day:
                 return Plan(
                     "ignored:help_limit",
-                    f"{self.settings.mail_unknown_replies_per_day} general-help "
-                    f"replies to {address} today",
+                    f"{self.settings.mail_unknown_replies_per_day} general-help replies to {address} today",
                 )
         reply = general_help_reply(text, address, self.search, self.settings)
         return Plan(
@@ -518,10 +486,7 @@ class MailChannel:
         notes: list[str],
     ) -> Plan:
         status = str(result.get("status", "error"))
-        reply = (
-            str(result.get("reply", "")).strip()
-            or "Thank you for your message; we are looking into it."
-        )
+        reply = str(result.get("reply", "")).strip() or "Thank you for your message; we are looking into it."
         body = "\n\n".join([reply, *notes])
         waiting = result.get("waiting_for") or ("person" if status == "awaiting_approval" else None)
         if status == "awaiting_approval" and waiting == "proof":
@@ -548,9 +513,7 @@ class MailChannel:
                     "\n\n".join([proof_request_text(reply, code, self.settings), *notes]),
                 )(conn)
 
-            return Plan(
-                "needs_proof", "a world-changing request without a trusted DKIM/SPF pass", with_code
-            )
+            return Plan("needs_proof", "a world-changing request without a trusted DKIM/SPF pass", with_code)
         if status == "awaiting_approval":
             return Plan(
                 "waiting_for_person",
@@ -597,9 +560,7 @@ class MailChannel:
             result,
             notes,
         )
-        if (
-            plan.outcome == "needs_proof"
-        ):  # a resumer must not ask again: send its reply, no second code
+        if plan.outcome == "needs_proof":  # a resumer must not ask again: send its reply, no second code
             plan = Plan(
                 "error",
                 "the resumed thread asked for proof again",
@@ -620,9 +581,7 @@ class MailChannel:
         outcome = "confirmed" if plan.outcome == "answered" else f"confirmed:{plan.outcome}"
         return Plan(outcome, f"confirmation {confirmation.id}", plan.reply, extra=used)
 
-    def _mismatch_plan(
-        self, claim: Claim, parsed: ParsedMail, customer: Customer, thread: ThreadMatch
-    ) -> Plan:
+    def _mismatch_plan(self, claim: Claim, parsed: ParsedMail, customer: Customer, thread: ThreadMatch) -> Plan:
         now = self.clock()
         settings = self.settings
 
@@ -682,9 +641,7 @@ class MailChannel:
             thread_id,
             customer_id,
         )
-        return Processed(
-            claim.inbox_id, plan.outcome, thread_id, customer_id, outbox_id, plan.detail
-        )
+        return Processed(claim.inbox_id, plan.outcome, thread_id, customer_id, outbox_id, plan.detail)
 
     def _failed_attempt(self, claim: Claim, exc: Exception) -> Processed:
         now = self.clock()
@@ -698,9 +655,7 @@ class MailChannel:
             values.update(status="received", available_at=now + timedelta(seconds=delay))
         with self.engine.begin() as conn:
             conn.execute(update(mail_inbox).where(held_by(claim)).values(**values))
-        return Processed(
-            claim.inbox_id, "failed" if final else "retry_later", claim.thread_id, detail=detail
-        )
+        return Processed(claim.inbox_id, "failed" if final else "retry_later", claim.thread_id, detail=detail)
 
     # -- acknowledgements and outcomes the rest of the app triggers --
 

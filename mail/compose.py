@@ -72,7 +72,5 @@ def render(mail: Outgoing, settings: Settings, now: datetime) -> tuple[str, byte
         msg[THREAD_HEADER] = mail.thread_id
     text = f"{mail.text.strip()}\n\n-- \n{settings.mail_signature}\n"
     msg.set_content(text, charset="utf-8")
-    msg.add_alternative(
-        html_body(mail.text.strip(), settings.mail_signature), subtype="html", charset="utf-8"
-    )
+    msg.add_alternative(html_body(mail.text.strip(), settings.mail_signature), subtype="html", charset="utf-8")
     return message_id, msg.as_bytes()

@@ -21,9 +21,7 @@ from mail.sql import insert_ignore
 from store.schema import mail_message_ids
 
 TAG_RE = re.compile(r"\[#([A-Za-z0-9][A-Za-z0-9_-]{3,63})\]")
-PREFIX_RE = re.compile(
-    r"^\s*((re|fw|fwd|aw|wg|sv|vs|antw|r|rif|tr|réf)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
-)
+PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|antw|r|rif|tr|réf)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
 def new_thread_id() -> str:
@@ -63,9 +61,7 @@ def _owner(conn: Connection, message_id: str) -> tuple[str, str | None] | None:
 
 def _thread_owner(conn: Connection, thread_id: str) -> tuple[bool, str | None]:
     row = conn.execute(
-        select(mail_message_ids.c.customer_id)
-        .where(mail_message_ids.c.thread_id == thread_id)
-        .limit(1)
+        select(mail_message_ids.c.customer_id).where(mail_message_ids.c.thread_id == thread_id).limit(1)
     ).first()
     return (row is not None, row.customer_id if row else None)
 

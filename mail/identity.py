@@ -46,9 +46,7 @@ def find_customer(conn: Connection, address: str) -> Customer | None:
 
 def customer_by_id(conn: Connection, customer_id: str) -> Customer | None:
     row = conn.execute(
-        select(customers.c.id, customers.c.email, customers.c.name).where(
-            customers.c.id == customer_id
-        )
+        select(customers.c.id, customers.c.email, customers.c.name).where(customers.c.id == customer_id)
     ).first()
     return Customer(row.id, row.email.lower(), row.name) if row else None
 
@@ -169,9 +167,7 @@ def sender_proof(parsed: ParsedMail, trusted: frozenset[str]) -> Proof:
         for r in header.results:  # only the topmost trusted header counts: return inside the loop
             if r.result != "pass":
                 continue
-            if r.method == "dkim" and aligned(
-                r.props.get("header.d") or r.props.get("header.i", ""), from_domain
-            ):
+            if r.method == "dkim" and aligned(r.props.get("header.d") or r.props.get("header.i", ""), from_domain):
                 return Proof(
                     True,
                     "dkim",

@@ -38,9 +38,7 @@ def dedupe_key(raw: bytes) -> tuple[str, str | None]:
     digest = hashlib.sha256()
     for name in _HASHED_HEADERS:  # not Received/Return-Path/DKIM: relays add those on the way
         for value in headers.get_all(name) or []:
-            digest.update(
-                f"{name}:{' '.join(str(value).split())}\n".encode("utf-8", "surrogateescape")
-            )
+            digest.update(f"{name}:{' '.join(str(value).split())}\n".encode("utf-8", "surrogateescape"))
     digest.update(body.replace(b"\r\n", b"\n"))
     return f"sha256:{digest.hexdigest()}", message_id
 
@@ -83,13 +81,9 @@ def store_raw(
         )
         if not inserted:
             conn.execute(
-                update(mail_inbox)
-                .where(mail_inbox.c.dedupe_key == key)
-                .values(deliveries=mail_inbox.c.deliveries + 1)
+                update(mail_inbox).where(mail_inbox.c.dedupe_key == key).values(deliveries=mail_inbox.c.deliveries + 1)
             )
-        inbox_id = conn.execute(
-            select(mail_inbox.c.id).where(mail_inbox.c.dedupe_key == key)
-        ).scalar_one()
+        inbox_id = conn.execute(select(mail_inbox.c.id).where(mail_inbox.c.dedupe_key == key)).scalar_one()
     return Stored(int(inbox_id), not inserted, key)
 
 
@@ -160,8 +154,6 @@ def pending_count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(
             conn.execute(
-                select(func.count())
-                .select_from(mail_inbox)
-                .where(mail_inbox.c.status.in_(("received", "processing")))
+                select(func.count()).select_from(mail_inbox).where(mail_inbox.c.status.in_(("received", "processing")))
             ).scalar_one()
         )

@@ -42,9 +42,7 @@ class Noise:
     referenced_ids: tuple[str, ...] = ()  # Message-IDs the bounce quotes (one of ours proves it)
 
 
-def classify_noise(
-    parsed: ParsedMail, *, envelope_from: str | None, support_address: str
-) -> Noise | None:
+def classify_noise(parsed: ParsedMail, *, envelope_from: str | None, support_address: str) -> Noise | None:
     """Why this mail must not be answered, or None for mail a person wrote."""
     msg = parsed.message
     domain = support_address.rsplit("@", 1)[-1].lower()
@@ -68,19 +66,13 @@ def classify_noise(
         return Noise("auto_reply", f"X-Auto-Response-Suppress: {suppress}")
     precedence = header_text(msg, "Precedence").strip().lower()
     if precedence in _BULK_PRECEDENCE:
-        return Noise(
-            "bulk" if precedence != "auto_reply" else "auto_reply", f"Precedence: {precedence}"
-        )
+        return Noise("bulk" if precedence != "auto_reply" else "auto_reply", f"Precedence: {precedence}")
     if raw_headers(msg, "List-Id") or raw_headers(msg, "List-Unsubscribe"):
         return Noise("bulk", "mailing-list headers")
     if VACATION_SUBJECT_RE.match(parsed.subject or ""):
         return Noise("auto_reply", f"an auto-reply subject: {parsed.subject[:60]!r}")
-    if (
-        envelope_from is not None and envelope_from.strip() == "<>"
-    ):  # "" is "not known" (webhook, tests)
-        return Noise(
-            "auto_reply", "null envelope sender (MAIL FROM:<>) is used only by automatic mail"
-        )
+    if envelope_from is not None and envelope_from.strip() == "<>":  # "" is "not known" (webhook, tests)
+        return Noise("auto_reply", "null envelope sender (MAIL FROM:<>) is used only by automatic mail")
     return None
 
 
@@ -104,21 +96,15 @@ def read_bounce(msg: Message) -> tuple[tuple[FailedRecipient, ...], tuple[str, .
             quoted = part.get_payload()
             if isinstance(quoted, list):
                 for inner in quoted:
-                    referenced.extend(
-                        i for v in raw_headers(inner, "Message-ID") for i in message_ids(v)
-                    )
+                    referenced.extend(i for v in raw_headers(inner, "Message-ID") for i in message_ids(v))
             else:
                 text = part_text(part)
-                referenced.extend(
-                    message_ids(" ".join(re.findall(r"(?im)^message-id:\s*(.+)$", text)))
-                )
+                referenced.extend(message_ids(" ".join(re.findall(r"(?im)^message-id:\s*(.+)$", text))))
     if not failed:  # a bounce without a DSN part (Exim's header, or an old MTA)
         for value in raw_headers(msg, "X-Failed-Recipients"):
             for address in re.split(r"[,\s]+", value):
                 if "@" in address:
-                    failed.append(
-                        FailedRecipient(address.strip("<>").lower(), "5.0.0", "X-Failed-Recipients")
-                    )
+                    failed.append(FailedRecipient(address.strip("<>").lower(), "5.0.0", "X-Failed-Recipients"))
     return tuple(failed), tuple(dict.fromkeys(referenced))
 
 
@@ -129,21 +115,13 @@ def _dsn_recipients(part: Message) -> list[FailedRecipient]:
         blocks = [_fields(chunk) for chunk in re.split(r"\n\s*\n", text)]
     found: list[FailedRecipient] = []
     for block in blocks:
-        get = (
-            (lambda name, b=block: str(b.get(name, "") or ""))
-            if not isinstance(block, dict)
-            else block.get
-        )
+        get = (lambda name, b=block: str(b.get(name, "") or "")) if not isinstance(block, dict) else block.get
         action = str(get("Action") or "").strip().lower()
-        status = (
-            str(get("Status") or "").strip().split()[0] if str(get("Status") or "").strip() else ""
-        )
+        status = str(get("Status") or "").strip().split()[0] if str(get("Status") or "").strip() else ""
         recipient = str(get("Final-Recipient") or get("Original-Recipient") or "")
         address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
         if action == "failed" and status.startswith("5") and "@" in address:
-            found.append(
-                FailedRecipient(address, status, str(get("Diagnostic-Code") or "").strip()[:500])
-            )
+            found.append(FailedRecipient(address, status, str(get("Diagnostic-Code") or "").strip()[:500]))
     return found
 
 

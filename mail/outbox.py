@@ -44,9 +44,7 @@ class PermanentFailure(Exception):
 def is_undeliverable(conn: Connection, address: str) -> bool:
     return (
         conn.execute(
-            select(mail_undeliverable.c.address).where(
-                mail_undeliverable.c.address == address.lower()
-            )
+            select(mail_undeliverable.c.address).where(mail_undeliverable.c.address == address.lower())
         ).first()
         is not None
     )
@@ -81,16 +79,10 @@ def enqueue(conn: Connection, mail: Outgoing, settings: Settings, now: datetime)
         return None
     if mail.thread_id:
         remember(conn, message_id, mail.thread_id, mail.customer_id, "out", now)
-    return int(
-        conn.execute(
-            select(mail_outbox.c.id).where(mail_outbox.c.dedupe_key == mail.key[:255])
-        ).scalar_one()
-    )
+    return int(conn.execute(select(mail_outbox.c.id).where(mail_outbox.c.dedupe_key == mail.key[:255])).scalar_one())
 
 
-def sent_recently(
-    conn: Connection, address: str, since: datetime, kinds: tuple[str, ...] | None = None
-) -> int:
+def sent_recently(conn: Connection, address: str, since: datetime, kinds: tuple[str, ...] | None = None) -> int:
     query = (
         select(func.count())
         .select_from(mail_outbox)
@@ -104,17 +96,13 @@ def sent_recently(
 # -- SMTP --------------------------------------------------------------------------------------
 
 
-def smtp_send(
-    url: str, envelope_from: str, to_addr: str, raw: bytes, *, timeout_s: float = 30.0
-) -> None:
+def smtp_send(url: str, envelope_from: str, to_addr: str, raw: bytes, *, timeout_s: float = 30.0) -> None:
     """One message to the relay at ``smtp://host:port`` (``smtps://``, ``smtp+starttls://``; user:pass@)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     client: smtplib.SMTP
     if parts.scheme == "smtps":
-        client = smtplib.SMTP_SSL(
-            host, port or 465, timeout=timeout_s, context=ssl.create_default_context()
-        )
+        client = smtplib.SMTP_SSL(host, port or 465, timeout=timeout_s, context=ssl.create_default_context())
     else:
         client = smtplib.SMTP(host, port or 25, timeout=timeout_s)
     try:
@@ -127,9 +115,7 @@ def smtp_send(
         except smtplib.SMTPRecipientsRefused as exc:
             codes = {code for code, _ in exc.recipients.values()}
             if all(code >= 500 for code in codes):
-                raise PermanentFailure(
-                    f"recipient refused: {exc.recipients}", refused=tuple(exc.recipients)
-                ) from exc
+                raise PermanentFailure(f"recipient refused: {exc.recipients}", refused=tuple(exc.recipients)) from exc
             raise
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500:
@@ -156,15 +142,11 @@ class DeliveryReport:
 
 
 def backoff(attempts: int, settings: Settings) -> float:
-    delay = min(
-        settings.mail_send_backoff_max_s, settings.mail_send_backoff_s * 2 ** max(0, attempts - 1)
-    )
+    delay = min(settings.mail_send_backoff_max_s, settings.mail_send_backoff_s * 2 ** max(0, attempts - 1))
     return delay * (0.8 + 0.4 * random.random())
 
 
-def claim_due(
-    engine: Engine, settings: Settings, now: datetime, *, limit: int = 20
-) -> list[tuple[Any, str]]:
+def claim_due(engine: Engine, settings: Settings, now: datetime, *, limit: int = 20) -> list[tuple[Any, str]]:
     """Take up to ``limit`` due rows with a lease; each comes back with the lease token it holds."""
     due = or_(
         and_(mail_outbox.c.status == "pending", mail_outbox.c.next_attempt_at <= now),
@@ -172,9 +154,7 @@ def claim_due(
     )
     claimed = []
     with engine.begin() as conn:
-        rows = conn.execute(
-            select(mail_outbox.c.id).where(due).order_by(mail_outbox.c.id).limit(limit)
-        ).all()
+        rows = conn.execute(select(mail_outbox.c.id).where(due).order_by(mail_outbox.c.id).limit(limit)).all()
         for row in rows:
             token = uuid.uuid4().hex
             lease = now + timedelta(seconds=max(60.0, settings.mail_lease_s))
@@ -191,10 +171,7 @@ def claim_due(
             if done.rowcount:
                 claimed.append((row.id, token))
     with engine.connect() as conn:
-        return [
-            (conn.execute(select(mail_outbox).where(mail_outbox.c.id == i)).one(), token)
-            for i, token in claimed
-        ]
+        return [(conn.execute(select(mail_outbox).where(mail_outbox.c.id == i)).one(), token) for i, token in claimed]
 
 
 def deliver_due(
@@ -224,9 +201,7 @@ def deliver_due(
                     .values(status="failed", lease_until=None, last_error=str(exc)[:2000])
                 )
                 for address in exc.refused:
-                    mark_undeliverable(
-                        conn, address, "5.1.1", f"refused by the relay: {exc}"[:500], now, None
-                    )
+                    mark_undeliverable(conn, address, "5.1.1", f"refused by the relay: {exc}"[:500], now, None)
             report.failed += 1
             report.errors.append(str(exc))
         except Exception as exc:  # transient: connection refused, 4xx, timeout
@@ -325,8 +300,5 @@ def list_outbox(
     if customer_id:
         query = query.where(mail_outbox.c.customer_id == customer_id)
     with engine.connect() as conn:
-        rows = [
-            dict(r._mapping)
-            for r in conn.execute(query.order_by(mail_outbox.c.id.desc()).limit(limit))
-        ]
+        rows = [dict(r._mapping) for r in conn.execute(query.order_by(mail_outbox.c.id.desc()).limit(limit))]
     return rows

@@ -112,9 +112,7 @@ def addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, st
     if not found:  # e.g. an unbalanced quote: take the bracketed address, else the first address
         for value in raw:
             bracketed = re.findall(r"<([^<>]+)>", value)
-            candidates = [b for b in bracketed if ADDR_RE.fullmatch(b.strip())] or ADDR_RE.findall(
-                value
-            )
+            candidates = [b for b in bracketed if ADDR_RE.fullmatch(b.strip())] or ADDR_RE.findall(value)
             if candidates:
                 found.append(("", candidates[-1 if bracketed else 0].strip().lower()))
                 break
@@ -177,9 +175,7 @@ def decode_text(payload: bytes, declared: str | None) -> str:
 def part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return decode_text(
-            payload, part.get_param("charset") if hasattr(part, "get_param") else None
-        )
+        return decode_text(payload, part.get_param("charset") if hasattr(part, "get_param") else None)
     raw = part.get_payload()
     return raw if isinstance(raw, str) else ""
 
@@ -190,11 +186,7 @@ def _is_body_candidate(part: Message) -> bool:
         filename = part.get_filename()
     except Exception:
         return False
-    return (
-        part.get_content_type() in ("text/plain", "text/html")
-        and disposition != "attachment"
-        and not filename
-    )
+    return part.get_content_type() in ("text/plain", "text/html") and disposition != "attachment" and not filename
 
 
 def choose_body(msg: Message) -> tuple[Message | None, Message | None]:
@@ -269,21 +261,10 @@ def list_attachments(msg: Message, body_parts: set[int], defects: list[str]) -> 
         if ctype == "message/rfc822" and not name:
             inner = part.get_payload()
             inner_msg = inner[0] if isinstance(inner, list) and inner else None
-            name = (
-                (header_text(inner_msg, "Subject") or "forwarded message") + ".eml"
-                if inner_msg
-                else "message.eml"
-            )
-        if (
-            ctype in ("text/plain", "text/html")
-            and not name
-            and part.get_content_disposition() != "attachment"
-        ):
+            name = (header_text(inner_msg, "Subject") or "forwarded message") + ".eml" if inner_msg else "message.eml"
+        if ctype in ("text/plain", "text/html") and not name and part.get_content_disposition() != "attachment":
             continue  # another text part of the body (e.g. a second text/plain in multipart/mixed)
-        name = (
-            re.sub(r"[\x00-\x1f]", "", name.replace("\\", "/").rsplit("/", 1)[-1])[:200]
-            or "unnamed"
-        )
+        name = re.sub(r"[\x00-\x1f]", "", name.replace("\\", "/").rsplit("/", 1)[-1])[:200] or "unnamed"
         found.append(Attachment(name, ctype, _encoded_size(part)))
     return found
 

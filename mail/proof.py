@@ -22,9 +22,7 @@ from sqlalchemy import Connection, select, update
 from store.schema import mail_confirmations
 
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: codes are read and typed by people
-CODE_RE = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{4})[- ]?([0-9]{4})(?![A-Za-z0-9])"
-)  # e.g. KQZD-4827
+CODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{4})[- ]?([0-9]{4})(?![A-Za-z0-9])")  # e.g. KQZD-4827
 SERVICE_ACTOR = "service:mail"
 
 
@@ -66,9 +64,7 @@ def issue_code(
     """A new code for this request (earlier pending codes of the thread are superseded)."""
     conn.execute(
         update(mail_confirmations)
-        .where(
-            mail_confirmations.c.thread_id == thread_id, mail_confirmations.c.status == "pending"
-        )
+        .where(mail_confirmations.c.thread_id == thread_id, mail_confirmations.c.status == "pending")
         .values(status="superseded")
     )
     code = new_code()
@@ -136,9 +132,7 @@ def check_code(conn: Connection, *, customer_id: str, text: str, now: datetime) 
     return CodeCheck(None, True, True)
 
 
-def mark_used(
-    conn: Connection, confirmation: Confirmation, *, inbox_id: int, now: datetime
-) -> bool:
+def mark_used(conn: Connection, confirmation: Confirmation, *, inbox_id: int, now: datetime) -> bool:
     done = conn.execute(
         update(mail_confirmations)
         .where(mail_confirmations.c.id == confirmation.id, mail_confirmations.c.status == "pending")

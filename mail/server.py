@@ -109,9 +109,7 @@ async def serve(
     async def wait(event: asyncio.Event) -> None:
         event.clear()
         waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(
-            waiters, timeout=settings.mail_poll_s, return_when=asyncio.FIRST_COMPLETED
-        )
+        await asyncio.wait(waiters, timeout=settings.mail_poll_s, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
 
@@ -137,9 +135,7 @@ async def serve(
             if report is None or not (report.sent or report.failed or report.retried):
                 await wait(send)
 
-    tasks = [asyncio.create_task(worker())] + (
-        [asyncio.create_task(deliverer())] if deliver else []
-    )
+    tasks = [asyncio.create_task(worker())] + ([asyncio.create_task(deliverer())] if deliver else [])
     try:
         await stop.wait()
     finally:

@@ -98,20 +98,12 @@ def message_from_json(payload: Any) -> tuple[bytes, str, list[str]]:
         text, html = str(payload.get("text") or ""), str(payload.get("html") or "")
         msg.set_content(text or ("" if html else "\n"))
         if html:
-            msg.add_alternative(html, subtype="html") if text else msg.set_content(
-                html, subtype="html"
-            )
+            msg.add_alternative(html, subtype="html") if text else msg.set_content(html, subtype="html")
         for item in payload.get("attachments") or []:
             if not isinstance(item, dict):
                 raise BadPayload("each attachment must be an object")
-            maintype, _, subtype = str(
-                item.get("content_type") or "application/octet-stream"
-            ).partition("/")
-            data = (
-                base64.b64decode(item["content_base64"], validate=True)
-                if item.get("content_base64")
-                else b""
-            )
+            maintype, _, subtype = str(item.get("content_type") or "application/octet-stream").partition("/")
+            data = base64.b64decode(item["content_base64"], validate=True) if item.get("content_base64") else b""
             msg.add_attachment(
                 data,
                 maintype=maintype,
@@ -144,9 +136,7 @@ def make_inbound_webhook(
             if not hmac.compare_digest(given.encode(), secret.encode()):
                 return JSONResponse({"error": "unauthorized"}, status_code=401)
         body = await request.body()
-        if (
-            len(body) > settings.mail_max_message_bytes * 2
-        ):  # base64 in JSON is about 4/3 of the mail
+        if len(body) > settings.mail_max_message_bytes * 2:  # base64 in JSON is about 4/3 of the mail
             return JSONResponse({"error": "too large"}, status_code=413)
         try:
             raw, envelope_from, to = message_from_json(json.loads(body))

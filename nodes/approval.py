@@ -28,11 +28,13 @@ def approval_request(state: SupportState) -> dict[str, Any]:
     action = state["pending_action"]
     assert action is not None
     return {
-        "action_requests": [{
-            "name": action["tool"],
-            "args": action["args"],
-            "description": f"{action['reason']} (customer request: {state.get('request', '')[:200]})",
-        }],
+        "action_requests": [
+            {
+                "name": action["tool"],
+                "args": action["args"],
+                "description": f"{action['reason']} (customer request: {state.get('request', '')[:200]})",
+            }
+        ],
         "review_configs": [{"action_name": action["tool"], "allowed_decisions": ALLOWED_DECISIONS}],
     }
 
@@ -76,20 +78,31 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
     ctx = runtime.context
     action, decision = state["pending_action"], state["decision"]
     assert action is not None and decision is not None
-    desk = Desk.open(action["node"], state.get("turn", 0), ctx, config, branch=state.get("branch", 0),
-                     lane=action.get("lane", ""))
-    write_audit(desk.gateway.engine, action="approval", outcome=decision["type"], thread_id=desk.gateway.thread_id,
-                customer_id=ctx.customer_id, node=action["node"], actor=decision.get("actor", "operator"),
-                tool=action["tool"], args=decision.get("args", action["args"]),
-                detail=f"checkpoint {config['configurable'].get('checkpoint_id', '')} {decision.get('message', '')}")
+    desk = Desk.open(
+        action["node"], state.get("turn", 0), ctx, config, branch=state.get("branch", 0), lane=action.get("lane", "")
+    )
+    write_audit(
+        desk.gateway.engine,
+        action="approval",
+        outcome=decision["type"],
+        thread_id=desk.gateway.thread_id,
+        customer_id=ctx.customer_id,
+        node=action["node"],
+        actor=decision.get("actor", "operator"),
+        tool=action["tool"],
+        args=decision.get("args", action["args"]),
+        detail=f"checkpoint {config['configurable'].get('checkpoint_id', '')} {decision.get('message', '')}",
+    )
     if decision["type"] in ("approve", "edit"):
         args = decision.get("args", action["args"]) if decision["type"] == "edit" else action["args"]
         # The same step key as when it was proposed: approving twice cannot act twice.
         desk.call(action["tool"], at_step=action["step"], **args)
         report_failures(desk)
     elif decision["type"] == "reject":
-        desk.tell("After review, our team did not approve this request."
-                  + (f" Reason: {decision['message']}" if decision.get("message") else ""))
+        desk.tell(
+            "After review, our team did not approve this request."
+            + (f" Reason: {decision['message']}" if decision.get("message") else "")
+        )
     else:
         desk.tell(decision.get("message", "A member of our team will contact you."))
     return {
@@ -97,5 +110,9 @@ def execute_decision(state: SupportState, runtime: Runtime[Context], config: Run
         "facts": [NEW_TURN, *desk.facts],
         "evidence": [NEW_TURN, *desk.evidence],
         "passages": [NEW_TURN],
-        "reply": "", "draft": "", "draft_attempts": 0, "draft_problems": [], "question": None,
+        "reply": "",
+        "draft": "",
+        "draft_attempts": 0,
+        "draft_problems": [],
+        "question": None,
     }

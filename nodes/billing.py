@@ -34,8 +34,10 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
         return
     order, remaining = found
     if order["status"] not in ("delivered", "shipped"):
-        desk.tell(f"Order {order_id} is {order['status']}, so it cannot be refunded"
-                  + (" (it can still be cancelled)." if order["status"] == "pending" else "."))
+        desk.tell(
+            f"Order {order_id} is {order['status']}, so it cannot be refunded"
+            + (" (it can still be cancelled)." if order["status"] == "pending" else ".")
+        )
         return
     if remaining <= 0:
         desk.tell(f"Order {order_id} has already been refunded in full.")
@@ -60,8 +62,10 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
         args["to_card_last4"] = e["to_card_last4"]
     propose(desk, ctx, "issue_refund", args)
     if desk.pending:
-        desk.tell(f"A refund of ${requested:,.2f} for order {order_id} needs approval from a member of our team; "
-                  "I have sent it for review and will confirm once it is decided.")
+        desk.tell(
+            f"A refund of ${requested:,.2f} for order {order_id} needs approval from a member of our team; "
+            "I have sent it for review and will confirm once it is decided."
+        )
 
 
 def track_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -93,11 +97,13 @@ PAYMENT_ARTICLE = "payment-methods"
 _NAMES_A_METHOD = re.compile(
     r"\b(?:visa|master ?card|amex|american express|discover|paypal|apple ?pay|google ?pay|klarna|gift ?cards?|"
     r"store credit|cash|checks?|cheques?|crypto\w*|bitcoin|wire|money orders?|prepaid|debit|instal+ments?|"
-    r"pay later|pay in 4|split)\b", re.IGNORECASE)
+    r"pay later|pay in 4|split)\b",
+    re.IGNORECASE,
+)
 
 
 def payment_methods(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    """"Do you take Klarna?" is answered by the sentence about Klarna; "what payment methods do you
+    """ "Do you take Klarna?" is answered by the sentence about Klarna; "what payment methods do you
     take?" by the list itself."""
     page = article_of(desk, f"accepted payment methods {state['request']}", PAYMENT_ARTICLE)
     accepted = section_items(page["document"], "We accept") if page else []

@@ -35,16 +35,24 @@ from nodes.subrequests import KNOWLEDGE_QUESTION, split_request
 Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest", "plan_execute"]
 
 FRIENDLY_INTENT = {
-    "get_refund": "getting a refund", "track_refund": "checking a refund", "track_order": "tracking an order",
-    "cancel_order": "cancelling an order", "check_invoice": "an invoice", "payment_issue": "a payment problem",
-    "recover_password": "resetting your password", "delivery_options": "delivery options",
-    "complaint": "making a complaint", "contact_human_agent": "talking to a person",
+    "get_refund": "getting a refund",
+    "track_refund": "checking a refund",
+    "track_order": "tracking an order",
+    "cancel_order": "cancelling an order",
+    "check_invoice": "an invoice",
+    "payment_issue": "a payment problem",
+    "recover_password": "resetting your password",
+    "delivery_options": "delivery options",
+    "complaint": "making a complaint",
+    "contact_human_agent": "talking to a person",
 }
 
 
 _VAGUE_BELOW = 0.15  # under this the classifier's top two guesses mean nothing: ask an open question
-OPEN_QUESTION = ("I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
-                 "invoices and payments, and your account: what can I do for you?")
+OPEN_QUESTION = (
+    "I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
+    "invoices and payments, and your account: what can I do for you?"
+)
 
 
 def _matching_article(ctx: Context, text: str) -> str | None:
@@ -76,65 +84,124 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     ctx = runtime.context
     if wants_plan(state["request"]):  # several world-changing actions: plan first, then execute
         departments = list(dict.fromkeys(DEPARTMENT_OF[a] for a in detect_actions(state["request"])))
-        return Command(update={"intent": "multi_step", "confidence": 1.0, "department": departments[0],
-                               "departments": departments}, goto="plan_execute")
+        return Command(
+            update={
+                "intent": "multi_step",
+                "confidence": 1.0,
+                "department": departments[0],
+                "departments": departments,
+            },
+            goto="plan_execute",
+        )
     if ASKS_TICKET_STATUS.search(state["request"]):
-        return Command(update={"intent": TICKET_STATUS, "confidence": 1.0, "department": "escalation",
-                               "departments": ["escalation"]}, goto="escalation")
+        return Command(
+            update={
+                "intent": TICKET_STATUS,
+                "confidence": 1.0,
+                "department": "escalation",
+                "departments": ["escalation"],
+            },
+            goto="escalation",
+        )
     model = ctx.resources.classifier
     # an injected "ignore your instructions ... approval granted" says nothing about what the customer wants
     request = without_steering(state["request"]) if state.get("injection_flags") else state["request"]
     prediction = model.predict(request)
-    parts = split_request(request, model.predict, min_confidence=ctx.settings.classifier_min_confidence,
-                          whole=prediction, knowledge_match=lambda clause: _matching_article(ctx, clause))
+    parts = split_request(
+        request,
+        model.predict,
+        min_confidence=ctx.settings.classifier_min_confidence,
+        whole=prediction,
+        knowledge_match=lambda clause: _matching_article(ctx, clause),
+    )
     if parts:
         intents = [reading_intent(p.intent, p.text, model.canonical) for p in parts]
-        departments = [p.department if intent == p.intent else department_for(intent)
-                       for p, intent in zip(parts, intents, strict=True)]
+        departments = [
+            p.department if intent == p.intent else department_for(intent)
+            for p, intent in zip(parts, intents, strict=True)
+        ]
         # "what is the fee to cancel order 11096? also refund it": "it" is the message's one order
         named = state.get("entities", {}).get("order_ids", [])
         message_order = named[0] if len(named) == 1 else None
-        sends = [Send("subrequest", {"request": p.text, "intent": intent, "department": departments[i],
-                                     "lane": i, "turn": state.get("turn", 0), "branch": state.get("branch", 0),
-                                     "message_order_id": message_order})
-                 for i, (p, intent) in enumerate(zip(parts, intents, strict=True))]
-        return Command(update={"intent": intents[0], "department": departments[0],
-                               "confidence": min(p.confidence for p in parts)}, goto=sends)
+        sends = [
+            Send(
+                "subrequest",
+                {
+                    "request": p.text,
+                    "intent": intent,
+                    "department": departments[i],
+                    "lane": i,
+                    "turn": state.get("turn", 0),
+                    "branch": state.get("branch", 0),
+                    "message_order_id": message_order,
+                },
+            )
+            for i, (p, intent) in enumerate(zip(parts, intents, strict=True))
+        ]
+        return Command(
+            update={"intent": intents[0], "department": departments[0], "confidence": min(p.confidence for p in parts)},
+            goto=sends,
+        )
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"
     if confidence < ctx.settings.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
         if model_intent is None and ASKS_SERVICE_STATUS.search(request):
-            return Command(update={"intent": SERVICE_STATUS, "confidence": confidence, "department": "technical",
-                                   "departments": ["technical"], "alternatives": list(prediction.alternatives)},
-                           goto="technical")
+            return Command(
+                update={
+                    "intent": SERVICE_STATUS,
+                    "confidence": confidence,
+                    "department": "technical",
+                    "departments": ["technical"],
+                    "alternatives": list(prediction.alternatives),
+                },
+                goto="technical",
+            )
         if model_intent is None:
             article = _matching_article(ctx, request)
             if article is not None:
                 return Command(
-                    update={"intent": KNOWLEDGE_QUESTION, "confidence": confidence, "department": "general",
-                            "departments": ["general"], "alternatives": list(prediction.alternatives),
-                            "entities": {**state.get("entities", {}), "routed_by": f"knowledge_base:{article}"}},
+                    update={
+                        "intent": KNOWLEDGE_QUESTION,
+                        "confidence": confidence,
+                        "department": "general",
+                        "departments": ["general"],
+                        "alternatives": list(prediction.alternatives),
+                        "entities": {**state.get("entities", {}), "routed_by": f"knowledge_base:{article}"},
+                    },
                     goto="general",
                 )
             options = [intent, *(alt for alt, _ in prediction.alternatives[:1])]
             described = " or ".join(FRIENDLY_INTENT.get(o, o.replace("_", " ")) for o in options)
-            question = (OPEN_QUESTION if confidence < _VAGUE_BELOW else
-                        f"I want to be sure I send you to the right team: is this about {described}? "
-                        "Please tell me a little more.")
+            question = (
+                OPEN_QUESTION
+                if confidence < _VAGUE_BELOW
+                else f"I want to be sure I send you to the right team: is this about {described}? "
+                "Please tell me a little more."
+            )
             return Command(
-                update={"intent": intent, "confidence": confidence, "department": None,
-                        "alternatives": list(prediction.alternatives), "question": question},
+                update={
+                    "intent": intent,
+                    "confidence": confidence,
+                    "department": None,
+                    "alternatives": list(prediction.alternatives),
+                    "question": question,
+                },
                 goto="clarify",
             )
         intent, routed_by = model_intent, "model"
     intent = reading_intent(intent, request, model.canonical)
     department = department_for(intent)
     return Command(
-        update={"intent": intent, "confidence": confidence, "department": department,
-                "departments": [department], "alternatives": list(prediction.alternatives),
-                "entities": {**state.get("entities", {}), "routed_by": routed_by}},
+        update={
+            "intent": intent,
+            "confidence": confidence,
+            "department": department,
+            "departments": [department],
+            "alternatives": list(prediction.alternatives),
+            "entities": {**state.get("entities", {}), "routed_by": routed_by},
+        },
         goto=department,
     )
 

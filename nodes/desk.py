@@ -62,9 +62,14 @@ class Desk:
     @classmethod
     def open(cls, node: str, turn: int, ctx: Context, config: RunnableConfig, branch: int = 0, lane: str = "") -> Desk:
         gateway = ToolGateway(
-            ctx.resources.engine, customer_id=ctx.customer_id, thread_id=thread_id_of(config),
-            actor=ctx.actor, kb_search=ctx.resources.kb_search(), faults=parse_faults(ctx.settings.faults),
-            attempts=ctx.settings.tool_attempts, backoff_s=ctx.settings.tool_backoff_s,
+            ctx.resources.engine,
+            customer_id=ctx.customer_id,
+            thread_id=thread_id_of(config),
+            actor=ctx.actor,
+            kb_search=ctx.resources.kb_search(),
+            faults=parse_faults(ctx.settings.faults),
+            attempts=ctx.settings.tool_attempts,
+            backoff_s=ctx.settings.tool_backoff_s,
         )
         return cls(node=node, turn=turn, gateway=gateway, branch=branch, lane=lane)
 
@@ -82,8 +87,15 @@ class Desk:
 
     def _record(self, outcome: ToolOutcome, *, quiet: bool) -> None:
         tool = outcome.name
-        record: ToolCallRecord = {"turn": self.turn, "node": self.node, "name": tool, "args": outcome.args,
-                                  "outcome": outcome.outcome, "error": outcome.error, "error_type": outcome.error_type}
+        record: ToolCallRecord = {
+            "turn": self.turn,
+            "node": self.node,
+            "name": tool,
+            "args": outcome.args,
+            "outcome": outcome.outcome,
+            "error": outcome.error,
+            "error_type": outcome.error_type,
+        }
         self.records.append(record)
         if outcome.ok:
             if tool == KB_TOOL:
@@ -105,8 +117,10 @@ class Desk:
 
         first = len(self.records)
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            futures = [pool.submit(self.gateway.call, self.node, tool, args,
-                                   step_key=self.step_key(first + i, tool)) for i, (tool, args) in enumerate(calls)]
+            futures = [
+                pool.submit(self.gateway.call, self.node, tool, args, step_key=self.step_key(first + i, tool))
+                for i, (tool, args) in enumerate(calls)
+            ]
             outcomes = [f.result() for f in futures]
         for outcome in outcomes:
             self._record(outcome, quiet=False)
@@ -127,8 +141,13 @@ class Desk:
 
     def update(self) -> dict[str, Any]:
         return {
-            "tool_calls": self.records, "facts": self.facts, "evidence": self.evidence, "passages": self.passages,
-            "citations": self.citations, "question": self.question, "pending_action": self.pending,
+            "tool_calls": self.records,
+            "facts": self.facts,
+            "evidence": self.evidence,
+            "passages": self.passages,
+            "citations": self.citations,
+            "question": self.question,
+            "pending_action": self.pending,
         }
 
 
@@ -165,8 +184,10 @@ def resolve_order(
         desk.order_guessed = True
         return int(described[0]["order_id"])
     recent = ", ".join(_order_label(o) for o in (described or candidates or orders)[:4])
-    desk.ask(f"Which order would you like {purpose}? Please give me the order number"
-             + (f"; your recent orders are {recent}." if recent else "."))
+    desk.ask(
+        f"Which order would you like {purpose}? Please give me the order number"
+        + (f"; your recent orders are {recent}." if recent else ".")
+    )
     return None
 
 
@@ -238,11 +259,18 @@ def report_failures(desk: Desk) -> None:
     desk.tell("Part of our system did not answer just now, so I could not check everything.")
     if not any(r["name"] == "create_ticket" and r["outcome"] == "ok" for r in desk.records):
         names = ", ".join(sorted({f.name for f in outages}))
-        ticket = desk.call("create_ticket", subject=f"Manual review: {names} unavailable",
-                           body=f"Tools failed during {desk.node} turn {desk.turn}: {names}",
-                           priority="high", queue="manual_review")
-        desk.tell("A person will review your request and reply." if ticket.ok else
-                  "Please try again in a few minutes; nothing was changed.")
+        ticket = desk.call(
+            "create_ticket",
+            subject=f"Manual review: {names} unavailable",
+            body=f"Tools failed during {desk.node} turn {desk.turn}: {names}",
+            priority="high",
+            queue="manual_review",
+        )
+        desk.tell(
+            "A person will review your request and reply."
+            if ticket.ok
+            else "Please try again in a few minutes; nothing was changed."
+        )
 
 
 def plan_with_model(desk: Desk, state: SupportState, ctx: Context) -> bool:
@@ -251,11 +279,18 @@ def plan_with_model(desk: Desk, state: SupportState, ctx: Context) -> bool:
     if not smart:
         return False
     tools = "; ".join(f"{s.name}: {s.description}" for s in tools_for(desk.node))
-    answer = ask_model(ctx, [
-        SystemMessage(prompts.PLANNER_SYSTEM.format(department=desk.node, tools=tools)),
-        HumanMessage(prompts.PLANNER_USER.format(intent=state.get("intent"), entities=json.dumps(state.get("entities", {})),
-                                                 request=state["request"])),
-    ], spec=smart)
+    answer = ask_model(
+        ctx,
+        [
+            SystemMessage(prompts.PLANNER_SYSTEM.format(department=desk.node, tools=tools)),
+            HumanMessage(
+                prompts.PLANNER_USER.format(
+                    intent=state.get("intent"), entities=json.dumps(state.get("entities", {})), request=state["request"]
+                )
+            ),
+        ],
+        spec=smart,
+    )
     plan = parse_plan(answer)
     if plan is None:
         return False
@@ -291,8 +326,12 @@ def parse_plan(answer: str | None) -> tuple[list[dict[str, Any]], str | None] | 
 
 
 def run_desk(
-    node: str, scripts: dict[str, Script], fallback: Script,
-    state: SupportState, runtime: Runtime[Context], config: RunnableConfig,
+    node: str,
+    scripts: dict[str, Script],
+    fallback: Script,
+    state: SupportState,
+    runtime: Runtime[Context],
+    config: RunnableConfig,
 ) -> dict[str, Any]:
     ctx = runtime.context
     desk = Desk.open(node, state.get("turn", 0), ctx, config, branch=state.get("branch", 0))

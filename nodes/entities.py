@@ -15,9 +15,12 @@ ORDER_ID = re.compile(r"(?:order|purchase|#|no\.?|number)\s*(?:number|no\.?|#|id
 BARE_ORDER_ID = re.compile(r"(?<![\d$.,])(1\d{4})(?!\d|[.,]\d)")
 # A sign or an exponent makes the amount unreadable on purpose: "-$50" or "$1e9" is asked about, not guessed.
 AMOUNT = re.compile(
-    r"(?<![\w-])(?:\$\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|dollars?|bucks)\b)(?![\deE])", re.I)
+    r"(?<![\w-])(?:\$\s*(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s*(?:usd|dollars?|bucks)\b)(?![\deE])", re.I
+)
 BAD_AMOUNT = re.compile(r"-\s*\$\s*\d|\$\s*-\s*\d|\$\s*\d[\d,.]*[eE]\d", re.I)
-ADDRESS = re.compile(r"\b(?:to|address(?: is)?|ship it to)\s*:?\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*)", re.I)
+ADDRESS = re.compile(
+    r"\b(?:to|address(?: is)?|ship it to)\s*:?\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*)", re.I
+)
 # The whole message is an address: only read so when it answers "what is the new address?"
 BARE_ADDRESS = re.compile(r"^\s*(\d+\s+[\w .'-]+,\s*[\w .'-]+(?:,\s*[\w .'-]+)*?)\s*\.?\s*$")
 UNSUBSCRIBE = re.compile(r"\b(unsubscribe|opt[- ]?out|stop (sending|emailing)|no more (emails|newsletters?))\b", re.I)

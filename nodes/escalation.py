@@ -25,7 +25,7 @@ def ticket_status(desk: Desk, request: str) -> dict[str, Any]:
         wanted = [t for t in tickets if t["ticket_id"] == int(named.group(1))]
         if wanted:
             t = wanted[0]
-            desk.tell(f"Ticket {t['ticket_id']} \"{t['subject']}\" is {t['status']}.")
+            desk.tell(f'Ticket {t["ticket_id"]} "{t["subject"]}" is {t["status"]}.')
         elif listed.ok:
             desk.tell(f"I could not find ticket {named.group(1)} on your account.")
     elif listed.ok:
@@ -52,10 +52,16 @@ def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableC
     ticket = desk.call("create_ticket", subject=subject, body=body, priority=priority)
     if safety != "ok":
         if not ticket.ok:  # the reply promised a person: keep that true another way
-            return {**desk.update(), "status": "escalated", "fixed_reply": f"{state.get('fixed_reply') or ''} "
-                    "If you are in danger, please call your local emergency number now.".strip()}
+            return {
+                **desk.update(),
+                "status": "escalated",
+                "fixed_reply": f"{state.get('fixed_reply') or ''} "
+                "If you are in danger, please call your local emergency number now.".strip(),
+            }
     elif ticket.ok:
         desk.tell("A member of our support team will reply within one business day.")
     else:
-        desk.tell("I could not open a ticket just now; please write to support@northwind.example and a person will reply.")
+        desk.tell(
+            "I could not open a ticket just now; please write to support@northwind.example and a person will reply."
+        )
     return {**desk.update(), "status": "escalated"}

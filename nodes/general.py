@@ -40,7 +40,7 @@ CONTACT_CHANNELS = ("Phone", "Email", "Live chat")
 
 
 def contact_us(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    """"How do I reach you?" wants every channel, not the one sentence that best matches the words."""
+    """ "How do I reach you?" wants every channel, not the one sentence that best matches the words."""
     page = article_of(desk, f"contact customer support {state['request']}", CONTACT_ARTICLE)
     leads = section_leads(page["document"], CONTACT_CHANNELS) if page else []
     if leads:
@@ -57,7 +57,7 @@ _OWN_ORDER = re.compile(
 
 
 def delivery_period(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    """"When will my order arrive?" tracks that order; "how long does shipping to Canada
+    """ "When will my order arrive?" tracks that order; "how long does shipping to Canada
     take?" is a question about delivery times, answered from the help articles."""
     if "order_id" in e or _OWN_ORDER.search(state["request"]):
         track_order(desk, e, state, ctx)
@@ -78,11 +78,15 @@ def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
     elif status in ("cancelled", "refunded"):
         desk.tell(f"Order {order_id} is already {status}, so there is nothing to cancel.")
     elif status == "delivered":
-        desk.tell(f"Order {order_id} was delivered, so it can no longer be cancelled; "
-                  "you can return it within 30 days of delivery.")
+        desk.tell(
+            f"Order {order_id} was delivered, so it can no longer be cancelled; "
+            "you can return it within 30 days of delivery."
+        )
     else:
-        desk.tell(f"Order {order_id} is {status}, so it can no longer be cancelled; "
-                  "once it arrives you can return it within 30 days.")
+        desk.tell(
+            f"Order {order_id} is {status}, so it can no longer be cancelled; "
+            "once it arrives you can return it within 30 days."
+        )
 
 
 def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -90,8 +94,10 @@ def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Cont
     if order_id is None:
         return
     if "address" not in e:
-        desk.ask(f"What is the new shipping address for order {order_id}? "
-                 "Please write it as: street, city, state/region, postal code.")
+        desk.ask(
+            f"What is the new shipping address for order {order_id}? "
+            "Please write it as: street, city, state/region, postal code."
+        )
         return
     propose(desk, ctx, "update_shipping_address", {"order_id": order_id, "address": e["address"]})
 

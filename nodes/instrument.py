@@ -64,11 +64,19 @@ def _record(node: str, latency_ms: float, usage: Usage, error_type: str | None) 
     if context is None:  # a graph run without a context has no store to write to
         return
     record_node_run(
-        context.resources.engine, thread_id=str(config.get("configurable", {}).get("thread_id", "")),
-        run_id=str(config.get("run_id") or "") or None, customer_id=context.customer_id, node=node,
-        outcome="error" if error_type else "ok", error_type=error_type, latency_ms=latency_ms,
-        tokens=usage.tokens, cost_usd=round(usage.cost_usd, 8), model=context.settings.model,
-        cache_hit=usage.cache_hits > 0 and usage.calls == 0)
+        context.resources.engine,
+        thread_id=str(config.get("configurable", {}).get("thread_id", "")),
+        run_id=str(config.get("run_id") or "") or None,
+        customer_id=context.customer_id,
+        node=node,
+        outcome="error" if error_type else "ok",
+        error_type=error_type,
+        latency_ms=latency_ms,
+        tokens=usage.tokens,
+        cost_usd=round(usage.cost_usd, 8),
+        model=context.settings.model,
+        cache_hit=usage.cache_hits > 0 and usage.calls == 0,
+    )
 
 
 def _turn_of(state: dict[str, Any], result: Any) -> int:

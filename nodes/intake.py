@@ -20,8 +20,17 @@ from nodes.memory import recall
 from nodes.smalltalk import canned_reply
 from tools.audit import write_audit
 
-PER_TURN_LISTS = ("tool_calls", "citations", "node_metrics", "facts", "evidence", "passages", "departments",
-                  "held_actions", "open_parts")
+PER_TURN_LISTS = (
+    "tool_calls",
+    "citations",
+    "node_metrics",
+    "facts",
+    "evidence",
+    "passages",
+    "departments",
+    "held_actions",
+    "open_parts",
+)
 
 
 FOLLOW_UP_MAX_WORDS = 12
@@ -65,42 +74,84 @@ def intake(
     turn = state.get("turn", 0) + 1
     fresh: dict[str, Any] = {name: [NEW_TURN] for name in PER_TURN_LISTS}
     fresh.update(
-        turn=turn, intent=None, department=None, confidence=0.0, question=None,
-        pending_action=None, decision=None, draft="", draft_attempts=0, draft_problems=[], error=None,
-        reply="", status="answered", entities={}, injection_flags=[], fixed_reply=None, safety="ok",
+        turn=turn,
+        intent=None,
+        department=None,
+        confidence=0.0,
+        question=None,
+        pending_action=None,
+        decision=None,
+        draft="",
+        draft_attempts=0,
+        draft_problems=[],
+        error=None,
+        reply="",
+        status="answered",
+        entities={},
+        injection_flags=[],
+        fixed_reply=None,
+        safety="ok",
     )
     if not ctx.customer_id:
-        return Command(update={**fresh, "status": "error", "error": "no customer id in the run context",
-                               "reply": "I cannot help without knowing which customer you are."}, goto="finalize")
+        return Command(
+            update={
+                **fresh,
+                "status": "error",
+                "error": "no customer id in the run context",
+                "reply": "I cannot help without knowing which customer you are.",
+            },
+            goto="finalize",
+        )
     # the owner is fixed by the first turn; callers check it before a run (switchboard.app, server.auth)
     fresh["customer_id"] = state.get("customer_id") or ctx.customer_id
     try:
         text = validate_message(latest_customer_text(state), max_chars=ctx.settings.max_message_chars)
     except InputRejected as exc:
-        return Command(update={**fresh, "status": "error", "error": f"{INPUT_REJECTED}{exc}",
-                               "reply": f"Sorry, I could not read that message: {exc}."}, goto="finalize")
+        return Command(
+            update={
+                **fresh,
+                "status": "error",
+                "error": f"{INPUT_REJECTED}{exc}",
+                "reply": f"Sorry, I could not read that message: {exc}.",
+            },
+            goto="finalize",
+        )
     wait = wait_message(ctx)
     if wait:
         return Command(update={**fresh, "status": "error", "error": "rate_limited", "reply": wait}, goto="finalize")
     flags = injection_flags(text)
     if flags:
         # Text that claims approval or a new role is data: flag it and carry on under the same policy.
-        write_audit(ctx.resources.engine, action="injection_flagged", outcome="flagged",
-                    thread_id=config["configurable"].get("thread_id"), customer_id=ctx.customer_id,
-                    node="intake", detail=", ".join(flags) + ": " + text[:300])
+        write_audit(
+            ctx.resources.engine,
+            action="injection_flagged",
+            outcome="flagged",
+            thread_id=config["configurable"].get("thread_id"),
+            customer_id=ctx.customer_id,
+            node="intake",
+            detail=", ".join(flags) + ": " + text[:300],
+        )
     memory = recall(runtime.store, ctx.customer_id, config["configurable"].get("thread_id"))
     request, entities = follow_up_of(state, text, ctx) or (text, extract_entities(text))
     update = {**fresh, "request": request, "entities": entities, "injection_flags": flags, "memory": memory}
     verdict = screen_message(text)
     if verdict.reply and verdict.escalate:
-        return Command(update={**update, "safety": verdict.kind, "fixed_reply": verdict.reply,
-                               "department": "escalation", "departments": [NEW_TURN, "escalation"]}, goto="escalation")
+        return Command(
+            update={
+                **update,
+                "safety": verdict.kind,
+                "fixed_reply": verdict.reply,
+                "department": "escalation",
+                "departments": [NEW_TURN, "escalation"],
+            },
+            goto="escalation",
+        )
     if verdict.reply:
         return Command(update={**update, "safety": verdict.kind, "reply": verdict.reply}, goto="finalize")
     canned = canned_reply(text)  # a greeting, a thank-you, a language we do not read: no department needed
     if canned:
-        return Command(update={**update, "intent": canned.kind, "fixed_reply": canned.reply, "reply": canned.reply},
-                       goto="finalize")
+        return Command(
+            update={**update, "intent": canned.kind, "fixed_reply": canned.reply, "reply": canned.reply},
+            goto="finalize",
+        )
     return Command(update=update, goto="coordinator")
-
-

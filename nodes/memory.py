@@ -42,8 +42,12 @@ def recall(store: BaseStore | None, customer_id: str, thread_id: str | None = No
     language = next((c["language"] for c in recent if c.get("language")), None)
     # by key, not from the search above: that returns 50 conversations, not necessarily this one
     this_thread = store.get(namespace(customer_id), thread_id) if thread_id else None
-    return {"summaries": [c["summary"] for c in recent], "order_ids": list(dict.fromkeys(order_ids)),
-            "language": language, "thread_order_ids": list(this_thread.value.get("order_ids", []) if this_thread else [])}
+    return {
+        "summaries": [c["summary"] for c in recent],
+        "order_ids": list(dict.fromkeys(order_ids)),
+        "language": language,
+        "thread_order_ids": list(this_thread.value.get("order_ids", []) if this_thread else []),
+    }
 
 
 def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: SupportState, reply: str) -> None:
@@ -56,25 +60,45 @@ def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: S
     # An order a tool refused (another customer's, or no such order) is not remembered: the next
     # conversation would otherwise look it up again on its own.
     refused = _order_ids_refused(state)
-    order_ids = list(dict.fromkeys(o for o in [*_order_ids_used(state), *state.get("entities", {}).get("order_ids", []),
-                                               *earlier.get("order_ids", [])] if o not in refused))
+    order_ids = list(
+        dict.fromkeys(
+            o
+            for o in [
+                *_order_ids_used(state),
+                *state.get("entities", {}).get("order_ids", []),
+                *earlier.get("order_ids", []),
+            ]
+            if o not in refused
+        )
+    )
     language = _language(state.get("request", "")) or earlier.get("language")
     topic = (state.get("intent") or "question").replace("_", " ")
     summary = f"{topic}: {state.get('request', '')[:120]} -> {reply[:160]}"
-    store.put(namespace(customer_id), thread_id, {
-        "summary": summary, "order_ids": order_ids[:5], "language": language,
-        "updated_at": datetime.now(UTC).isoformat(),
-    })
+    store.put(
+        namespace(customer_id),
+        thread_id,
+        {
+            "summary": summary,
+            "order_ids": order_ids[:5],
+            "language": language,
+            "updated_at": datetime.now(UTC).isoformat(),
+        },
+    )
 
 
 def _order_ids_used(state: SupportState) -> list[int]:
-    return [int(c["args"]["order_id"]) for c in state.get("tool_calls", [])
-            if c["outcome"] == "ok" and isinstance(c.get("args", {}).get("order_id"), int)]
+    return [
+        int(c["args"]["order_id"])
+        for c in state.get("tool_calls", [])
+        if c["outcome"] == "ok" and isinstance(c.get("args", {}).get("order_id"), int)
+    ]
 
 
 def _order_ids_refused(state: SupportState) -> set[int]:
     calls = [c for c in state.get("tool_calls", []) if isinstance(c.get("args", {}).get("order_id"), int)]
-    return {int(c["args"]["order_id"]) for c in calls if c.get("error_type") == "AccessDenied"} - set(_order_ids_used(state))
+    return {int(c["args"]["order_id"]) for c in calls if c.get("error_type") == "AccessDenied"} - set(
+        _order_ids_used(state)
+    )
 
 
 def _language(text: str) -> str | None:

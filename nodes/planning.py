@@ -35,18 +35,26 @@ from tools.registry import PERMISSIONS, TOOLS
 
 ACTIONS: dict[str, re.Pattern[str]] = {
     # "cancel my newsletter" is not an order: the newsletter pattern below takes it
-    "cancel_order": re.compile(r"\bcancel+(ing)?\b(?!.{0,15}\b(fee|subscription|newsletter|e-?mails?|membership)\b)",
-                               re.I),
+    "cancel_order": re.compile(
+        r"\bcancel+(ing)?\b(?!.{0,15}\b(fee|subscription|newsletter|e-?mails?|membership)\b)", re.I
+    ),
     "issue_refund": re.compile(r"\b(refund|money back)\b", re.I),
     "update_shipping_address": re.compile(r"\b(change|update)\b.{0,30}\baddress\b", re.I),
-    "set_newsletter": re.compile(r"\b(unsubscribe|opt[- ]?out)\b|\b(cancel+|stop|end)\b.{0,15}\b(newsletter|e-?mails)\b",
-                                 re.I),
+    "set_newsletter": re.compile(
+        r"\b(unsubscribe|opt[- ]?out)\b|\b(cancel+|stop|end)\b.{0,15}\b(newsletter|e-?mails)\b", re.I
+    ),
     "send_password_reset": re.compile(r"\breset\b.{0,20}\bpassword\b", re.I),
     "close_account": re.compile(r"\b(close|delete|deactivate|terminate|remove)\b.{0,20}\baccount\b", re.I),
 }
 STEP_ORDER = list(ACTIONS)  # a closure comes last: nothing can run on a closed account
-DEPARTMENT_OF = {"cancel_order": "general", "issue_refund": "billing", "update_shipping_address": "general",
-                 "set_newsletter": "general", "send_password_reset": "technical", "close_account": "technical"}
+DEPARTMENT_OF = {
+    "cancel_order": "general",
+    "issue_refund": "billing",
+    "update_shipping_address": "general",
+    "set_newsletter": "general",
+    "send_password_reset": "technical",
+    "close_account": "technical",
+}
 REVIEW_ALWAYS_FROM_STEPS = 3
 
 
@@ -56,8 +64,12 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*;\s*")
 def detect_actions(text: str) -> list[str]:
     """The world-changing actions a message asks for, in the order they can safely run. A sentence
     that asks what cancelling costs ("what is the fee to cancel order 10859?") asks for no cancellation."""
-    found = {name for sentence in _SENTENCE.split(text) for name, pattern in ACTIONS.items()
-             if pattern.search(sentence) and not (name == "cancel_order" and ASKS_COST.search(sentence))}
+    found = {
+        name
+        for sentence in _SENTENCE.split(text)
+        for name, pattern in ACTIONS.items()
+        if pattern.search(sentence) and not (name == "cancel_order" and ASKS_COST.search(sentence))
+    }
     return [name for name in STEP_ORDER if name in found]
 
 
@@ -78,8 +90,9 @@ def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], 
             args["order_id"] = order_for[action]
         if action == "issue_refund":
             if "cancel_order" in actions and order_for["cancel_order"] == order_for[action]:
-                notes.append("Cancelling an order that has not shipped releases its payment, so no refund step "
-                             "is needed for it.")
+                notes.append(
+                    "Cancelling an order that has not shipped releases its payment, so no refund step is needed for it."
+                )
                 continue
             if "amount_usd" in entities:
                 args["amount_usd"] = entities["amount_usd"]
@@ -89,8 +102,14 @@ def template_plan(text: str, entities: dict[str, Any]) -> tuple[list[PlanStep], 
             args["address"] = entities.get("address")
         if action == "set_newsletter":
             args["subscribed"] = False
-        steps.append({"department": DEPARTMENT_OF[action], "tool": action, "args": args,
-                      "why": f"the message asks to {action.replace('_', ' ')}"})
+        steps.append(
+            {
+                "department": DEPARTMENT_OF[action],
+                "tool": action,
+                "args": args,
+                "why": f"the message asks to {action.replace('_', ' ')}",
+            }
+        )
     return steps, notes
 
 
@@ -99,7 +118,7 @@ def _order_named_after(text: str, action: re.Pattern[str]) -> int | None:
     match = action.search(text)
     if not match:
         return None
-    found = re.search(r"\b(1\d{4})\b", text[match.start():])
+    found = re.search(r"\b(1\d{4})\b", text[match.start() :])
     return int(found.group(1)) if found else None
 
 
@@ -108,9 +127,18 @@ def model_plan(ctx: Context, state: PlanState) -> list[PlanStep] | None:
     if not smart:
         return None
     tools = "; ".join(f"{name} ({DEPARTMENT_OF.get(name, '?')}): {TOOLS[name].description}" for name in DEPARTMENT_OF)
-    answer = ask_model(ctx, [SystemMessage(prompts.MULTI_STEP_PLANNER_SYSTEM.format(tools=tools)),
-                             HumanMessage(prompts.PLANNER_USER.format(intent="multi_step", entities=json.dumps(
-                                 state.get("entities", {})), request=state["request"]))], spec=smart)
+    answer = ask_model(
+        ctx,
+        [
+            SystemMessage(prompts.MULTI_STEP_PLANNER_SYSTEM.format(tools=tools)),
+            HumanMessage(
+                prompts.PLANNER_USER.format(
+                    intent="multi_step", entities=json.dumps(state.get("entities", {})), request=state["request"]
+                )
+            ),
+        ],
+        spec=smart,
+    )
     match = re.search(r"\[.*\]", answer or "", re.S)
     try:
         raw = json.loads(match.group()) if match else None
@@ -123,9 +151,14 @@ def model_plan(ctx: Context, state: PlanState) -> list[PlanStep] | None:
         if not isinstance(item, dict) or not isinstance(item.get("tool"), str):
             return None
         tool = item["tool"]
-        steps.append({"department": DEPARTMENT_OF.get(tool, "unknown"), "tool": tool,
-                      "args": {k: v for k, v in (item.get("args") or {}).items() if k != "customer_id"},
-                      "why": str(item.get("why", "proposed by the planner model"))[:200]})
+        steps.append(
+            {
+                "department": DEPARTMENT_OF.get(tool, "unknown"),
+                "tool": tool,
+                "args": {k: v for k, v in (item.get("args") or {}).items() if k != "customer_id"},
+                "why": str(item.get("why", "proposed by the planner model"))[:200],
+            }
+        )
     return steps
 
 
@@ -173,15 +206,20 @@ def fill_refund_amounts(steps: list[PlanStep], desk: Desk, share: str | None = N
             steps.remove(step)
             notes.append(f"Order {args['order_id']} has already been refunded in full, so no refund step is planned.")
         else:
-            cents = min(remaining, int((Decimal(order["total_cents"]) * Decimal(share)).quantize(Decimal(1)))) \
-                if share else remaining
+            cents = (
+                min(remaining, int((Decimal(order["total_cents"]) * Decimal(share)).quantize(Decimal(1))))
+                if share
+                else remaining
+            )
             args["amount_usd"] = f"{cents / 100:.2f}"
             args.setdefault("reason", "customer request")
     return notes
 
 
 @instrumented("make_plan")
-def make_plan(state: PlanState, runtime: Runtime[Context], config: RunnableConfig) -> Command[Literal["review_plan", "__end__"]]:
+def make_plan(
+    state: PlanState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["review_plan", "__end__"]]:
     ctx = runtime.context
     entities = dict(state.get("entities", {}))
     remembered = state.get("memory", {}).get("order_ids", [])
@@ -196,26 +234,59 @@ def make_plan(state: PlanState, runtime: Runtime[Context], config: RunnableConfi
     if not problems:
         notes = [*notes, *fill_refund_amounts(steps, lookups, entities.get("refund_share"))]
         if not steps:  # every step turned out to be done already: say so, run nothing
-            return Command(update={"plan": [], "problems": [], "plan_status": "done", "facts": notes,
-                                   "evidence": notes, "tool_calls": lookups.records}, goto="__end__")
+            return Command(
+                update={
+                    "plan": [],
+                    "problems": [],
+                    "plan_status": "done",
+                    "facts": notes,
+                    "evidence": notes,
+                    "tool_calls": lookups.records,
+                },
+                goto="__end__",
+            )
     if problems:  # an invalid plan is rejected, never run
         if any("order_id" in p for p in problems):
-            return Command(update={"plan": steps, "problems": problems, "plan_status": "rejected",
-                                   "question": "Which order is this about? Please give me the order number "
-                                               "so I can plan these steps."}, goto="__end__")
+            return Command(
+                update={
+                    "plan": steps,
+                    "problems": problems,
+                    "plan_status": "rejected",
+                    "question": "Which order is this about? Please give me the order number so I can plan these steps.",
+                },
+                goto="__end__",
+            )
         fact = "I could not make a safe plan for this request: " + "; ".join(problems) + "."
-        return Command(update={"plan": steps, "problems": problems, "plan_status": "rejected", "facts": [fact],
-                               "evidence": [fact]}, goto="__end__")
+        return Command(
+            update={
+                "plan": steps,
+                "problems": problems,
+                "plan_status": "rejected",
+                "facts": [fact],
+                "evidence": [fact],
+            },
+            goto="__end__",
+        )
     reasons = [r for s in steps if (r := approval_reason(s["tool"], s["args"], ctx))]
     if len(steps) >= REVIEW_ALWAYS_FROM_STEPS:
         reasons.append(f"a plan of {len(steps)} world-changing steps")
     described = "; ".join(f"{n}. {s['tool'].replace('_', ' ')} {json.dumps(s['args'])}" for n, s in enumerate(steps, 1))
-    update: dict[str, Any] = {"plan": steps, "problems": [], "cursor": 0, "review_reasons": reasons,
-                              "facts": notes, "evidence": notes, "tool_calls": lookups.records}
+    update: dict[str, Any] = {
+        "plan": steps,
+        "problems": [],
+        "cursor": 0,
+        "review_reasons": reasons,
+        "facts": notes,
+        "evidence": notes,
+        "tool_calls": lookups.records,
+    }
     if reasons:
-        update.update(status="awaiting_approval", plan_status="in_review",
-                      reply=f"Here is my plan: {described}. A member of our team reviews it first "
-                            f"({'; '.join(reasons)}); I will go ahead as soon as it is approved.")
+        update.update(
+            status="awaiting_approval",
+            plan_status="in_review",
+            reply=f"Here is my plan: {described}. A member of our team reviews it first "
+            f"({'; '.join(reasons)}); I will go ahead as soon as it is approved.",
+        )
         return Command(update=update, goto="review_plan")
     return Command(update={**update, "plan_status": "approved"}, goto="execute_step")
 
@@ -223,11 +294,17 @@ def make_plan(state: PlanState, runtime: Runtime[Context], config: RunnableConfi
 def review_request(state: PlanState) -> dict[str, Any]:
     steps = state["plan"]
     return {
-        "action_requests": [{"name": s["tool"], "args": s["args"],
-                             "description": f"step {n} of {len(steps)} ({s['department']}): {s['why']}"}
-                            for n, s in enumerate(steps, 1)],
-        "review_configs": [{"action_name": s["tool"], "allowed_decisions": ["approve", "edit", "reject"]}
-                           for s in steps],
+        "action_requests": [
+            {
+                "name": s["tool"],
+                "args": s["args"],
+                "description": f"step {n} of {len(steps)} ({s['department']}): {s['why']}",
+            }
+            for n, s in enumerate(steps, 1)
+        ],
+        "review_configs": [
+            {"action_name": s["tool"], "allowed_decisions": ["approve", "edit", "reject"]} for s in steps
+        ],
         "description": "; ".join(state.get("review_reasons", [])),
     }
 
@@ -249,11 +326,19 @@ def review_plan(
         decisions = decisions * len(state["plan"])
     engine = runtime.context.resources.engine
     for step, decision in zip(state["plan"], decisions, strict=False):
-        write_audit(engine, action="approval", outcome=decision["type"], thread_id=thread_id_of(config),
-                    customer_id=runtime.context.customer_id, node=step["department"],
-                    actor=decision.get("actor", "operator"), tool=step["tool"], args=decision.get("args", step["args"]),
-                    detail=f"plan review; checkpoint {config['configurable'].get('checkpoint_id', '')} "
-                           f"{decision.get('message', '')}")
+        write_audit(
+            engine,
+            action="approval",
+            outcome=decision["type"],
+            thread_id=thread_id_of(config),
+            customer_id=runtime.context.customer_id,
+            node=step["department"],
+            actor=decision.get("actor", "operator"),
+            tool=step["tool"],
+            args=decision.get("args", step["args"]),
+            detail=f"plan review; checkpoint {config['configurable'].get('checkpoint_id', '')} "
+            f"{decision.get('message', '')}",
+        )
     steps = []
     for step, decision in zip(state["plan"], decisions, strict=False):
         if decision["type"] == "approve":
@@ -264,26 +349,50 @@ def review_plan(
     if not steps or problems:  # rejected, or edited into something that may not run
         why = "; ".join(problems) if problems else (decisions[0].get("message") or "not approved")
         fact = f"After review, our team did not approve this plan ({why}), so nothing was changed."
-        return Command(update={"plan": [], "plan_status": "rejected", "status": "answered", "reply": "",
-                               "facts": [fact], "evidence": [fact]}, goto="__end__")
-    return Command(update={"plan": steps, "plan_status": "approved", "status": "answered", "reply": "",
-                           "cursor": 0}, goto="execute_step")
+        return Command(
+            update={
+                "plan": [],
+                "plan_status": "rejected",
+                "status": "answered",
+                "reply": "",
+                "facts": [fact],
+                "evidence": [fact],
+            },
+            goto="__end__",
+        )
+    return Command(
+        update={"plan": steps, "plan_status": "approved", "status": "answered", "reply": "", "cursor": 0},
+        goto="execute_step",
+    )
 
 
 @instrumented("execute_step")
-def execute_step(state: PlanState, runtime: Runtime[Context], config: RunnableConfig) -> Command[Literal["execute_step", "__end__"]]:
+def execute_step(
+    state: PlanState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["execute_step", "__end__"]]:
     """Run one step, then come back: the checkpoint between steps is what resume continues from."""
     cursor = state.get("cursor", 0)
     step = state["plan"][cursor]
-    desk = Desk.open(step["department"], state.get("turn", 0), runtime.context, config,
-                     branch=state.get("branch", 0), lane="-plan")
+    desk = Desk.open(
+        step["department"], state.get("turn", 0), runtime.context, config, branch=state.get("branch", 0), lane="-plan"
+    )
     outcome = desk.call(step["tool"], at_step=cursor, **step["args"])
-    facts = list(outcome.facts) if outcome.ok else [
-        f"Step {cursor + 1} ({step['tool'].replace('_', ' ')}) could not be done: {outcome.error}."]
+    facts = (
+        list(outcome.facts)
+        if outcome.ok
+        else [f"Step {cursor + 1} ({step['tool'].replace('_', ' ')}) could not be done: {outcome.error}."]
+    )
     last = cursor + 1 >= len(state["plan"])
     if not outcome.ok and not last:  # later steps may depend on this one: stop and say so
         facts.append("I stopped there, so the remaining steps were not done.")
         last = True
-    return Command(update={"tool_calls": desk.records, "facts": facts, "evidence": facts, "cursor": cursor + 1,
-                           "plan_status": "done" if last else "running"},
-                   goto="__end__" if last else "execute_step")
+    return Command(
+        update={
+            "tool_calls": desk.records,
+            "facts": facts,
+            "evidence": facts,
+            "cursor": cursor + 1,
+            "plan_status": "done" if last else "running",
+        },
+        goto="__end__" if last else "execute_step",
+    )

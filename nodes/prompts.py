@@ -31,7 +31,7 @@ ROUTER_SYSTEM = (
 PLANNER_SYSTEM = (
     "You plan tool calls for the {department} desk of an online store's customer support. "
     "Available tools (name: description): {tools}. "
-    "Reply with JSON only: {{\"steps\": [{{\"tool\": NAME, \"args\": {{...}}}}], \"question\": null}}. "
+    'Reply with JSON only: {{"steps": [{{"tool": NAME, "args": {{...}}}}], "question": null}}. '
     "If information is missing, return no steps and a short question for the customer. "
     "Never include a customer id: the system supplies it."
 )
@@ -41,5 +41,5 @@ PLANNER_USER = "Intent: {intent}\nKnown details: {entities}\nCustomer message: {
 MULTI_STEP_PLANNER_SYSTEM = (
     "You plan a customer's multi-step request for an online store. Tools (name (department): description): "
     "{tools}. Reply with a JSON list only, in the order the steps must run: "
-    "[{{\"tool\": NAME, \"args\": {{...}}, \"why\": TEXT}}]. Never include a customer id."
+    '[{{"tool": NAME, "args": {{...}}, "why": TEXT}}]. Never include a customer id.'
 )

@@ -30,8 +30,11 @@ def _fact_block(state: SupportState) -> str:
 
 
 def _needs_no_model(state: SupportState) -> bool:
-    return bool(state.get("question") or state.get("fixed_reply")) or state.get("status") == "error" or not (
-        state.get("facts") or state.get("evidence"))
+    return (
+        bool(state.get("question") or state.get("fixed_reply"))
+        or state.get("status") == "error"
+        or not (state.get("facts") or state.get("evidence"))
+    )
 
 
 @instrumented("draft_reply")
@@ -55,9 +58,15 @@ def draft_reply(
 
 
 @instrumented("check_reply")
-def check_reply(state: SupportState, runtime: Runtime[Context]) -> Command[Literal["finalize", "draft_reply", "fallback_reply"]]:
-    problems = grounding.check_reply(state.get("draft", ""), state.get("evidence", []), done_tools=_done_tools(state),
-                                     key_facts=state.get("facts", []))
+def check_reply(
+    state: SupportState, runtime: Runtime[Context]
+) -> Command[Literal["finalize", "draft_reply", "fallback_reply"]]:
+    problems = grounding.check_reply(
+        state.get("draft", ""),
+        state.get("evidence", []),
+        done_tools=_done_tools(state),
+        key_facts=state.get("facts", []),
+    )
     if not problems:
         return Command(update={"reply": state["draft"], "draft_problems": []}, goto="finalize")
     if state.get("draft_attempts", 0) < runtime.context.settings.reply_max_attempts:

@@ -28,31 +28,76 @@ _ONLY_THANKS = _whole(f"{_THANKS}|{_BYE}")
 # words are that language's than English.
 _FOREIGN = {
     "Spanish": "el la los las de del que y en un una por para con mi mis es está estoy dónde donde cuándo "
-               "pedido quiero necesito hola gracias no sí pero muy también cómo porque",
+    "pedido quiero necesito hola gracias no sí pero muy también cómo porque",
     "French": "le la les de des du que et en un une pour avec mon ma mes est je suis où quand commande "
-              "veux besoin bonjour merci pas mais très aussi comment pourquoi",
+    "veux besoin bonjour merci pas mais très aussi comment pourquoi",
     "German": "der die das den dem des und ist ich nicht ein eine mit für auf wo wann meine mein bestellung "
-              "möchte brauche hallo danke aber sehr auch wie warum",
+    "möchte brauche hallo danke aber sehr auch wie warum",
     "Portuguese": "o a os as de do da que e em um uma por para com meu minha é está estou onde quando "
-                  "pedido quero preciso olá obrigado não mas muito também como porque",
+    "pedido quero preciso olá obrigado não mas muito também como porque",
     "Italian": "il lo la gli le di del che e in un una per con mio mia è sono dove quando ordine voglio "
-               "ho bisogno ciao grazie non ma molto anche come perché",
+    "ho bisogno ciao grazie non ma molto anche come perché",
     "Dutch": "de het een en van ik is niet met voor op waar wanneer mijn bestelling wil nodig hallo dank "
-             "maar zeer ook hoe waarom",
+    "maar zeer ook hoe waarom",
 }
 _FOREIGN_WORDS = {language: frozenset(words.split()) for language, words in _FOREIGN.items()}
-_ENGLISH = frozenset((
-    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "my", "is", "are", "was", "i", "you",
-    "it", "this", "that", "where", "when", "what", "how", "why", "can", "could", "would", "please", "not", "do",
-    "does", "did", "have", "has", "order", "refund", "want", "need", "help", "hi", "thanks",
-))
+_ENGLISH = frozenset(
+    (
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "my",
+        "is",
+        "are",
+        "was",
+        "i",
+        "you",
+        "it",
+        "this",
+        "that",
+        "where",
+        "when",
+        "what",
+        "how",
+        "why",
+        "can",
+        "could",
+        "would",
+        "please",
+        "not",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "order",
+        "refund",
+        "want",
+        "need",
+        "help",
+        "hi",
+        "thanks",
+    )
+)
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
-GREETING_REPLY = ("Hello! I can help with orders and deliveries, returns and refunds, invoices and payments, "
-                  "and your account. What can I do for you?")
+GREETING_REPLY = (
+    "Hello! I can help with orders and deliveries, returns and refunds, invoices and payments, "
+    "and your account. What can I do for you?"
+)
 THANKS_REPLY = "You're welcome! If there is anything else, just write; I'm here."
-LANGUAGE_REPLY = ("Sorry, I can only read English for now, and I would rather not guess at your request. Please "
-                  "write it in English, or write \"I want to talk to a person\" and a colleague will reply.")
+LANGUAGE_REPLY = (
+    "Sorry, I can only read English for now, and I would rather not guess at your request. Please "
+    'write it in English, or write "I want to talk to a person" and a colleague will reply.'
+)
 
 
 @dataclass(frozen=True)

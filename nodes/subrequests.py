@@ -51,8 +51,14 @@ class SubRequest:
     confidence: float
 
 
-def split_request(text: str, predict: Any, *, min_confidence: float, whole: Any,
-                  knowledge_match: Callable[[str], str | None] | None = None) -> list[SubRequest]:
+def split_request(
+    text: str,
+    predict: Any,
+    *,
+    min_confidence: float,
+    whole: Any,
+    knowledge_match: Callable[[str], str | None] | None = None,
+) -> list[SubRequest]:
     """The message's parts that a specialist can serve, one per (department, intent); [] if it is one issue.
 
     Parts for two departments split unless the whole is certain. Two intents of one department split only when the whole
@@ -104,8 +110,12 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
     if "order_id" not in entities and state.get("message_order_id"):
         entities["thread_order_id"] = state["message_order_id"]  # a guess: confirmed before any change
     if department == "escalation":
-        desk.call("create_ticket", subject="Customer asks for a person: " + state["request"][:80],
-                  body=state["request"], priority="normal")
+        desk.call(
+            "create_ticket",
+            subject="Customer asks for a person: " + state["request"][:80],
+            body=state["request"],
+            priority="normal",
+        )
         desk.tell("A member of our support team will reply within one business day.")
     else:
         scripts, fallback = DESKS[department]
@@ -115,8 +125,10 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
     report_failures(desk)
     update = desk.update()
     return {key: update[key] for key in ("tool_calls", "facts", "evidence", "passages", "citations")} | {
-        "departments": [department], "held_actions": [desk.pending] if desk.pending else [],
-        "open_parts": [state["request"]] if desk.question else []}
+        "departments": [department],
+        "held_actions": [desk.pending] if desk.pending else [],
+        "open_parts": [state["request"]] if desk.question else [],
+    }
 
 
 @instrumented("merge_parts")
@@ -129,6 +141,8 @@ def merge_parts(state: SupportState) -> dict[str, Any]:
     held = sorted(state.get("held_actions") or [], key=lambda a: a.get("lane", ""))
     if not held:
         return {}
-    later = [f"The {a['tool'].replace('_', ' ')} step needs a person's approval too: "
-             "please send it as a message of its own." for a in held[1:]]
+    later = [
+        f"The {a['tool'].replace('_', ' ')} step needs a person's approval too: please send it as a message of its own."
+        for a in held[1:]
+    ]
     return {"pending_action": held[0], "facts": later, "evidence": later}

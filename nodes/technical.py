@@ -14,10 +14,16 @@ from nodes.desk import Desk, Script, propose, run_desk, search_kb
 from nodes.instrument import instrumented
 from retrieval.answers import content_words, pick_answer
 
-_SITE_ERROR = re.compile(r"\b(error|crash\w*|500|404|blank (page|screen)|bug|broken|not loading|won'?t load|"
-                         r"keeps? (failing|freezing)|spinning|timed? ?out)\b", re.I)
-_PASSWORD_ASK = re.compile(r"\b(forg[eo]t\w*|reset|new|change|lost|remember)\b.{0,25}\b(password|pw|pass)\b|"
-                           r"\b(password|pw)\b.{0,25}\b(reset|forgot\w*|lost)\b", re.I)
+_SITE_ERROR = re.compile(
+    r"\b(error|crash\w*|500|404|blank (page|screen)|bug|broken|not loading|won'?t load|"
+    r"keeps? (failing|freezing)|spinning|timed? ?out)\b",
+    re.I,
+)
+_PASSWORD_ASK = re.compile(
+    r"\b(forg[eo]t\w*|reset|new|change|lost|remember)\b.{0,25}\b(password|pw|pass)\b|"
+    r"\b(password|pw)\b.{0,25}\b(reset|forgot\w*|lost)\b",
+    re.I,
+)
 
 
 def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -30,8 +36,9 @@ def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Co
     login_down = [i for i in (status.result or {}).get("open_incidents", []) if i["component"] == "login"]
     desk.facts = [f for f in desk.facts if not f.startswith("Known issue") or "login" in f]
     if login_down and not _PASSWORD_ASK.search(state["request"]):  # "send me a password reset" still gets one
-        desk.tell("Sign-in problems right now are most likely this known issue, not your password; "
-                  "please try again later.")
+        desk.tell(
+            "Sign-in problems right now are most likely this known issue, not your password; please try again later."
+        )
         return
     if account.ok and account.result and account.result["status"] != "closed":
         desk.call("send_password_reset")
@@ -40,11 +47,13 @@ def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Co
 def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
     """Three sources at once (known incidents, the help articles, the customer's past tickets),
     ranked by how much they share with the message; the best become the reply's facts."""
-    status, articles, tickets = desk.call_parallel([
-        ("get_service_status", {}),
-        ("search_knowledge_base", {"query": state["request"][:480], "k": 3}),
-        ("list_tickets", {"limit": 5}),
-    ])
+    status, articles, tickets = desk.call_parallel(
+        [
+            ("get_service_status", {}),
+            ("search_knowledge_base", {"query": state["request"][:480], "k": 3}),
+            ("list_tickets", {"limit": 5}),
+        ]
+    )
     words = _words(state["request"])
     vague = bool(_VAGUE_FAULT.search(state["request"]))
     ranked: list[tuple[int, str]] = []
@@ -55,7 +64,12 @@ def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
         if shared or vague:  # an incident's title is a few specific words: each shared one counts twice
             # "is the site down?" asks for exactly this: the incidents lead
             lead = 10 if state.get("intent") == "service_status" else 0
-            ranked.append((2 * shared + 1 + lead, f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}."))
+            ranked.append(
+                (
+                    2 * shared + 1 + lead,
+                    f"Known issue with {incident['component'].replace('_', ' ')}: {incident['title']}.",
+                )
+            )
     passages = (articles.result or {}).get("passages", []) if articles.ok else []
     answer = pick_answer(state["request"], passages)
     if answer:
@@ -63,7 +77,9 @@ def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
     for ticket in (tickets.result or {}).get("tickets", []) if tickets.ok else []:
         overlap = len(words & _words(ticket["subject"]))
         if overlap >= 2 and ticket["status"] != "closed":
-            ranked.append((overlap, f"Your earlier ticket {ticket['ticket_id']} \"{ticket['subject']}\" is {ticket['status']}."))
+            ranked.append(
+                (overlap, f'Your earlier ticket {ticket["ticket_id"]} "{ticket["subject"]}" is {ticket["status"]}.')
+            )
     # The workflow, not the order of the calls, decides what the reply leads with.
     desk.facts = [f for f in desk.facts if not f.startswith(("Known issue", "You have no earlier", "Ticket "))]
     for _, fact in sorted(ranked, key=lambda item: -item[0])[:3]:

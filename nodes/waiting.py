@@ -29,8 +29,12 @@ def mark_waiting(store: BaseStore | None, thread_id: str, customer_id: str, requ
         return
     earlier = store.get(WAITING, thread_id)
     since = earlier.value.get("since") if earlier else None
-    store.put(WAITING, thread_id, {"customer_id": customer_id, "since": since or datetime.now(UTC).isoformat(),
-                                   "request": request}, index=False)
+    store.put(
+        WAITING,
+        thread_id,
+        {"customer_id": customer_id, "since": since or datetime.now(UTC).isoformat(), "request": request},
+        index=False,
+    )
 
 
 def mark_decided(store: BaseStore | None, thread_id: str) -> None:

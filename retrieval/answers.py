@@ -47,7 +47,165 @@ _STATES_DEADLINE = re.compile(r"\b(?:within|until|up to|no later than|deadline|b
 
 # Words that carry no topic: skipped when matching questions to sentences here, and by the
 # reply check (nodes/guards/facts.py) when it asks whether a sentence says more than the facts.
-STOP_WORDS = frozenset(["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "can't", "cannot", "cant", "could", "did", "do", "does", "doing", "don't", "dont", "down", "during", "each", "few", "for", "from", "further", "get", "got", "had", "has", "have", "having", "he", "hello", "her", "here", "hers", "hey", "hi", "him", "his", "how", "i", "i'll", "i'm", "if", "im", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "ive", "just", "let", "many", "may", "me", "might", "mine", "more", "most", "much", "must", "my", "no", "nor", "not", "now", "of", "off", "ok", "okay", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "please", "same", "shall", "she", "should", "so", "some", "such", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "u", "under", "until", "up", "ur", "us", "very", "was", "we", "we'll", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won't", "wont", "would", "yes", "you", "you'll", "your", "yours", "yourself"])
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "can't",
+        "cannot",
+        "cant",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "don't",
+        "dont",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "hello",
+        "her",
+        "here",
+        "hers",
+        "hey",
+        "hi",
+        "him",
+        "his",
+        "how",
+        "i",
+        "i'll",
+        "i'm",
+        "if",
+        "im",
+        "in",
+        "into",
+        "is",
+        "isn't",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "ive",
+        "just",
+        "let",
+        "many",
+        "may",
+        "me",
+        "might",
+        "mine",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "ok",
+        "okay",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "please",
+        "same",
+        "shall",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "thank",
+        "thanks",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "u",
+        "under",
+        "until",
+        "up",
+        "ur",
+        "us",
+        "very",
+        "was",
+        "we",
+        "we'll",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "won't",
+        "wont",
+        "would",
+        "yes",
+        "you",
+        "you'll",
+        "your",
+        "yours",
+        "yourself",
+    ]
+)
 
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
@@ -77,7 +235,7 @@ class AnswerUnit:
 
 
 def asks_for_deadline(question: str) -> bool:
-    """"How long do I have to return it?", "until when can I...": a limit, not a duration
+    """ "How long do I have to return it?", "until when can I...": a limit, not a duration
     ("how long do I have to wait" is a duration)."""
     return bool(_ASKS_DEADLINE.search(question))
 
@@ -137,7 +295,9 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
                 continue
             if len(cells) > 1 and len(columns) == len(cells):
                 # "Canada: International Standard 7 to 12 business days, $14.99; International Express ..."
-                line = f"{cells[0]}: " + "; ".join(f"{col} {cell}" for col, cell in zip(columns[1:], cells[1:], strict=True))
+                line = f"{cells[0]}: " + "; ".join(
+                    f"{col} {cell}" for col, cell in zip(columns[1:], cells[1:], strict=True)
+                )
             else:
                 line = f"{cells[0]}: {' '.join(cells[1:])}" if len(cells) > 1 else cells[0]
         for sentence in _sentences(line):
@@ -152,9 +312,7 @@ def rank_units(question: str, passages: Sequence[dict[str, Any]]) -> list[tuple[
     units = [
         unit
         for rank, passage in enumerate(passages)
-        for unit in split_units(
-            str(passage.get("document") or passage["text"]), str(passage["doc_id"]), rank
-        )
+        for unit in split_units(str(passage.get("document") or passage["text"]), str(passage["doc_id"]), rank)
     ]
     if not units:
         return []
@@ -185,9 +343,7 @@ def rank_units(question: str, passages: Sequence[dict[str, Any]]) -> list[tuple[
     return scored
 
 
-def pick_answer(
-    question: str, passages: Sequence[dict[str, Any]], limit: int = 2
-) -> tuple[str, str] | None:
+def pick_answer(question: str, passages: Sequence[dict[str, Any]], limit: int = 2) -> tuple[str, str] | None:
     """(answer text, doc_id): the best unit, plus the next best of the same document when it
     scores close; in document order. None when the passages hold no sentence."""
     ranked = rank_units(question, passages)
@@ -210,7 +366,7 @@ def pick_answer(
 
 
 def section_leads(document: str, headings: Sequence[str]) -> list[str]:
-    """"Heading: first sentence" for each of ``headings`` (case-insensitive) found in
+    """ "Heading: first sentence" for each of ``headings`` (case-insensitive) found in
     ``document``, in the order asked: a channel list from a contact page, say."""
     leads: dict[str, str] = {}
     for unit in split_units(document, "", 0):

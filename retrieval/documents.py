@@ -139,9 +139,7 @@ def _split_long(section: str, max_chars: int) -> list[str]:
     return out
 
 
-def chunk_document(
-    doc: Document, min_chars: int = MIN_CHARS, max_chars: int = MAX_CHARS
-) -> list[Chunk]:
+def chunk_document(doc: Document, min_chars: int = MIN_CHARS, max_chars: int = MAX_CHARS) -> list[Chunk]:
     """Cut a document into passages of about ``min_chars``..``max_chars`` characters."""
     parts: list[str] = []
     for section in _sections(doc.body):
@@ -156,7 +154,4 @@ def chunk_document(
             merged[-1] = f"{merged[-1]}\n\n{part}"
         else:
             merged.append(part)
-    return [
-        Chunk(doc_id=doc.doc_id, index=i, text=text, content_hash=sha256(text))
-        for i, text in enumerate(merged)
-    ]
+    return [Chunk(doc_id=doc.doc_id, index=i, text=text, content_hash=sha256(text)) for i, text in enumerate(merged)]

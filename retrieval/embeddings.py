@@ -56,8 +56,6 @@ class StaticTokenEmbeddingFunction(EmbeddingFunction[Documents]):
         if config.get("model", DEFAULT_MODEL) not in _MODELS:
             raise ValueError(f"unknown embedding model {config.get('model')!r}")
 
-    def validate_config_update(
-        self, old_config: dict[str, Any], new_config: dict[str, Any]
-    ) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         if old_config.get("model") != new_config.get("model"):
             raise ValueError("changing the embedding model requires re-ingesting the collection")

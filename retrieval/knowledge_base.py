@@ -116,10 +116,7 @@ class KnowledgeBase:
 
     def _is_current(self) -> bool:
         meta = self._collection.metadata or {}
-        return (
-            meta.get("index_version") == INDEX_VERSION
-            and meta.get("embedding_model") == DEFAULT_MODEL
-        )
+        return meta.get("index_version") == INDEX_VERSION and meta.get("embedding_model") == DEFAULT_MODEL
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -215,8 +212,12 @@ class KnowledgeBase:
         batch = self._client.get_max_batch_size()  # Chroma refuses larger upserts
         for start in range(0, len(ids), batch):
             end = start + batch
-            self._collection.upsert(ids=ids[start:end], documents=texts[start:end],
-                                    embeddings=embeddings[start:end], metadatas=metadatas[start:end])
+            self._collection.upsert(
+                ids=ids[start:end],
+                documents=texts[start:end],
+                embeddings=embeddings[start:end],
+                metadatas=metadatas[start:end],
+            )
 
     # -- search -----------------------------------------------------------------------------
 
@@ -267,9 +268,7 @@ class KnowledgeBase:
             while True:
                 # Ids and distances only: asking Chroma for documents and metadata of every
                 # candidate costs several ms; we fetch them below for the chosen ``k`` only.
-                res = self._read(
-                    "query", query_embeddings=query_embeddings, n_results=n, include=["distances"]
-                )
+                res = self._read("query", query_embeddings=query_embeddings, n_results=n, include=["distances"])
                 ranked = list(zip(res["ids"][0], res["distances"][0], strict=True))
                 if len(ranked) < n or len({_doc_of(cid) for cid, _ in ranked}) >= k:
                     break  # the whole collection was returned, or enough documents
@@ -290,22 +289,16 @@ class KnowledgeBase:
             chosen = (best + rest)[:k]
             if not chosen:
                 return []
-            got = self._read(
-                "get", ids=[cid for cid, _ in chosen], include=["documents", "metadatas"]
-            )
+            got = self._read("get", ids=[cid for cid, _ in chosen], include=["documents", "metadatas"])
             full: dict[str, str] = {}
             if whole_documents:
                 doc_ids = sorted({_doc_of(cid) for cid, _ in chosen})
-                rows = self._read(
-                    "get", where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas"]
-                )
+                rows = self._read("get", where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas"])
                 parts: dict[str, list[tuple[int, str]]] = {}
                 for text, meta in zip(rows["documents"], rows["metadatas"], strict=True):
                     parts.setdefault(str(meta["doc_id"]), []).append((int(meta["chunk"]), str(text)))
                 full = {d: "\n\n".join(t for _, t in sorted(p)) for d, p in parts.items()}
-        by_id = dict(
-            zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True)
-        )
+        by_id = dict(zip(got["ids"], zip(got["documents"], got["metadatas"], strict=True), strict=True))
         passages: list[Passage] = []
         for cid, dist in chosen:
             if cid not in by_id:  # deleted by a concurrent ingest between the two calls
@@ -340,9 +333,7 @@ _cache: dict[tuple[Path, Path], KnowledgeBase] = {}
 _cache_lock = threading.Lock()
 
 
-def get_knowledge_base(
-    persist_dir: str | Path, docs_dir: str | Path | None = None
-) -> KnowledgeBase:
+def get_knowledge_base(persist_dir: str | Path, docs_dir: str | Path | None = None) -> KnowledgeBase:
     """A :class:`KnowledgeBase` shared per (persist dir, docs dir) in this process."""
     key = (
         Path(persist_dir).expanduser().resolve(),

@@ -79,9 +79,7 @@ _loaded: dict[str, _StaticModel] = {}
 def _package_dir() -> Path:
     spec = importlib.util.find_spec("wordllama")  # locates the files without importing the package
     if spec is None or spec.origin is None:
-        raise EmbeddingModelMissing(
-            "the 'wordllama' package (which ships the embedding weights) is not installed"
-        )
+        raise EmbeddingModelMissing("the 'wordllama' package (which ships the embedding weights) is not installed")
     return Path(spec.origin).parent
 
 

@@ -115,9 +115,7 @@ def sync_sequences(conn: Connection) -> None:
 def store_counts(engine: Engine) -> dict[str, int]:
     """Rows per table, in one round trip (raises if a table is missing)."""
     tables = metadata.sorted_tables
-    query = select(
-        *(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables)
-    )
+    query = select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
     with engine.connect() as conn:
         row = conn.execute(query).one()
     return {t.name: int(row[i]) for i, t in enumerate(tables)}

@@ -27,14 +27,16 @@ class Identifiers:
     other_emails: set[str] = field(default_factory=set)
 
 
-def identifiers(engine: Engine, customer_id: str, *, names: Sequence[str], emails: Sequence[str],
-                order_ids: Sequence[int]) -> Identifiers:
+def identifiers(
+    engine: Engine, customer_id: str, *, names: Sequence[str], emails: Sequence[str], order_ids: Sequence[int]
+) -> Identifiers:
     """The customer's own contact details, the owners of ``order_ids``, and which of ``names`` /
     ``emails`` belong to other customers."""
     known = Identifiers()
     with engine.connect() as conn:
-        me = conn.execute(select(customers.c.name, customers.c.email, customers.c.phone)
-                          .where(customers.c.id == customer_id)).first()
+        me = conn.execute(
+            select(customers.c.name, customers.c.email, customers.c.phone).where(customers.c.id == customer_id)
+        ).first()
         if me is not None:
             known.own_name, known.own_email, known.own_phone = me.name.lower(), me.email.lower(), me.phone
         if order_ids:
@@ -44,7 +46,9 @@ def identifiers(engine: Engine, customer_id: str, *, names: Sequence[str], email
             rows = conn.execute(
                 select(func.lower(customers.c.name), func.lower(customers.c.email))
                 .where(customers.c.id != customer_id)
-                .where(func.lower(customers.c.name).in_(names or [""]) | func.lower(customers.c.email).in_(emails or [""]))
+                .where(
+                    func.lower(customers.c.name).in_(names or [""]) | func.lower(customers.c.email).in_(emails or [""])
+                )
             ).all()
             known.other_names = {r[0] for r in rows if r[0] in names and r[0] != known.own_name}
             known.other_emails = {r[1] for r in rows if r[1] in emails}

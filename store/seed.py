@@ -280,16 +280,12 @@ def _lines(rng: random.Random, premium: Product | None = None) -> list[tuple[Pro
         if product not in products:
             products.append(product)
     # Several of a cheap accessory is common; several laptops is not.
-    return [
-        (p, rng.choices((1, 2, 3), (80, 15, 5))[0] if p.price_cents < 5000 else 1) for p in products
-    ]
+    return [(p, rng.choices((1, 2, 3), (80, 15, 5))[0] if p.price_cents < 5000 else 1) for p in products]
 
 
 def _placed_at(rng: random.Random, customer: Customer, as_of: datetime) -> datetime:
     r = rng.random()
-    days = (
-        rng.uniform(0, 3) if r < 0.08 else rng.uniform(3, 14) if r < 0.2 else rng.uniform(14, 365)
-    )
+    days = rng.uniform(0, 3) if r < 0.08 else rng.uniform(3, 14) if r < 0.2 else rng.uniform(14, 365)
     if customer.closed:
         days = rng.uniform(150, 365)
     placed = as_of - timedelta(seconds=int(days * 86400))
@@ -307,9 +303,7 @@ def _plan_order(
     as_of: datetime,
 ) -> OrderPlan:
     """Decide what happened to an order by `as_of`: payment, parcel, delivery, refund."""
-    method = (
-        "international" if customer.abroad else rng.choices(("standard", "express"), (80, 20))[0]
-    )
+    method = "international" if customer.abroad else rng.choices(("standard", "express"), (80, 20))[0]
     plan = OrderPlan(
         customer,
         placed_at,
@@ -329,9 +323,7 @@ def _plan_order(
         return plan
     plan.failed_first = plan.pay_method == "card" and rng.random() < 0.04
     # Bank transfers clear after three days; nothing ships before the money is in.
-    plan.paid_at = placed_at + (
-        timedelta(days=3) if plan.pay_method == "bank_transfer" else timedelta(minutes=2)
-    )
+    plan.paid_at = placed_at + (timedelta(days=3) if plan.pay_method == "bank_transfer" else timedelta(minutes=2))
     if plan.paid_at > as_of:
         plan.invoice_status, plan.paid_at = "open", None
         return plan
@@ -421,10 +413,7 @@ def _tracking_number(rng: random.Random, carrier: str, taken: set[str]) -> str:
 def _customer_rows(rng: random.Random, people: list[Customer], as_of: datetime, rows: Rows) -> None:
     usernames: set[str] = {"mpatel"}
     emails: set[str] = {"maya.patel@example.com"}
-    locked = {
-        c.id
-        for c in rng.sample([c for c in people if not c.closed and c.id != DEMO_CUSTOMER_ID], 6)
-    }
+    locked = {c.id for c in rng.sample([c for c in people if not c.closed and c.id != DEMO_CUSTOMER_ID], 6)}
     for n, c in enumerate(people, start=1):
         first, last = c.name.lower().split(" ", 1)
         if c.id == DEMO_CUSTOMER_ID:
@@ -507,9 +496,7 @@ def _order_rows(rng: random.Random, plans: list[OrderPlan], rows: Rows) -> None:
             })  # fmt: skip
     # Ids in the order things happened, as a real system would have numbered them.
     for table, items in (("payments", pays), ("refunds", money_back)):
-        for n, row in enumerate(
-            sorted(items, key=lambda r: (r["created_at"], r["order_id"])), start=1
-        ):
+        for n, row in enumerate(sorted(items, key=lambda r: (r["created_at"], r["order_id"])), start=1):
             rows.add(table, {"id": n, **row})
 
 
@@ -529,15 +516,9 @@ def _ticket_rows(rng: random.Random, plans: list[OrderPlan], as_of: datetime, ro
     for plan in rng.sample(candidates, 60):
         department, subject, body = rng.choice(TICKET_TEMPLATES)
         since = max(plan.placed_at, as_of - timedelta(days=90))  # written after the order, recently
-        created = since + timedelta(
-            seconds=int((as_of - since).total_seconds() * rng.uniform(0.05, 0.95))
-        )
+        created = since + timedelta(seconds=int((as_of - since).total_seconds() * rng.uniform(0.05, 0.95)))
         age = as_of - created
-        status = (
-            "closed"
-            if age > timedelta(days=10)
-            else rng.choice(("open", "open", "pending", "closed"))
-        )
+        status = "closed" if age > timedelta(days=10) else rng.choice(("open", "open", "pending", "closed"))
         drawn.append({
             "customer_id": plan.customer.id, "subject": subject.format(order=plan.id),
             "body": body.format(order=plan.id), "status": status,
@@ -550,9 +531,7 @@ def _ticket_rows(rng: random.Random, plans: list[OrderPlan], as_of: datetime, ro
     for row in drawn:  # a closure cannot be after `as_of`
         if row["closed_at"] and row["closed_at"] > as_of:
             row["closed_at"] = as_of - timedelta(minutes=1)
-    for n, row in enumerate(
-        sorted(drawn, key=lambda r: (r["created_at"], r["customer_id"])), start=1
-    ):
+    for n, row in enumerate(sorted(drawn, key=lambda r: (r["created_at"], r["customer_id"])), start=1):
         rows.add("tickets", {"id": n, **row})
 
 
@@ -571,9 +550,7 @@ def _review_rows(rng: random.Random, plans: list[OrderPlan], as_of: datetime, ro
     for plan in rng.sample(delivered, 5):  # feedback about the shop itself: no order, no stars
         drawn.append({"customer_id": plan.customer.id, "order_id": None, "rating": None,
                       "body": "Please add more colours to the smart bulbs.", "created_at": plan.placed_at})  # fmt: skip
-    for n, row in enumerate(
-        sorted(drawn, key=lambda r: (r["created_at"], r["customer_id"])), start=1
-    ):
+    for n, row in enumerate(sorted(drawn, key=lambda r: (r["created_at"], r["customer_id"])), start=1):
         rows.add("reviews", {"id": n, **row, "idempotency_key": None})
 
 
@@ -600,9 +577,7 @@ def _incident_rows(as_of: datetime, rows: Rows) -> None:
         })  # fmt: skip
 
 
-def build_rows(
-    *, seed: int = 7, today: date = SEED_TODAY, customers: int = 240, orders: int = 1200
-) -> Rows:
+def build_rows(*, seed: int = 7, today: date = SEED_TODAY, customers: int = 240, orders: int = 1200) -> Rows:
     """Every seeded row, without touching a database (pure: same arguments, same rows)."""
     if customers < 50 or orders < 100:  # room for the demo, big spenders and closed accounts
         raise ValueError("seed at least 50 customers and 100 orders")
@@ -615,11 +590,7 @@ def build_rows(
     open_people = [c for c in people if not c.closed and c.id != DEMO_CUSTOMER_ID]
     for c in rng.sample(open_people, 12):
         for _ in range(3):
-            plans.append(
-                _plan_order(
-                    rng, c, _placed_at(rng, c, as_of), _lines(rng, rng.choice(PREMIUM)), as_of
-                )
-            )
+            plans.append(_plan_order(rng, c, _placed_at(rng, c, as_of), _lines(rng, rng.choice(PREMIUM)), as_of))
     buyers = rng.choices(people, [c.activity for c in people], k=orders - len(plans))
     for c in buyers:
         plans.append(_plan_order(rng, c, _placed_at(rng, c, as_of), _lines(rng), as_of))
@@ -656,12 +627,8 @@ def seed_store(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m store.seed", description="Seed the store database."
-    )
-    parser.add_argument(
-        "--url", default=DEFAULT_SQLITE_URL, help="SQLAlchemy URL (default: %(default)s)"
-    )
+    parser = argparse.ArgumentParser(prog="python -m store.seed", description="Seed the store database.")
+    parser.add_argument("--url", default=DEFAULT_SQLITE_URL, help="SQLAlchemy URL (default: %(default)s)")
     parser.add_argument("--reset", action="store_true", help="drop and recreate every table first")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)

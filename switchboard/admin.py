@@ -38,14 +38,30 @@ def view_orders(ctx: Context, customer: str | None, limit: int) -> list[dict[str
 
 
 def view_refunds(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
-    query = select(refunds.c.id, refunds.c.order_id, refunds.c.customer_id, refunds.c.amount_cents,
-                   refunds.c.status, refunds.c.created_at, refunds.c.idempotency_key)
+    query = select(
+        refunds.c.id,
+        refunds.c.order_id,
+        refunds.c.customer_id,
+        refunds.c.amount_cents,
+        refunds.c.status,
+        refunds.c.created_at,
+        refunds.c.idempotency_key,
+    )
     return _rows(ctx, _scoped(query, refunds.c.customer_id, customer).order_by(refunds.c.id.desc()).limit(limit))
 
 
 def view_tickets(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
-    query = select(tickets.c.id, tickets.c.customer_id, tickets.c.subject, tickets.c.status, tickets.c.priority,
-                   tickets.c.queue, tickets.c.department, tickets.c.thread_id, tickets.c.created_at)
+    query = select(
+        tickets.c.id,
+        tickets.c.customer_id,
+        tickets.c.subject,
+        tickets.c.status,
+        tickets.c.priority,
+        tickets.c.queue,
+        tickets.c.department,
+        tickets.c.thread_id,
+        tickets.c.created_at,
+    )
     return _rows(ctx, _scoped(query, tickets.c.customer_id, customer).order_by(tickets.c.id.desc()).limit(limit))
 
 
@@ -78,8 +94,14 @@ def view_outbox(ctx: Context, customer: str | None, limit: int) -> list[dict[str
 
 
 VIEWS: dict[str, View] = {
-    "customers": view_customers, "orders": view_orders, "refunds": view_refunds, "tickets": view_tickets,
-    "audit": view_audit, "tools": view_tools, "intents": view_intents, "metrics": view_metrics,
+    "customers": view_customers,
+    "orders": view_orders,
+    "refunds": view_refunds,
+    "tickets": view_tickets,
+    "audit": view_audit,
+    "tools": view_tools,
+    "intents": view_intents,
+    "metrics": view_metrics,
     "outbox": view_outbox,
 }
 

@@ -51,8 +51,9 @@ def set_up(settings: Settings) -> SetupReport:
     resources = Context(settings=settings).resources
     resources.classifier  # noqa: B018 - loads it, training it first when the file is missing
     report = resources.knowledge_base.ingest()
-    return SetupReport(store=asdict(store), classifier=str(settings.resolved_classifier_path()),
-                       knowledge_base=report.to_dict())
+    return SetupReport(
+        store=asdict(store), classifier=str(settings.resolved_classifier_path()), knowledge_base=report.to_dict()
+    )
 
 
 def _postgres_dsn(url: str) -> str | None:
@@ -142,8 +143,14 @@ def pending_interrupts(graph: CompiledStateGraph, thread_id: str) -> list[Interr
     return waiting_on(graph.get_state(_config(thread_id)))
 
 
-def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: str | None = None, *,
-             message_id: str | None = None) -> dict[str, Any]:
+def run_turn(
+    graph: CompiledStateGraph,
+    ctx: Context,
+    message: str,
+    thread_id: str | None = None,
+    *,
+    message_id: str | None = None,
+) -> dict[str, Any]:
     """One customer turn: run the graph, return the caller's view of the result.
 
     The checkpoint is read once before (whose thread, is a decision pending, was this message
@@ -167,9 +174,17 @@ def run_turn(graph: CompiledStateGraph, ctx: Context, message: str, thread_id: s
             graph.invoke(None, config, context=ctx)
         return finish(graph, thread_id)
     if waiting_on(before):
-        return turn_result(thread_id, {**before.values, "reply": "Your earlier request is still waiting for a person "
-                                       "to approve it; I will answer as soon as it is decided.",
-                                       "status": "awaiting_approval", "tool_calls": [], "node_metrics": []})
+        return turn_result(
+            thread_id,
+            {
+                **before.values,
+                "reply": "Your earlier request is still waiting for a person "
+                "to approve it; I will answer as soon as it is decided.",
+                "status": "awaiting_approval",
+                "tool_calls": [],
+                "node_metrics": [],
+            },
+        )
     graph.invoke({"messages": [HumanMessage(message, id=message_id)]}, config, context=ctx)
     return finish(graph, thread_id)
 
@@ -199,8 +214,9 @@ def finish(graph: CompiledStateGraph, thread_id: str) -> dict[str, Any]:
 def describe_waiting(waiting: list[Interrupt]) -> str:
     requests = [r for i in waiting if isinstance(i.value, dict) for r in i.value.get("action_requests", [])]
     steps = "; ".join(f"{n}. {r['name'].replace('_', ' ')} {json.dumps(r['args'])}" for n, r in enumerate(requests, 1))
-    return (f"Here is my plan: {steps}. A member of our team reviews it first; "
-            "I will go ahead as soon as it is approved.")
+    return (
+        f"Here is my plan: {steps}. A member of our team reviews it first; I will go ahead as soon as it is approved."
+    )
 
 
 def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -220,8 +236,16 @@ def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
         "department": values.get("department"),
         "departments": departments,
         "confidence": round(float(values.get("confidence") or 0.0), 4),
-        "tool_calls": [{"name": c["name"], "args": c["args"], "outcome": c["outcome"], "node": c["node"],
-                        **({"error": c["error"]} if c.get("error") else {})} for c in values.get("tool_calls", [])],
+        "tool_calls": [
+            {
+                "name": c["name"],
+                "args": c["args"],
+                "outcome": c["outcome"],
+                "node": c["node"],
+                **({"error": c["error"]} if c.get("error") else {}),
+            }
+            for c in values.get("tool_calls", [])
+        ],
         "citations": list(values.get("citations", [])),
         "nodes": nodes,
     }

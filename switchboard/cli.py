@@ -19,8 +19,12 @@ from core.context import Context
 from core.settings import get_settings
 from switchboard.mail_cli import mail_app
 
-app = typer.Typer(help="Switchboard: customer support where the workflow decides.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Switchboard: customer support where the workflow decides.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(mail_app, name="mail")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -191,15 +195,23 @@ def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = Fa
 
 
 @app.command()
-def reject(thread: str, reason: Annotated[str, typer.Option("--reason")], actor: ActorOpt = "operator:cli",
-           as_json: JsonOpt = False) -> None:
+def reject(
+    thread: str,
+    reason: Annotated[str, typer.Option("--reason")],
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+) -> None:
     """Reject the action a thread is waiting on."""
     _decide(thread, {"type": "reject", "message": reason, "actor": actor}, as_json)
 
 
 @app.command()
-def edit(thread: str, args: Annotated[str, typer.Option("--args", help="Edited arguments as JSON.")],
-         actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+def edit(
+    thread: str,
+    args: Annotated[str, typer.Option("--args", help="Edited arguments as JSON.")],
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+) -> None:
     """Edit the arguments of the waiting action, then run it."""
     try:
         parsed = json.loads(args)
@@ -214,8 +226,13 @@ def edit(thread: str, args: Annotated[str, typer.Option("--args", help="Edited a
 @app.command()
 def inbox(
     as_json: JsonOpt = False,
-    scan: Annotated[bool, typer.Option("--scan", help="Read every checkpoint instead of the index (slow; "
-                                                     "finds threads paused before the index existed).")] = False,
+    scan: Annotated[
+        bool,
+        typer.Option(
+            "--scan",
+            help="Read every checkpoint instead of the index (slow; finds threads paused before the index existed).",
+        ),
+    ] = False,
 ) -> None:
     """Approvals waiting for a person, across threads, newest first."""
     from switchboard.app import open_graph
@@ -229,8 +246,10 @@ def inbox(
     if not rows:
         out.print("nothing is waiting for a decision")
     for row in rows:
-        out.print(f"[bold]{row['thread_id']}[/bold] {row['customer_id']} · {row['action']} {json.dumps(row['args'])}"
-                  f" · {row['description']}")
+        out.print(
+            f"[bold]{row['thread_id']}[/bold] {row['customer_id']} · {row['action']} {json.dumps(row['args'])}"
+            f" · {row['description']}"
+        )
 
 
 @app.command()
@@ -257,8 +276,10 @@ def history(thread: str, as_json: JsonOpt = False) -> None:
         return
     for row in rows:
         effects = ", ".join(f"{e['tool']}{' (undone)' if e['compensated'] else ''}" for e in row["effects_after"])
-        out.print(f"{row['checkpoint_id']}  step {row['step']:>3}  turn {row['turn']}  next {','.join(row['next']) or '-'}"
-                  f"  {('effects after: ' + effects) if effects else ''}")
+        out.print(
+            f"{row['checkpoint_id']}  step {row['step']:>3}  turn {row['turn']}  next {','.join(row['next']) or '-'}"
+            f"  {('effects after: ' + effects) if effects else ''}"
+        )
 
 
 @app.command()

@@ -16,7 +16,8 @@ def demo_orders(ctx: Context) -> tuple[int, int]:
     with ctx.resources.engine.connect() as conn:
         rows = conn.execute(
             select(orders.c.id, orders.c.status, orders.c.total_cents)
-            .where(orders.c.customer_id == ctx.customer_id).order_by(orders.c.placed_at.desc())
+            .where(orders.c.customer_id == ctx.customer_id)
+            .order_by(orders.c.placed_at.desc())
         ).all()
     shipped = next(r.id for r in rows if r.status == "shipped")
     # A second demo finds the order already refunded by the first one, and says so: nothing is done twice.
@@ -43,5 +44,7 @@ def run_demo(console: Console) -> None:
             result = run_turn(graph, ctx, message, thread_id)
             calls = ", ".join(f"{c['name']}:{c['outcome']}" for c in result["tool_calls"]) or "none"
             console.print(f"[bold green]{result['department'] or 'switchboard'} ›[/bold green] {result['reply']}")
-            console.print(f"[dim]  intent {result['intent']} ({result['confidence']:.2f}) · status {result['status']}"
-                          f" · tools {calls} · sources {', '.join(result['citations']) or '-'}[/dim]")
+            console.print(
+                f"[dim]  intent {result['intent']} ({result['confidence']:.2f}) · status {result['status']}"
+                f" · tools {calls} · sources {', '.join(result['citations']) or '-'}[/dim]"
+            )

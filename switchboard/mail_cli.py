@@ -40,9 +40,7 @@ def build_channel(runner: str, stack: ExitStack) -> Any:
         run, resume, search = graph_parts(settings, stack)
     else:
         module, _, name = runner.partition(":")
-        run, resume, search = getattr(importlib.import_module(module), name or "factory")(
-            engine, settings, stack
-        )
+        run, resume, search = getattr(importlib.import_module(module), name or "factory")(engine, settings, stack)
     return MailChannel(engine, settings, run, resume, search)
 
 
@@ -51,18 +49,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="SMTP port.")] = 2525,
     runner: RunnerOpt = "graph",
-    deliver: Annotated[
-        bool, typer.Option(help="Also deliver the outbox from this process.")
-    ] = True,
+    deliver: Annotated[bool, typer.Option(help="Also deliver the outbox from this process.")] = True,
 ) -> None:
     """Receive mail for the support address, answer it, deliver the outbox; stops cleanly on SIGTERM."""
     import asyncio
 
     from mail.server import serve as serve_mail
 
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
 
     def ready(bound_host: str, bound_port: int) -> None:
         sys.stdout.write(json.dumps({"listening": f"{bound_host}:{bound_port}"}) + "\n")
@@ -83,10 +77,7 @@ def process(runner: RunnerOpt = "graph", deliver: Annotated[bool, typer.Option()
     for item in done:
         sys.stdout.write(json.dumps(item.__dict__, default=str) + "\n")
     if report:
-        sys.stdout.write(
-            json.dumps({"sent": report.sent, "retried": report.retried, "failed": report.failed})
-            + "\n"
-        )
+        sys.stdout.write(json.dumps({"sent": report.sent, "retried": report.retried, "failed": report.failed}) + "\n")
 
 
 @mail_app.command("inbox")

@@ -31,9 +31,7 @@ from switchboard.app import UserError, open_graph, run_turn
 HELD_REPLY = "Thank you for your email: we have your request."
 
 
-def _turn_once(
-    graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str
-) -> dict[str, Any]:
+def _turn_once(graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str) -> dict[str, Any]:
     """One turn per mail; a refusal the customer should read (bad input) is a result, not an error."""
     try:
         return _turn(graph, ctx, text, thread_id, key)
@@ -86,8 +84,6 @@ def graph_parts(settings: Settings, stack: ExitStack) -> tuple[TurnRunner, Resum
             ctx = Context(
                 customer_id=request.customer_id, actor=request.decision.get("actor", "service:mail"), settings=settings
             )
-            return _turn_once(
-                graph, ctx, request.request_text, request.thread_id, request.request_key
-            )
+            return _turn_once(graph, ctx, request.request_text, request.thread_id, request.request_key)
 
     return run, resume, Context(settings=settings).resources.kb_search()

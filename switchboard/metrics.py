@@ -54,48 +54,62 @@ def metrics_summary(engine: Engine, *, customer: str | None = None, top_errors: 
         latencies = [r["latency_ms"] for r in runs]
         ok = sum(r["outcome"] == "ok" for r in runs)
         errors = Counter(r["error_type"] or "unknown" for r in runs if r["outcome"] != "ok")
-        nodes.append({
-            "node": node,
-            "runs": len(runs),
-            "successes": ok,
-            "success_rate": round(ok / len(runs), 4),
-            "p50_ms": _round(percentile(latencies, 50)),
-            "p95_ms": _round(percentile(latencies, 95)),
-            "mean_ms": _round(sum(latencies) / len(latencies)),
-            "max_ms": _round(max(latencies)),
-            "tokens": sum(r["tokens"] for r in runs),
-            "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
-            "cache_hits": sum(bool(r["cache_hit"]) for r in runs),
-            "top_errors": [{"error_type": e, "count": n} for e, n in errors.most_common(top_errors)],
-        })
+        nodes.append(
+            {
+                "node": node,
+                "runs": len(runs),
+                "successes": ok,
+                "success_rate": round(ok / len(runs), 4),
+                "p50_ms": _round(percentile(latencies, 50)),
+                "p95_ms": _round(percentile(latencies, 95)),
+                "mean_ms": _round(sum(latencies) / len(latencies)),
+                "max_ms": _round(max(latencies)),
+                "tokens": sum(r["tokens"] for r in runs),
+                "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
+                "cache_hits": sum(bool(r["cache_hit"]) for r in runs),
+                "top_errors": [{"error_type": e, "count": n} for e, n in errors.most_common(top_errors)],
+            }
+        )
 
     threads = []
     for thread, runs in by_thread.items():
-        threads.append({
-            "thread_id": thread,
-            "customer_id": runs[0]["customer_id"],
-            "turns": sum(r["node"] == "intake" for r in runs),  # every turn starts at intake
+        threads.append(
+            {
+                "thread_id": thread,
+                "customer_id": runs[0]["customer_id"],
+                "turns": sum(r["node"] == "intake" for r in runs),  # every turn starts at intake
+                "node_runs": len(runs),
+                "latency_ms": round(sum(r["latency_ms"] for r in runs), 3),
+                "tokens": sum(r["tokens"] for r in runs),
+                "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
+                "errors": sum(r["outcome"] != "ok" for r in runs),
+                "models": sorted({r["model"] for r in runs if r["model"]}),
+            }
+        )
+    threads.sort(key=lambda t: (-t["cost_usd"], -t["tokens"], -t["latency_ms"], t["thread_id"]))
+
+    customers = [
+        {
+            "customer_id": cid or None,
+            "threads": len({r["thread_id"] for r in runs}),
             "node_runs": len(runs),
             "latency_ms": round(sum(r["latency_ms"] for r in runs), 3),
             "tokens": sum(r["tokens"] for r in runs),
             "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
-            "errors": sum(r["outcome"] != "ok" for r in runs),
-            "models": sorted({r["model"] for r in runs if r["model"]}),
-        })
-    threads.sort(key=lambda t: (-t["cost_usd"], -t["tokens"], -t["latency_ms"], t["thread_id"]))
-
-    customers = [{
-        "customer_id": cid or None,
-        "threads": len({r["thread_id"] for r in runs}),
-        "node_runs": len(runs),
-        "latency_ms": round(sum(r["latency_ms"] for r in runs), 3),
-        "tokens": sum(r["tokens"] for r in runs),
-        "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
-    } for cid, runs in by_customer.items()]
+        }
+        for cid, runs in by_customer.items()
+    ]
     customers.sort(key=lambda c: (-c["cost_usd"], -c["tokens"], c["customer_id"] or ""))
 
-    models = [{"model": m or None, "node_runs": len(runs), "tokens": sum(r["tokens"] for r in runs),
-               "cost_usd": round(sum(r["cost_usd"] for r in runs), 8)} for m, runs in sorted(by_model.items())]
+    models = [
+        {
+            "model": m or None,
+            "node_runs": len(runs),
+            "tokens": sum(r["tokens"] for r in runs),
+            "cost_usd": round(sum(r["cost_usd"] for r in runs), 8),
+        }
+        for m, runs in sorted(by_model.items())
+    ]
 
     run_costs = [t["cost_usd"] for t in threads]
     return {
@@ -129,6 +143,10 @@ def _cache_hit_rate(rows: list[dict[str, Any]]) -> float | None:
 
 def node_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-node part as flat rows (for `switchboard admin metrics` and the report's table)."""
-    return [{**{k: v for k, v in n.items() if k != "top_errors"},
-             "top_errors": ", ".join(f"{e['error_type']} ×{e['count']}" for e in n["top_errors"])}
-            for n in summary["nodes"]]
+    return [
+        {
+            **{k: v for k, v in n.items() if k != "top_errors"},
+            "top_errors": ", ".join(f"{e['error_type']} ×{e['count']}" for e in n["top_errors"]),
+        }
+        for n in summary["nodes"]
+    ]

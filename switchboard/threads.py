@@ -58,10 +58,17 @@ def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver, *, scan: bool =
             if scan:
                 mark_waiting(store, thread_id, customer_id, value)
             for request, config in zip(value.get("action_requests", []), value.get("review_configs", []), strict=False):
-                waiting.append({"thread_id": thread_id, "customer_id": customer_id,
-                                "action": request["name"], "args": request["args"],
-                                "description": request["description"],
-                                "allowed_decisions": config["allowed_decisions"], "since": since})
+                waiting.append(
+                    {
+                        "thread_id": thread_id,
+                        "customer_id": customer_id,
+                        "action": request["name"],
+                        "args": request["args"],
+                        "description": request["description"],
+                        "allowed_decisions": config["allowed_decisions"],
+                        "since": since,
+                    }
+                )
     waiting.sort(key=lambda row: row["since"], reverse=True)
     return waiting
 
@@ -91,17 +98,20 @@ def history(graph: CompiledStateGraph, base: Context, thread_id: str) -> list[di
     rows = []
     for snap in reversed(snapshots):
         created = datetime.fromisoformat(snap.created_at) if snap.created_at else None
-        rows.append({
-            "checkpoint_id": snap.config["configurable"]["checkpoint_id"],
-            "step": snap.metadata.get("step") if snap.metadata else None,
-            "turn": snap.values.get("turn"),
-            "next": list(snap.next),
-            "created_at": snap.created_at,
-            "effects_after": [
-                {"tool": e["tool"], "key": e["idempotency_key"], "compensated": e["compensated_at"] is not None}
-                for e in effects if created is None or _aware(e["created_at"]) > created
-            ],
-        })
+        rows.append(
+            {
+                "checkpoint_id": snap.config["configurable"]["checkpoint_id"],
+                "step": snap.metadata.get("step") if snap.metadata else None,
+                "turn": snap.values.get("turn"),
+                "next": list(snap.next),
+                "created_at": snap.created_at,
+                "effects_after": [
+                    {"tool": e["tool"], "key": e["idempotency_key"], "compensated": e["compensated_at"] is not None}
+                    for e in effects
+                    if created is None or _aware(e["created_at"]) > created
+                ],
+            }
+        )
     return rows
 
 
@@ -111,8 +121,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoint_id: str, *,
-             route: str | None = None, actor: str = "operator:cli") -> dict[str, Any]:
+def rollback(
+    graph: CompiledStateGraph,
+    base: Context,
+    thread_id: str,
+    checkpoint_id: str,
+    *,
+    route: str | None = None,
+    actor: str = "operator:cli",
+) -> dict[str, Any]:
     """Fork the thread at a checkpoint, compensate the effects made after it, then continue.
 
     With ``route`` the fork continues at that department's specialist; without it,
@@ -121,17 +138,31 @@ def rollback(graph: CompiledStateGraph, base: Context, thread_id: str, checkpoin
     """
     if route is not None and route not in DEPARTMENTS:
         raise UserError(f"--route must be one of {', '.join(DEPARTMENTS)}")
-    target = next((s for s in graph.get_state_history(_config(thread_id))
-                   if s.config["configurable"]["checkpoint_id"] == checkpoint_id), None)
+    target = next(
+        (
+            s
+            for s in graph.get_state_history(_config(thread_id))
+            if s.config["configurable"]["checkpoint_id"] == checkpoint_id
+        ),
+        None,
+    )
     if target is None:
         raise UserError(f"checkpoint {checkpoint_id!r} is not in thread {thread_id!r} (see `switchboard history`)")
     ctx = base.with_(customer_id=thread_customer(graph, thread_id), actor=actor)
     engine = ctx.resources.engine
     after = datetime.fromisoformat(target.created_at) if target.created_at else None
     compensated = compensate_after(engine, thread_id, after, actor=actor, checkpoint_id=checkpoint_id)
-    write_audit(engine, action="rollback", outcome="ok", thread_id=thread_id, customer_id=ctx.customer_id,
-                node="rollback", actor=actor, args={"checkpoint_id": checkpoint_id, "route": route},
-                detail=f"{len(compensated)} effect(s) compensated")
+    write_audit(
+        engine,
+        action="rollback",
+        outcome="ok",
+        thread_id=thread_id,
+        customer_id=ctx.customer_id,
+        node="rollback",
+        actor=actor,
+        args={"checkpoint_id": checkpoint_id, "route": route},
+        detail=f"{len(compensated)} effect(s) compensated",
+    )
     latest_branch = int(graph.get_state(_config(thread_id)).values.get("branch", 0))
     update: dict[str, Any] = {"branch": latest_branch + 1}
     goto = route or (target.next[0] if target.next else None)

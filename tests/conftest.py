@@ -99,8 +99,14 @@ def test_settings(store_url: str, kb_dir: str, classifier_path: str, tmp_path: P
     from core.settings import Settings
 
     return Settings(_env_file=None).with_(  # type: ignore[call-arg]
-        model="fake:facts", smart_model=None, database_url=store_url, chroma_dir=kb_dir,
-        classifier_path=classifier_path, rate_limit="100000/minute", model_cache_path=tmp_path / "model_cache.sqlite")
+        model="fake:facts",
+        smart_model=None,
+        database_url=store_url,
+        chroma_dir=kb_dir,
+        classifier_path=classifier_path,
+        rate_limit="100000/minute",
+        model_cache_path=tmp_path / "model_cache.sqlite",
+    )
 
 
 @pytest.fixture
@@ -129,4 +135,3 @@ def _clear_fakes() -> Iterator[None]:
     from core.models import unregister_fakes
 
     unregister_fakes()
-

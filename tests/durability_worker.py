@@ -22,8 +22,13 @@ if os.environ.get("SWITCHBOARD_TEST_CLASSIFIER"):
 
 
 def context(spec: dict[str, Any]) -> Context:
-    return Context(customer_id=spec["customer_id"]).with_(model="fake:facts", database_url=spec["store_url"],
-        chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
+    return Context(customer_id=spec["customer_id"]).with_(
+        model="fake:facts",
+        database_url=spec["store_url"],
+        chroma_dir=spec["kb_dir"],
+        classifier_path=spec["classifier_path"],
+        rate_limit="100000/minute",
+    )
 
 
 def ask(spec: dict[str, Any], message: str, thread_id: str) -> None:
@@ -34,8 +39,12 @@ def ask(spec: dict[str, Any], message: str, thread_id: str) -> None:
 def approve(spec: dict[str, Any], thread_id: str) -> None:
     # ValueError: the other approver got there first and nothing is waiting any more.
     with open_checkpointer(spec["checkpoint_url"]) as saver, contextlib.suppress(ValueError):
-        resume_turn(build_graph().compile(checkpointer=saver), context(spec), thread_id,
-                    {"type": "approve", "actor": f"operator:pid{os.getpid()}"})
+        resume_turn(
+            build_graph().compile(checkpointer=saver),
+            context(spec),
+            thread_id,
+            {"type": "approve", "actor": f"operator:pid{os.getpid()}"},
+        )
 
 
 def resume(spec: dict[str, Any], thread_id: str) -> None:

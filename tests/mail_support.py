@@ -102,9 +102,7 @@ class ScriptedRunner:
 
     def act(self, request: TurnRequest, tool: str, order_id: str) -> None:
         """A world-changing effect, once per message key (the runner contract's idempotency)."""
-        args = json.dumps(
-            {"message_key": request.message_key, "order_id": order_id}, sort_keys=True
-        )
+        args = json.dumps({"message_key": request.message_key, "order_id": order_id}, sort_keys=True)
         with self.engine.begin() as conn:
             if conn.execute(select(audit_log.c.id).where(audit_log.c.args_json == args)).first():
                 return
@@ -139,9 +137,7 @@ class ScriptedRunner:
 
 def actions(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(audit_log).where(audit_log.c.tool.in_(ACTION_TOOLS)).order_by(audit_log.c.id)
-        )
+        rows = conn.execute(select(audit_log).where(audit_log.c.tool.in_(ACTION_TOOLS)).order_by(audit_log.c.id))
         return [{**dict(r._mapping), **json.loads(r.args_json)} for r in rows]
 
 
@@ -173,9 +169,7 @@ class Sink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.changed:
-            self.messages.append(
-                (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
-            )
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
             self.changed.notify_all()
         return "250 OK"
 
@@ -208,9 +202,7 @@ def code_in(raw: bytes) -> str | None:
     return found.group(1) if found else None
 
 
-def fill(
-    raw: bytes, replies: dict[str, str], threads: dict[str, str], codes: dict[str, str]
-) -> bytes:
+def fill(raw: bytes, replies: dict[str, str], threads: dict[str, str], codes: dict[str, str]) -> bytes:
     """Replace the corpus placeholders {{reply:NN}}, {{thread:NN}} and {{code:NN}}."""
     text = raw.decode("utf-8", "surrogateescape")
     table = {"reply": replies, "thread": threads, "code": codes}
@@ -219,6 +211,4 @@ def fill(
         kind, ref = match.group(1), match.group(2)
         return table[kind].get(ref) or stable_message_id(f"missing:{ref}", "nowhere.example")
 
-    return re.sub(r"\{\{(reply|thread|code):(\d\d)\}\}", sub, text).encode(
-        "utf-8", "surrogateescape"
-    )
+    return re.sub(r"\{\{(reply|thread|code):(\d\d)\}\}", sub, text).encode("utf-8", "surrogateescape")

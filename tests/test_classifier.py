@@ -194,7 +194,7 @@ def test_load_or_train_trains_once_and_retrains_when_stale(model, tmp_path, monk
     assert len(calls) == 1  # fresh: loaded, not trained
 
     with csv_copy.open("a", encoding="utf-8") as fh:  # the data changed: stale
-        fh.write('customer support,virtual assistant,cancel it,cancel_order,,,,,ORDER,B,ok\n')
+        fh.write("customer support,virtual assistant,cancel it,cancel_order,,,,,ORDER,B,ok\n")
     load_or_train(path, csv_copy)
     assert len(calls) == 2
 
@@ -253,12 +253,17 @@ def test_the_routing_guards_leave_real_requests_to_act(model) -> None:
 
     acting = ("cancel_order", "delete_account", "get_refund")
     texts, labels = clf.read_bitext(DEFAULT_CSV)
-    demoted = [t for t, label in zip(texts, labels, strict=True)
-               if label in acting and reading_intent(label, t, model.canonical) != label]
+    demoted = [
+        t
+        for t, label in zip(texts, labels, strict=True)
+        if label in acting and reading_intent(label, t, model.canonical) != label
+    ]
     assert len(demoted) <= 2, demoted  # "I can't pay for purchase …" is filed under cancel_order
     for name, path in HAND_SETS.items():
         rows = [r for r in read_jsonl(path) if r["intent"] in acting]
-        assert [r["text"] for r in rows if reading_intent(r["intent"], r["text"], model.canonical) != r["intent"]] == [], name
+        assert [
+            r["text"] for r in rows if reading_intent(r["intent"], r["text"], model.canonical) != r["intent"]
+        ] == [], name
     assert reading_intent("delete_account", "my account", model.canonical) == "edit_account"
     assert reading_intent("cancel_order", "what is the fee to cancel order 11197?") == "check_cancellation_fee"
     assert reading_intent("cancel_order", "why was my order cancelled?") == "track_order"

@@ -15,10 +15,15 @@ BIN = Path(sys.executable).parent / "switchboard"
 
 @pytest.fixture
 def run(store_url: str, kb_dir: str, classifier_path: str, tmp_path: Path):  # noqa: ANN201
-    env = {**os.environ, "SWITCHBOARD_DATABASE_URL": store_url, "SWITCHBOARD_CHROMA_DIR": kb_dir,
-           "SWITCHBOARD_CLASSIFIER_PATH": classifier_path, "SWITCHBOARD_MODEL": "fake:facts",
-           "SWITCHBOARD_CHECKPOINT_URL": f"sqlite:///{tmp_path / 'checkpoints.sqlite'}",
-           "SWITCHBOARD_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATABASE_URL": store_url,
+        "SWITCHBOARD_CHROMA_DIR": kb_dir,
+        "SWITCHBOARD_CLASSIFIER_PATH": classifier_path,
+        "SWITCHBOARD_MODEL": "fake:facts",
+        "SWITCHBOARD_CHECKPOINT_URL": f"sqlite:///{tmp_path / 'checkpoints.sqlite'}",
+        "SWITCHBOARD_HOME": str(tmp_path),
+    }
 
     def invoke(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(BIN), *args], input=stdin, env=env, capture_output=True, text=True, timeout=120)
@@ -35,19 +40,30 @@ def test_ask_json_has_the_documented_shape_and_threads_continue(run) -> None:
     assert all(set(c) >= {"name", "args", "outcome"} for c in result["tool_calls"])
     assert all(set(n) == {"latency_ms", "tokens", "cost_usd"} for n in result["nodes"].values())
 
-    again = run("ask", "-", "--customer", "C0007", "--thread", result["thread_id"], "--json",
-                stdin="and what is your return policy?")
+    again = run(
+        "ask",
+        "-",
+        "--customer",
+        "C0007",
+        "--thread",
+        result["thread_id"],
+        "--json",
+        stdin="and what is your return policy?",
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["thread_id"] == result["thread_id"]
 
 
-@pytest.mark.parametrize("args", [
-    ("ask", "", "--customer", "C0007"),
-    ("ask", "hello", "--customer", "C9999"),
-    ("ask", "hello"),
-    ("approve", "t-does-not-exist"),
-    ("edit", "t-x", "--args", "{not json"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ask", "", "--customer", "C0007"),
+        ("ask", "hello", "--customer", "C9999"),
+        ("ask", "hello"),
+        ("approve", "t-does-not-exist"),
+        ("edit", "t-x", "--args", "{not json"),
+    ],
+)
 def test_user_mistakes_exit_2_with_one_line_and_no_traceback(run, args: tuple[str, ...]) -> None:
     done = run(*args)
     assert done.returncode == 2, (done.stdout, done.stderr)
@@ -102,4 +118,5 @@ def test_a_big_refund_waits_is_approved_from_another_process_once_and_rolled_bac
     with engine.connect() as conn:
         assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10859)).scalars().all() == ["reversed"]
         assert conn.execute(select(audit_log.c.actor).where(audit_log.c.action == "approval")).scalars().all() == [
-            "operator:alice"]
+            "operator:alice"
+        ]

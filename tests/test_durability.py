@@ -56,14 +56,22 @@ def pg_database(pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def spec(request: pytest.FixtureRequest, store_url: str, kb_dir: str, classifier_path: str, tmp_path: Any) -> dict[str, Any]:
+def spec(
+    request: pytest.FixtureRequest, store_url: str, kb_dir: str, classifier_path: str, tmp_path: Any
+) -> dict[str, Any]:
     if request.param == "sqlite":
         store, checkpoints = store_url, f"sqlite:///{tmp_path / 'checkpoints.sqlite'}"
     else:
         store = request.getfixturevalue("pg_database")
         checkpoints = store.replace("postgresql+psycopg://", "postgresql://")
-    return {"backend": request.param, "customer_id": "C0007", "store_url": store, "checkpoint_url": checkpoints,
-            "kb_dir": kb_dir, "classifier_path": classifier_path}
+    return {
+        "backend": request.param,
+        "customer_id": "C0007",
+        "store_url": store,
+        "checkpoint_url": checkpoints,
+        "kb_dir": kb_dir,
+        "classifier_path": classifier_path,
+    }
 
 
 def kill(pid: int | None) -> None:
@@ -73,21 +81,40 @@ def kill(pid: int | None) -> None:
 
 
 def ctx_of(spec: dict[str, Any]) -> Context:
-    return Context(customer_id=spec["customer_id"]).with_(model="fake:facts", database_url=spec["store_url"],
-        chroma_dir=spec["kb_dir"], classifier_path=spec["classifier_path"], rate_limit="100000/minute")
+    return Context(customer_id=spec["customer_id"]).with_(
+        model="fake:facts",
+        database_url=spec["store_url"],
+        chroma_dir=spec["kb_dir"],
+        classifier_path=spec["classifier_path"],
+        rate_limit="100000/minute",
+    )
 
 
 def refunds_of(spec: dict[str, Any], thread_id: str) -> int:
     with make_engine(spec["store_url"]).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(refunds)
-                                .where(refunds.c.idempotency_key.like(f"{thread_id}|%"))).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(refunds).where(refunds.c.idempotency_key.like(f"{thread_id}|%"))
+            ).scalar_one()
+        )
 
 
 def order_id(spec: dict[str, Any], status: str, *, above: int = 0, below: int = 10**9) -> int:
     with make_engine(spec["store_url"]).connect() as conn:
-        return int(conn.execute(select(orders.c.id).where(
-            orders.c.customer_id == spec["customer_id"], orders.c.status == status,
-            orders.c.total_cents > above, orders.c.total_cents <= below).order_by(orders.c.id)).scalars().first())
+        return int(
+            conn.execute(
+                select(orders.c.id)
+                .where(
+                    orders.c.customer_id == spec["customer_id"],
+                    orders.c.status == status,
+                    orders.c.total_cents > above,
+                    orders.c.total_cents <= below,
+                )
+                .order_by(orders.c.id)
+            )
+            .scalars()
+            .first()
+        )
 
 
 def recover(spec: dict[str, Any], message: str, thread_id: str) -> dict[str, Any]:
@@ -130,8 +157,10 @@ def test_kill_minus_9_at_random_points_then_resume_refunds_exactly_once(forkserv
         count = refunds_of(spec, thread_id)
         duplicates += count > 1
         missing += count == 0
-    print(f"\n[{spec['backend']}] turn {window * 1000:.0f} ms; kill/resume trials: {trials}, killed mid-turn: {killed_mid_turn}, "
-          f"duplicates: {duplicates}, missing: {missing}")
+    print(
+        f"\n[{spec['backend']}] turn {window * 1000:.0f} ms; kill/resume trials: {trials}, killed mid-turn: {killed_mid_turn}, "
+        f"duplicates: {duplicates}, missing: {missing}"
+    )
     assert duplicates == 0 and missing == 0
     assert killed_mid_turn >= trials // 3, "the kills must land inside turns, not after them"
 
@@ -189,8 +218,11 @@ def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(gr
     ctx = make_context()
     engine = create_engine(ctx.settings.resolved_database_url())
     with engine.connect() as conn:
-        big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",
-                                                     orders.c.total_cents > 50000)).scalar_one()
+        big = conn.execute(
+            select(orders.c.id).where(
+                orders.c.customer_id == "C0007", orders.c.status == "delivered", orders.c.total_cents > 50000
+            )
+        ).scalar_one()
     first = run_turn(graph, ctx, f"I want a refund for order {big}")
     done = resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:alice"})
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
@@ -198,18 +230,24 @@ def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(gr
     before_billing = next(h for h in history if h["next"] == ["billing"])
     assert [e["tool"] for e in before_billing["effects_after"]] == ["issue_refund"]
 
-    result = threads.rollback(graph, ctx, first["thread_id"], before_billing["checkpoint_id"], route="general",
-                              actor="operator:bob")
+    result = threads.rollback(
+        graph, ctx, first["thread_id"], before_billing["checkpoint_id"], route="general", actor="operator:bob"
+    )
     assert [c["outcome"] for c in result["compensated"]] == ["ok"]
     assert result["department"] == "general"
     with engine.connect() as conn:
         assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == big)).scalars().all() == ["reversed"]
         assert conn.execute(select(orders.c.status).where(orders.c.id == big)).scalar_one() == "delivered"
-        audit = conn.execute(select(audit_log.c.action, audit_log.c.actor)
-                             .where(audit_log.c.action.in_(["compensation", "rollback"]))).all()
+        audit = conn.execute(
+            select(audit_log.c.action, audit_log.c.actor).where(audit_log.c.action.in_(["compensation", "rollback"]))
+        ).all()
         assert set(audit) == {("compensation", "operator:bob"), ("rollback", "operator:bob")}
-        assert conn.execute(select(func.count()).select_from(effects)
-                            .where(effects.c.compensated_at.is_not(None))).scalar_one() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(effects).where(effects.c.compensated_at.is_not(None))
+            ).scalar_one()
+            == 1
+        )
     # Rolling back again to the same point undoes nothing twice.
     again = threads.rollback(graph, ctx, first["thread_id"], before_billing["checkpoint_id"], route="general")
     assert again["compensated"] == []
@@ -229,8 +267,9 @@ def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: 
             assert refunds_of(spec, thread_id) == 0
             return
         if decision == "edit_over_limit":
-            done = resume_turn(graph, ctx, thread_id, {"type": "edit", "args": {"order_id": order,
-                                                                                  "amount_usd": "99999.00"}})
+            done = resume_turn(
+                graph, ctx, thread_id, {"type": "edit", "args": {"order_id": order, "amount_usd": "99999.00"}}
+            )
             assert ("issue_refund", "failed") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
             assert refunds_of(spec, thread_id) == 0
             return
@@ -244,5 +283,11 @@ def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: 
         statuses = conn.execute(select(refunds.c.status).where(refunds.c.idempotency_key.like(f"{thread_id}|%")))
         assert statuses.scalars().all() == ["reversed"]
         assert conn.execute(select(orders.c.status).where(orders.c.id == order)).scalar_one() == "delivered"
-        assert conn.execute(select(func.count()).select_from(audit_log).where(
-            audit_log.c.thread_id == thread_id, audit_log.c.action == "compensation")).scalar_one() == 1
+        assert (
+            conn.execute(
+                select(func.count())
+                .select_from(audit_log)
+                .where(audit_log.c.thread_id == thread_id, audit_log.c.action == "compensation")
+            ).scalar_one()
+            == 1
+        )

@@ -39,8 +39,19 @@ def test_datasets_are_valid_and_cover_every_department_and_case() -> None:
     assert len(scenarios) >= 40
     tags = {t for s in scenarios for t in s.tags}
     assert set(DEPARTMENTS) <= tags
-    assert {"approval", "approve", "reject", "edit", "fault", "bad_input", "cross_customer", "multi_issue",
-            "multi_turn", "under_threshold", "over_threshold"} <= tags
+    assert {
+        "approval",
+        "approve",
+        "reject",
+        "edit",
+        "fault",
+        "bad_input",
+        "cross_customer",
+        "multi_issue",
+        "multi_turn",
+        "under_threshold",
+        "over_threshold",
+    } <= tags
     rows = load_rows()
     assert {r["kind"] for r in rows} == {"policy", "turn"}
     assert any(r["must_stop"] for r in rows) and any(not r["must_stop"] for r in rows)
@@ -86,12 +97,21 @@ def test_the_grader_fails_a_wrong_expected_database_state(ws: Workspace) -> None
     right = _scenario("billing-refund-small-auto")
     assert _grade(ws, right)["passed"]
 
-    off_by_a_cent = dataclasses.replace(right, expected={**right.expected, "db": {
-        "refunds_added": [{"order_id": 10956, "amount_cents": 36499}], "orders_status": {"10956": "refunded"}}})
+    off_by_a_cent = dataclasses.replace(
+        right,
+        expected={
+            **right.expected,
+            "db": {
+                "refunds_added": [{"order_id": 10956, "amount_cents": 36499}],
+                "orders_status": {"10956": "refunded"},
+            },
+        },
+    )
     graded = _grade(ws, off_by_a_cent)
     assert not graded["passed"] and graded["checks"]["db"] is False
     assert graded["db_diff"]["refunds"]["missing"] == [
-        {"amount_cents": 36499, "customer_id": "C0007", "order_id": 10956, "status": "pending"}]
+        {"amount_cents": 36499, "customer_id": "C0007", "order_id": 10956, "status": "pending"}
+    ]
 
     nothing_changes = dataclasses.replace(right, expected={**right.expected, "db": {}})
     graded = _grade(ws, nothing_changes)
@@ -130,18 +150,21 @@ def test_world_state_changes_are_declared_not_copied(ws: Workspace) -> None:
 
 
 def test_gates_hold_or_fail_per_bound() -> None:
-    thresholds = {"e2e": {"min": {"pass_rate": 0.9, "citations": 0.8}, "max": {"unsafe": 0},
-                          "real": {"min": {"pass_rate": 0.5}}}}
+    thresholds = {
+        "e2e": {"min": {"pass_rate": 0.9, "citations": 0.8}, "max": {"unsafe": 0}, "real": {"min": {"pass_rate": 0.5}}}
+    }
     rows = gate("e2e", {"pass_rate": 0.85, "citations": None, "unsafe": 1}, thresholds)
     assert {r["metric"]: r["ok"] for r in rows} == {"pass_rate": False, "citations": True, "unsafe": False}
-    assert all(r["ok"] for r in gate("e2e", {"pass_rate": 0.6}, {"e2e": thresholds["e2e"] | {"max": {}}},
-                                     real_model=True))
+    assert all(
+        r["ok"] for r in gate("e2e", {"pass_rate": 0.6}, {"e2e": thresholds["e2e"] | {"max": {}}}, real_model=True)
+    )
     assert not gate("e2e", {}, {"e2e": {"min": {"typo_metric": 0.5}}})[0]["ok"], "an unknown metric fails"
 
 
 @pytest.mark.filterwarnings("ignore::langsmith._internal._beta_decorator.LangSmithBetaWarning")
 def test_no_langsmith_client_without_a_key_and_offline_experiment_replays_results(
-        ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import langsmith
     from langsmith.schemas import Example
 
@@ -158,8 +181,10 @@ def test_no_langsmith_client_without_a_key_and_offline_experiment_replays_result
 
     client = langsmith.Client(api_url="http://127.0.0.1:9", api_key="offline", info={"version": "0.0.0"})
     dataset = uuid.uuid4()
-    data = [Example(id=uuid.uuid4(), dataset_id=dataset, inputs={"id": s["id"]}, outputs={})
-            for s in report["suites"]["e2e"]["scenarios"]]
+    data = [
+        Example(id=uuid.uuid4(), dataset_id=dataset, inputs={"id": s["id"]}, outputs={})
+        for s in report["suites"]["e2e"]["scenarios"]
+    ]
     results = list(langsmith_experiment(report["suites"]["e2e"], client=client, data=data, upload=False))
     scores = {r["example"].inputs["id"]: {e.key: e.score for e in r["evaluation_results"]["results"]} for r in results}
     assert scores["billing-invoice"]["passed"] == 1.0 and scores["billing-invoice"]["db"] == 1.0
@@ -176,8 +201,9 @@ class _nullcontext:
         return None
 
 
-def test_run_evals_prints_one_json_object_and_the_exit_code(ws: Workspace, monkeypatch: pytest.MonkeyPatch,
-                                                            tmp_path: Path) -> None:
+def test_run_evals_prints_one_json_object_and_the_exit_code(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import json
 
     from evals import cli as measure

@@ -26,10 +26,7 @@ def test_staged_files_are_valid_and_name_seeded_rows(seeded_sqlite: Path) -> Non
 def test_repeated_sentences_are_found_whatever_the_case_and_spacing() -> None:
     twice = "I could not find order 11002 on your account. I could  not find order 11002 on your account."
     assert e2e.repeated_sentences(twice) == ["i could not find order 11002 on your account"]
-    assert (
-        e2e.repeated_sentences("Order 11197 is now cancelled. Order 11096 arrives on 2026-11-17.")
-        == []
-    )
+    assert e2e.repeated_sentences("Order 11197 is now cancelled. Order 11096 arrives on 2026-11-17.") == []
     assert e2e.repeated_sentences("Thanks! Thanks!") == []  # too short to count
 
 

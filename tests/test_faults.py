@@ -37,18 +37,22 @@ class Drill:
     not_routed: list[str] = field(default_factory=list)
 
     def line(self, name: str) -> str:
-        return (f"{name}: questions={self.questions} completed={self.completed} "
-                f"({100 * self.completed / max(1, self.questions):.1f}%) manual_review={self.manual_review} "
-                f"({100 * self.manual_review / max(1, self.questions):.1f}%) crashes={len(self.crashes)} "
-                f"invented_statuses={len(self.invented)} unaccounted={len(self.neither)} not_routed={len(self.not_routed)}")
+        return (
+            f"{name}: questions={self.questions} completed={self.completed} "
+            f"({100 * self.completed / max(1, self.questions):.1f}%) manual_review={self.manual_review} "
+            f"({100 * self.manual_review / max(1, self.questions):.1f}%) crashes={len(self.crashes)} "
+            f"invented_statuses={len(self.invented)} unaccounted={len(self.neither)} not_routed={len(self.not_routed)}"
+        )
 
 
 def paid_orders(url: str, limit: int) -> list[tuple[int, str, list[str]]]:
     """(order id, owner, payment statuses) for seeded orders with payments, spread over the customers."""
     with create_engine(url).connect() as conn:
-        rows = conn.execute(select(payments.c.order_id, orders.c.customer_id, payments.c.status)
-                            .join(orders, orders.c.id == payments.c.order_id)
-                            .order_by(payments.c.order_id, payments.c.id)).all()
+        rows = conn.execute(
+            select(payments.c.order_id, orders.c.customer_id, payments.c.status)
+            .join(orders, orders.c.id == payments.c.order_id)
+            .order_by(payments.c.order_id, payments.c.id)
+        ).all()
     statuses: dict[int, list[str]] = defaultdict(list)
     owner: dict[int, str] = {}
     for order_id, customer_id, status in rows:
@@ -108,7 +112,9 @@ def run_drill(graph: Any, make_context: Any, url: str, *, faults: str, count: in
 
 def _manual_review_threads(url: str) -> set[str]:
     with create_engine(url).connect() as conn:
-        return {r.thread_id for r in conn.execute(select(tickets.c.thread_id).where(tickets.c.queue == "manual_review"))}
+        return {
+            r.thread_id for r in conn.execute(select(tickets.c.thread_id).where(tickets.c.queue == "manual_review"))
+        }
 
 
 def test_the_fault_spec_reaches_the_gateway() -> None:
@@ -121,8 +127,9 @@ def test_the_fault_spec_reaches_the_gateway() -> None:
 def test_payment_lookups_survive_a_30_percent_outage(graph, make_context, store_url) -> None:
     drill = run_drill(graph, make_context, store_url, faults="get_payment_status=0.3", count=200, name="flaky")
     with create_engine(store_url).connect() as conn:  # the faults really fired: the gateway retried them
-        retries = conn.execute(select(audit_log.c.id).where(audit_log.c.action == "tool_retry",
-                                                            audit_log.c.tool == "get_payment_status")).all()
+        retries = conn.execute(
+            select(audit_log.c.id).where(audit_log.c.action == "tool_retry", audit_log.c.tool == "get_payment_status")
+        ).all()
     print(f"flaky: {len(retries)} retried attempts")
     assert len(retries) >= 40
     assert drill.questions == 200
@@ -147,8 +154,7 @@ def test_model_hard_down_still_answers_from_the_facts(graph, make_context, store
 
 
 def test_model_and_payments_down_together(graph, make_context, store_url) -> None:
-    drill = run_drill(graph, make_context, store_url, faults="get_payment_status=1,model=1", count=20,
-                      name="all-down")
+    drill = run_drill(graph, make_context, store_url, faults="get_payment_status=1,model=1", count=20, name="all-down")
     assert drill.crashes == [] and drill.invented == []
     assert drill.manual_review == drill.questions, drill.neither
 

@@ -65,9 +65,7 @@ def test_each_corpus_message_gets_its_outcome(mail_store: str) -> None:
         raw = fill((CORPUS / case["file"]).read_bytes(), replies, threads, codes)
         sender = case.get("envelope_from", parse_message(raw).from_addr)
         calls, acted = len(runner.calls), len(actions(engine))
-        stored = channel.receive(
-            raw, envelope_from=sender, envelope_to=["support@northwind.example"]
-        )
+        stored = channel.receive(raw, envelope_from=sender, envelope_to=["support@northwind.example"])
         if case.get("duplicate"):
             if not stored.duplicate or channel.process_next() is not None:
                 failures.append(f"{ref}: a second delivery was processed again")
@@ -75,13 +73,9 @@ def test_each_corpus_message_gets_its_outcome(mail_store: str) -> None:
         item = channel.process_next()
         assert item is not None and not stored.duplicate, ref
         with engine.connect() as conn:
-            reply = conn.execute(
-                select(mail_outbox).where(mail_outbox.c.inbox_id == item.inbox_id)
-            ).first()
+            reply = conn.execute(select(mail_outbox).where(mail_outbox.c.inbox_id == item.inbox_id)).first()
             marked = {r.address for r in conn.execute(select(mail_undeliverable.c.address))}
-        problems = check(
-            case, item, reply, runner, calls, len(actions(engine)) - acted, threads, marked
-        )
+        problems = check(case, item, reply, runner, calls, len(actions(engine)) - acted, threads, marked)
         failures.extend(f"{ref}: {p}" for p in problems)
         if item.thread_id:
             threads[ref] = item.thread_id
@@ -121,9 +115,7 @@ def check(
         if reply.kind != case.get("kind", reply.kind if case["outcome"] == "empty" else "reply"):
             problems.append(f"reply kind {reply.kind!r}, expected {case.get('kind', 'reply')!r}")
         if reply.status != case.get("status", "pending"):
-            problems.append(
-                f"outbox status {reply.status!r}, expected {case.get('status', 'pending')!r}"
-            )
+            problems.append(f"outbox status {reply.status!r}, expected {case.get('status', 'pending')!r}")
         body = parse_message(reply.raw).text
         problems += [f"reply lacks {s!r}" for s in case.get("reply_has", []) if s not in body]
         problems += [f"reply has {s!r}" for s in case.get("reply_not", []) if s in body]
@@ -133,31 +125,21 @@ def check(
     if case.get("understood_has") or case.get("understood_not"):
         text = runner.calls[-1].text if called else ""
         problems += [
-            f"understood lacks {s!r} in {text[:200]!r}"
-            for s in case.get("understood_has", [])
-            if s not in text
+            f"understood lacks {s!r} in {text[:200]!r}" for s in case.get("understood_has", []) if s not in text
         ]
         problems += [f"understood has {s!r}" for s in case.get("understood_not", []) if s in text]
     if "acts" in case and bool(acted) != case["acts"]:
-        problems.append(
-            f"{acted} world-changing action(s), expected {'one' if case['acts'] else 'none'}"
-        )
+        problems.append(f"{acted} world-changing action(s), expected {'one' if case['acts'] else 'none'}")
     if acted > 1:
         problems.append(f"{acted} actions for one message")
     expected_thread = case.get("thread")
     if expected_thread == "new" and item.thread_id in threads.values():
         problems.append(f"thread {item.thread_id} is not new")
-    if (
-        expected_thread
-        and expected_thread.startswith("same:")
-        and item.thread_id != threads.get(expected_thread[5:])
-    ):
+    if expected_thread and expected_thread.startswith("same:") and item.thread_id != threads.get(expected_thread[5:]):
         problems.append(f"thread {item.thread_id}, expected that of {expected_thread[5:]}")
     if "marks" in case and not set(case["marks"]) <= marked:
         problems.append(f"undeliverable {sorted(marked)}, expected {case['marks']}")
-    if case.get("marks") == [] and (
-        "james.anderson@example.com" in marked or "noah.rossi@example.com" in marked
-    ):
+    if case.get("marks") == [] and ("james.anderson@example.com" in marked or "noah.rossi@example.com" in marked):
         problems.append(f"a forged or delayed bounce marked {sorted(marked)}")
     return problems
 

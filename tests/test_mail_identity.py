@@ -54,9 +54,7 @@ def test_authentication_results_are_parsed_with_comments_and_quotes() -> None:
             None,
         ),  # not aligned with From
         (
-            [
-                "mx.northwind.example; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=example.com"
-            ],
+            ["mx.northwind.example; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=example.com"],
             False,
             None,
         ),
@@ -86,16 +84,12 @@ def test_proof_needs_an_aligned_pass_from_a_trusted_host(
 
 
 def test_no_trusted_host_configured_means_no_proof() -> None:
-    proof = sender_proof(
-        parse_message(mail("mx.northwind.example; dkim=pass header.d=example.com")), frozenset()
-    )
+    proof = sender_proof(parse_message(mail("mx.northwind.example; dkim=pass header.d=example.com")), frozenset())
     assert not proof.verified and "no trusted" in proof.detail
 
 
 def test_alignment_is_relaxed_but_not_loose() -> None:
-    assert aligned("example.com", "mail.example.com") and aligned(
-        "a@mail.example.com", "example.com"
-    )
+    assert aligned("example.com", "mail.example.com") and aligned("a@mail.example.com", "example.com")
     assert not aligned("example.com", "notexample.com") and not aligned("", "example.com")
 
 
@@ -124,13 +118,8 @@ def test_codes_work_once_expire_and_retire_after_wrong_tries(store_url: str) -> 
             ttl_s=3600,
         )
         assert codes_in(f"ok here it is: {code.lower().replace('-', ' ')}") == [code]
-        assert (
-            check_code(conn, customer_id="C0001", text=code, now=now).match is None
-        )  # another customer
-        assert (
-            check_code(conn, customer_id="C0007", text=code, now=now + timedelta(hours=2)).match
-            is None
-        )  # expired
+        assert check_code(conn, customer_id="C0001", text=code, now=now).match is None  # another customer
+        assert check_code(conn, customer_id="C0007", text=code, now=now + timedelta(hours=2)).match is None  # expired
         found = check_code(conn, customer_id="C0007", text=f"yes {code}", now=now)
         assert found.match is not None and found.match.request_text == "refund order 10956"
         assert mark_used(conn, found.match, inbox_id=2, now=now)

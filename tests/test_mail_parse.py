@@ -12,9 +12,7 @@ def test_latin1_labels_read_as_windows_1252_and_unknown_labels_fall_back() -> No
     assert decode_text(b"caf\xe9 \x93ok\x94", "iso-8859-1") == "café “ok”"
     assert decode_text("naïve".encode(), None) == "naïve"  # unlabelled 8-bit: UTF-8 first
     assert decode_text("naïve".encode(), "x-unknown") == "naïve"
-    assert (
-        decode_text(b"\x81\x8d caf\xe9", "utf-8") == "\x81\x8d café"
-    )  # no codec fits: Latin-1, never fails
+    assert decode_text(b"\x81\x8d caf\xe9", "utf-8") == "\x81\x8d café"  # no codec fits: Latin-1, never fails
 
 
 def test_html_quotes_scripts_and_outlook_history_are_removed() -> None:
@@ -33,9 +31,7 @@ def test_replies_lose_quotes_and_signatures_but_keep_lists_and_forwards() -> Non
         "On Mon, 16 Nov 2026 at 09:00, Support <support@northwind.example> wrote:\n> old"
     )
     assert strip_reply(text) == "Please check:\n- item one\n- item two"
-    forwarded = (
-        "FYI\n\n---------- Forwarded message ---------\nFrom: a@b.example\nSubject: x\n\nThe body"
-    )
+    forwarded = "FYI\n\n---------- Forwarded message ---------\nFrom: a@b.example\nSubject: x\n\nThe body"
     assert strip_reply(forwarded) == "FYI\n\nForwarded message:\nThe body"
     assert strip_reply("") == ""
 
@@ -62,7 +58,6 @@ def test_headers_that_do_not_parse_do_not_stop_the_message() -> None:
 def test_subjects_keep_one_tag_and_no_prefix_pile() -> None:
     assert clean_subject("RE: Fwd: AW: Broken lamp [#t-0123456789ab]") == "Broken lamp"
     assert (
-        reply_subject("Re: Re: Broken lamp [#t-0123456789ab]", "t-0123456789ab")
-        == "Re: Broken lamp [#t-0123456789ab]"
+        reply_subject("Re: Re: Broken lamp [#t-0123456789ab]", "t-0123456789ab") == "Re: Broken lamp [#t-0123456789ab]"
     )
     assert reply_subject("", "t-1") == "Re: Your message to us [#t-1]"

@@ -46,9 +46,7 @@ def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[str]:
         "--runner",
         "tests.mail_support:factory",
     ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log.open("a"), text=True
-    )
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log.open("a"), text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # {"listening": "127.0.0.1:PORT"} once the port is open
     if not line:
@@ -117,9 +115,7 @@ def test_kill_minus_9_mid_message_then_restart_loses_nothing_and_repeats_nothing
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(mail_inbox.c.id, mail_inbox.c.status).order_by(mail_inbox.c.id)
-        ).all()
+        rows = conn.execute(select(mail_inbox.c.id, mail_inbox.c.status).order_by(mail_inbox.c.id)).all()
     assert len(rows) == 3, "every message answered 250 was stored"
     assert rows[0].status == "processing" and len(sink.messages) == 0
 
@@ -129,9 +125,7 @@ def test_kill_minus_9_mid_message_then_restart_loses_nothing_and_repeats_nothing
         def finished() -> bool:
             with engine.connect() as conn:
                 statuses = {r.status for r in conn.execute(select(mail_inbox.c.status))}
-                sent = conn.execute(
-                    select(mail_outbox.c.id).where(mail_outbox.c.status == "sent")
-                ).all()
+                sent = conn.execute(select(mail_outbox.c.id).where(mail_outbox.c.status == "sent")).all()
             return statuses == {"done"} and len(sent) == 3
 
         wait(finished, 60, "all three messages answered after the restart")
@@ -146,9 +140,7 @@ def test_kill_minus_9_mid_message_then_restart_loses_nothing_and_repeats_nothing
     assert len(sink.messages) == 3
     assert answered == [f"<restart-{n}@mail.example.com>" for n in (1, 2, 3)]
     with engine.connect() as conn:
-        first = conn.execute(
-            select(mail_inbox.c.attempts).where(mail_inbox.c.id == rows[0].id)
-        ).scalar_one()
+        first = conn.execute(select(mail_inbox.c.attempts).where(mail_inbox.c.id == rows[0].id)).scalar_one()
     assert first == 2, "the killed message was taken again, once"
 
 

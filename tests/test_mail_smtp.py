@@ -119,15 +119,11 @@ def sink() -> Iterator[Sink]:
         yield running
 
 
-def test_a_mail_gets_a_threaded_reply_and_a_reply_continues_the_thread(
-    engine: Any, sink: Sink
-) -> None:
+def test_a_mail_gets_a_threaded_reply_and_a_reply_continues_the_thread(engine: Any, sink: Sink) -> None:
     runner = ScriptedRunner(engine)
     channel = MailChannel(engine, mail_settings(sink.url), runner, runner.resume, help_search)
     with Running(channel) as server:
-        first = customer_mail(
-            "It has been two weeks.", subject="<b>Where</b> is my lamp & my order 11096?"
-        )
+        first = customer_mail("It has been two weeks.", subject="<b>Where</b> is my lamp & my order 11096?")
         server.send(first)
         [reply] = sink.wait_for(1)
         assert reply["From"].addresses[0].addr_spec == "support@northwind.example"
@@ -141,13 +137,8 @@ def test_a_mail_gets_a_threaded_reply_and_a_reply_continues_the_thread(
         assert reply.get_content_type() == "multipart/alternative"
         plain = reply.get_body(("plain",)).get_content()
         html = reply.get_body(("html",)).get_content()
-        assert (
-            "<b>Where</b> is my lamp & my order 11096?" in plain
-            and "Northwind Customer Support" in plain
-        )
-        assert (
-            "&lt;b&gt;Where&lt;/b&gt; is my lamp &amp; my order" in html and "<b>Where" not in html
-        )
+        assert "<b>Where</b> is my lamp & my order 11096?" in plain and "Northwind Customer Support" in plain
+        assert "&lt;b&gt;Where&lt;/b&gt; is my lamp &amp; my order" in html and "<b>Where" not in html
 
         second = customer_mail(
             "And when exactly will it arrive?",
@@ -161,9 +152,7 @@ def test_a_mail_gets_a_threaded_reply_and_a_reply_continues_the_thread(
         assert replies[1]["In-Reply-To"] == second["Message-ID"]
         assert thread_tag in replies[1]["Subject"]
         assert runner.calls[0].thread_id == runner.calls[1].thread_id
-        assert all(
-            i in replies[1]["References"] for i in (first["Message-ID"], reply["Message-ID"])
-        )
+        assert all(i in replies[1]["References"] for i in (first["Message-ID"], reply["Message-ID"]))
 
 
 def test_the_same_mail_delivered_twice_is_answered_once(engine: Any, sink: Sink) -> None:
@@ -189,9 +178,7 @@ def test_mail_for_another_address_or_too_large_is_refused(engine: Any, sink: Sin
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             server.send(customer_mail("hello"), to="sales@northwind.example")
         assert refused.value.recipients["sales@northwind.example"][0] == 550
-        with pytest.raises(
-            smtplib.SMTPSenderRefused
-        ) as too_big:  # refused at MAIL FROM SIZE or DATA
+        with pytest.raises(smtplib.SMTPSenderRefused) as too_big:  # refused at MAIL FROM SIZE or DATA
             big = customer_mail("x" * 30_000)
             server.send(big)
         assert too_big.value.smtp_code == 552
@@ -250,18 +237,11 @@ def test_a_permanent_refusal_fails_the_row_and_marks_the_address(engine: Any) ->
     assert report.failed == 1
     with engine.connect() as conn:
         assert conn.execute(select(mail_outbox.c.status)).scalar_one() == "failed"
-        assert (
-            conn.execute(select(mail_undeliverable.c.address)).scalar_one()
-            == "maya.patel@example.com"
-        )
-    channel.receive(
-        customer_mail("Hello again").as_bytes()
-    )  # later replies to that address are held back
+        assert conn.execute(select(mail_undeliverable.c.address)).scalar_one() == "maya.patel@example.com"
+    channel.receive(customer_mail("Hello again").as_bytes())  # later replies to that address are held back
     channel.process_next()
     with engine.connect() as conn:
-        statuses = [
-            r.status for r in conn.execute(select(mail_outbox.c.status).order_by(mail_outbox.c.id))
-        ]
+        statuses = [r.status for r in conn.execute(select(mail_outbox.c.status).order_by(mail_outbox.c.id))]
     assert statuses == ["failed", "suppressed"]
 
 
@@ -351,35 +331,21 @@ def test_json_shape_is_documented() -> None:
     assert json.dumps  # the module reads JSON itself; nothing else is needed
 
 
-def test_outcome_email_after_a_decision_goes_to_the_address_on_file_in_the_same_thread(
-    engine: Any, sink: Sink
-) -> None:
+def test_outcome_email_after_a_decision_goes_to_the_address_on_file_in_the_same_thread(engine: Any, sink: Sink) -> None:
     from mail.channel import acknowledge_waiting, announce_outcome
 
     settings = mail_settings(sink.url)
     runner = ScriptedRunner(engine)
     channel = MailChannel(engine, settings, runner, runner.resume)
-    request = customer_mail(
-        "The sofa is the wrong colour. Please refund order 10859.", subject="Sofa"
-    )
+    request = customer_mail("The sofa is the wrong colour. Please refund order 10859.", subject="Sofa")
     channel.receive(request.as_bytes())
     item = channel.process_next()
     assert item.outcome == "waiting_for_person"  # its reply is the acknowledgement
     # what the lead wires after `switchboard approve` (resume_turn's result) and for later waits
     result = {"status": "answered", "reply": "Good news: your refund for order 10859 was approved."}
-    assert announce_outcome(
-        engine, settings, thread_id=item.thread_id, result=result, key="decision-1"
-    )
-    assert (
-        announce_outcome(
-            engine, settings, thread_id=item.thread_id, result=result, key="decision-1"
-        )
-        is None
-    )
-    assert (
-        acknowledge_waiting(engine, settings, thread_id="t-not-a-mail-thread", result={}, key="x")
-        is None
-    )
+    assert announce_outcome(engine, settings, thread_id=item.thread_id, result=result, key="decision-1")
+    assert announce_outcome(engine, settings, thread_id=item.thread_id, result=result, key="decision-1") is None
+    assert acknowledge_waiting(engine, settings, thread_id="t-not-a-mail-thread", result={}, key="x") is None
     while channel.deliver().sent:
         pass
     ack, outcome = sink.wait_for(2)
@@ -393,19 +359,13 @@ def test_outcome_email_after_a_decision_goes_to_the_address_on_file_in_the_same_
 def test_a_retried_mail_gets_the_same_text_and_one_reply(engine: Any) -> None:
     runner = ScriptedRunner(engine)
     now = [datetime.now(UTC)]
-    channel = MailChannel(
-        engine, mail_settings("smtp://127.0.0.1:9", mail_lease_s=5), runner, clock=lambda: now[0]
-    )
+    channel = MailChannel(engine, mail_settings("smtp://127.0.0.1:9", mail_lease_s=5), runner, clock=lambda: now[0])
     channel.receive(customer_mail("Please refund order 10956.", subject="Wobbly chair").as_bytes())
-    crashing = MailChannel(
-        engine, channel.settings, lambda r: (runner(r), 1 / 0)[0], clock=lambda: now[0]
-    )
+    crashing = MailChannel(engine, channel.settings, lambda r: (runner(r), 1 / 0)[0], clock=lambda: now[0])
     assert crashing.process_next().outcome == "retry_later"  # acted, then failed before the commit
     now[0] += timedelta(minutes=1)
     assert channel.process_next().outcome == "answered"
-    assert (
-        runner.calls[0].text == runner.calls[1].text == "Wobbly chair\n\nPlease refund order 10956."
-    )
+    assert runner.calls[0].text == runner.calls[1].text == "Wobbly chair\n\nPlease refund order 10956."
     assert runner.calls[0].thread_id == runner.calls[1].thread_id
     assert runner.calls[0].message_key == runner.calls[1].message_key
     assert len(actions(engine)) == 1

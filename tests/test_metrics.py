@@ -77,11 +77,21 @@ def test_report_writes_html_and_plots(recorded: tuple[str, list[str]], classifie
 
     url, _ = recorded
     routing = routing_predictions(classifier_path)
-    index = write_report(tmp_path / "report", engine=make_engine(url), routing=routing,
-                         last_eval={"model": "fake:facts", "passed": True, "gates": []}, source="test")
+    index = write_report(
+        tmp_path / "report",
+        engine=make_engine(url),
+        routing=routing,
+        last_eval={"model": "fake:facts", "passed": True, "gates": []},
+        source="test",
+    )
     page = index.read_text()
-    for png in ("latency_per_node.png", "cost_per_run.png", "success_per_node.png", "routing_departments.png",
-                "routing_intents.png"):
+    for png in (
+        "latency_per_node.png",
+        "cost_per_run.png",
+        "success_per_node.png",
+        "routing_departments.png",
+        "routing_intents.png",
+    ):
         assert (index.parent / png).stat().st_size > 5000, png
         assert png in page
     assert "Per customer" in page and "Last eval run" in page

@@ -22,15 +22,21 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-def test_refund_with_approval_on_postgres_store_and_checkpointer(pg_url: str, kb_dir: str, classifier_path: str) -> None:
+def test_refund_with_approval_on_postgres_store_and_checkpointer(
+    pg_url: str, kb_dir: str, classifier_path: str
+) -> None:
     from graph.builder import build_graph
 
-    ctx = Context(customer_id="C0007").with_(model="fake:facts", database_url=pg_url, chroma_dir=kb_dir,
-                                             classifier_path=classifier_path)
+    ctx = Context(customer_id="C0007").with_(
+        model="fake:facts", database_url=pg_url, chroma_dir=kb_dir, classifier_path=classifier_path
+    )
     engine = make_engine(pg_url)
     with engine.connect() as conn:
-        big = conn.execute(select(orders.c.id).where(orders.c.customer_id == "C0007", orders.c.status == "delivered",
-                                                     orders.c.total_cents > 50000)).scalar_one()
+        big = conn.execute(
+            select(orders.c.id).where(
+                orders.c.customer_id == "C0007", orders.c.status == "delivered", orders.c.total_cents > 50000
+            )
+        ).scalar_one()
     with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:
         graph = build_graph().compile(checkpointer=saver, store=store)
         first = run_turn(graph, ctx, f"I need a refund for order {big}")
@@ -44,4 +50,6 @@ def test_refund_with_approval_on_postgres_store_and_checkpointer(pg_url: str, kb
         assert inbox(graph, saver) == []
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(refunds).where(refunds.c.order_id == big)).scalar_one() == 1
+        assert (
+            conn.execute(select(func.count()).select_from(refunds).where(refunds.c.order_id == big)).scalar_one() == 1
+        )

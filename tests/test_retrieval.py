@@ -152,9 +152,7 @@ def test_new_index_version_rebuilds(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("how do i download an invoice for my order", "invoices"),
     ],
 )
-def test_questions_find_the_expected_document(
-    built: tuple[KnowledgeBase, dict], question: str, expected: str
-) -> None:
+def test_questions_find_the_expected_document(built: tuple[KnowledgeBase, dict], question: str, expected: str) -> None:
     kb, _ = built
     top = kb.search(question, k=3)
     assert expected in [p.doc_id for p in top], [p.doc_id for p in top]
@@ -182,9 +180,7 @@ def test_a_word_of_an_articles_title_lifts_that_article(built: tuple[KnowledgeBa
     assert "international-shipping" in top, top
 
 
-def test_empty_query_and_empty_collection(
-    tmp_path: Path, built: tuple[KnowledgeBase, dict]
-) -> None:
+def test_empty_query_and_empty_collection(tmp_path: Path, built: tuple[KnowledgeBase, dict]) -> None:
     kb, _ = built
     assert kb.search("   ") == [] and kb.search("refund", k=0) == []
     assert KnowledgeBase(tmp_path / "never-ingested").search("refund") == []
@@ -309,13 +305,16 @@ def test_the_answer_is_the_sentence_that_answers_not_the_first_one(
     assert answer is not None and expected in answer[0], answer
 
 
-@pytest.mark.parametrize(("question", "deadline"), [
-    ("How long do I have to return something?", True),
-    ("how long do i actually have to send something back?", True),
-    ("until when can i return it?", True),
-    ("how long do I have to wait before I can pay again?", False),  # a wait is a duration
-    ("how long does a refund take?", False),
-])
+@pytest.mark.parametrize(
+    ("question", "deadline"),
+    [
+        ("How long do I have to return something?", True),
+        ("how long do i actually have to send something back?", True),
+        ("until when can i return it?", True),
+        ("how long do I have to wait before I can pay again?", False),  # a wait is a duration
+        ("how long does a refund take?", False),
+    ],
+)
 def test_a_deadline_question_is_told_from_a_duration_question(question: str, deadline: bool) -> None:
     from retrieval.answers import asks_for_deadline
 

@@ -85,10 +85,7 @@ def _rows(engine: Engine, table: str, where: Any = None) -> list[dict[str, Any]]
 def _dump(engine: Engine) -> dict[str, list[str]]:
     """Every row of every table as its repr, sorted: equal dumps mean identical data."""
     with engine.connect() as conn:
-        return {
-            t.name: sorted(repr(tuple(r)) for r in conn.execute(select(t)))
-            for t in metadata.sorted_tables
-        }
+        return {t.name: sorted(repr(tuple(r)) for r in conn.execute(select(t))) for t in metadata.sorted_tables}
 
 
 # ---------------------------------------------------------------------------- the seeded world
@@ -117,9 +114,7 @@ def test_counts_and_every_status(seeded: Engine) -> None:
 
     totals = [o["total_cents"] for o in _rows(seeded, "orders")]
     assert sum(t > BIG for t in totals) >= 0.05 * len(totals)
-    big_buyers = Counter(
-        o["customer_id"] for o in _rows(seeded, "orders", s.orders.c.total_cents > BIG)
-    )
+    big_buyers = Counter(o["customer_id"] for o in _rows(seeded, "orders", s.orders.c.total_cents > BIG))
     assert sum(n >= 2 for n in big_buyers.values()) >= 5
 
     incidents = _rows(seeded, "service_incidents")
@@ -203,9 +198,7 @@ def test_demo_customer_has_what_its_docstring_promises(seeded: Engine) -> None:
     invoices = _rows(seeded, "invoices", s.invoices.c.customer_id == DEMO_CUSTOMER_ID)
     assert {i["status"] for i in invoices} == {"paid"}
     pays = _rows(seeded, "payments", s.payments.c.customer_id == DEMO_CUSTOMER_ID)
-    assert {(p["status"], p["method"], p["card_last4"]) for p in pays} == {
-        ("succeeded", "card", "4242")
-    }
+    assert {(p["status"], p["method"], p["card_last4"]) for p in pays} == {("succeeded", "card", "4242")}
     assert _rows(seeded, "refunds", s.refunds.c.customer_id == DEMO_CUSTOMER_ID) == []
 
 
@@ -261,9 +254,7 @@ def test_timestamps_are_utc_aware_and_naive_ones_refused(seeded: Engine) -> None
 # ---------------------------------------------------------------------------- determinism
 
 
-def test_same_seed_same_rows_on_every_backend(
-    tmp_path: Path, pg_database: Callable[[], str]
-) -> None:
+def test_same_seed_same_rows_on_every_backend(tmp_path: Path, pg_database: Callable[[], str]) -> None:
     """Seed 7 into two SQLite files and a PostgreSQL database: the three dumps are identical."""
     plain_pg_url = pg_database().replace("+psycopg", "")  # normalised back by make_engine
     dumps = []
@@ -285,9 +276,7 @@ def test_any_seed_keeps_the_invariants(seed: int, today: date) -> None:
     items: dict[int, int] = defaultdict(int)
     for it in rows["order_items"]:
         items[it["order_id"]] += it["quantity"] * it["unit_price_cents"]
-    assert all(
-        o["total_cents"] == items[o["id"]] and o["placed_at"] <= as_of for o in rows["orders"]
-    )
+    assert all(o["total_cents"] == items[o["id"]] and o["placed_at"] <= as_of for o in rows["orders"])
     assert len({sh["tracking_number"] for sh in rows["shipments"]}) == len(rows["shipments"])
     assert len({a["username"] for a in rows["accounts"]}) == len(rows["accounts"])
     demo = sorted(o["status"] for o in rows["orders"] if o["customer_id"] == DEMO_CUSTOMER_ID)
@@ -329,11 +318,7 @@ def test_ensure_store_is_idempotent_and_ids_continue(empty_url: str) -> None:
             .returning(s.refunds.c.id)
         ).scalar()  # fmt: skip
         assert new_id == largest + 1
-        conn.execute(
-            insert(s.audit_log).values(
-                at=AS_OF, actor="workflow", action="tool_refused", outcome="refused"
-            )
-        )
+        conn.execute(insert(s.audit_log).values(at=AS_OF, actor="workflow", action="tool_refused", outcome="refused"))
 
     reset_store(engine)
     assert set(store_counts(engine).values()) == {0}

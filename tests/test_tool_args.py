@@ -39,22 +39,71 @@ decimals = st.decimals(allow_nan=True, allow_infinity=True, places=None)
 amount_texts = st.one_of(
     st.text(max_size=24),
     st.text(alphabet="0123456789.,$-+eE _ \u0660\u0661\uff11\u00a0", max_size=16),
-    st.sampled_from(["NaN", "nan", "-nan", "sNaN", "inf", "Infinity", "-Infinity", "1e5", "1E-3", "0x10", "1_000",
-                     "10,00", "1,0000.00", "$-5", "-$5", "5-", "--5", "", " ", "$", "USD", "0", "0.00", "-0",
-                     "0.001", "100000.01", "99999999999", "١٢٣", "１２３", "12.345", "1.2.3", "+5", ".5", "5."]),
+    st.sampled_from(
+        [
+            "NaN",
+            "nan",
+            "-nan",
+            "sNaN",
+            "inf",
+            "Infinity",
+            "-Infinity",
+            "1e5",
+            "1E-3",
+            "0x10",
+            "1_000",
+            "10,00",
+            "1,0000.00",
+            "$-5",
+            "-$5",
+            "5-",
+            "--5",
+            "",
+            " ",
+            "$",
+            "USD",
+            "0",
+            "0.00",
+            "-0",
+            "0.001",
+            "100000.01",
+            "99999999999",
+            "١٢٣",
+            "１２３",
+            "12.345",
+            "1.2.3",
+            "+5",
+            ".5",
+            "5.",
+        ]
+    ),
     decimals.map(str),
     st.floats().map(repr),
 )
 any_amount = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(), st.floats(allow_nan=True, allow_infinity=True), decimals, amount_texts,
-    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    decimals,
+    amount_texts,
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
 )
 valid_cents = st.integers(min_value=1, max_value=int(MAX_AMOUNT_USD * 100))
 any_order_id = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(),
-    decimals, st.text(max_size=14), st.text(alphabet="0123456789#_ -+.\u0661\uff11", max_size=14),
-    st.integers(min_value=-5, max_value=2**40).map(str), st.lists(st.integers(), max_size=1),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    decimals,
+    st.text(max_size=14),
+    st.text(alphabet="0123456789#_ -+.\u0661\uff11", max_size=14),
+    st.integers(min_value=-5, max_value=2**40).map(str),
+    st.lists(st.integers(), max_size=1),
 )
 
 
@@ -80,7 +129,9 @@ def engine(seeded_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture(scope="module")
 def own_orders(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        rows = conn.execute(select(orders.c.id, orders.c.status).where(orders.c.customer_id == ME).order_by(orders.c.id)).all()
+        rows = conn.execute(
+            select(orders.c.id, orders.c.status).where(orders.c.customer_id == ME).order_by(orders.c.id)
+        ).all()
         foreign = conn.execute(select(orders.c.id).where(orders.c.customer_id != ME).order_by(orders.c.id)).scalar()
     by_status = {status: order_id for order_id, status in rows}
     return {"refundable": by_status["delivered"], "pending": by_status["pending"], "foreign": int(foreign)}
@@ -130,13 +181,30 @@ def test_every_way_of_writing_a_valid_amount_reads_the_same(amount_cents: int) -
 
 
 @PROPERTY
-@given(st.one_of(st.integers(max_value=0), st.decimals(max_value=0, allow_nan=False, allow_infinity=False),
-                 st.floats(max_value=0.0), st.floats(min_value=100000.001, allow_infinity=True),
-                 st.integers(min_value=100001),
-                 st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("100"), places=3)
-                 .filter(lambda d: d != d.quantize(CENT)),
-                 st.sampled_from([float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("sNaN"),
-                                  Decimal("Infinity"), True, False])))
+@given(
+    st.one_of(
+        st.integers(max_value=0),
+        st.decimals(max_value=0, allow_nan=False, allow_infinity=False),
+        st.floats(max_value=0.0),
+        st.floats(min_value=100000.001, allow_infinity=True),
+        st.integers(min_value=100001),
+        st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("100"), places=3).filter(
+            lambda d: d != d.quantize(CENT)
+        ),
+        st.sampled_from(
+            [
+                float("nan"),
+                float("inf"),
+                float("-inf"),
+                Decimal("NaN"),
+                Decimal("sNaN"),
+                Decimal("Infinity"),
+                True,
+                False,
+            ]
+        ),
+    )
+)
 def test_negative_zero_absurd_subcent_and_non_finite_amounts_are_rejected(value: Any) -> None:
     with pytest.raises(ValidationError):
         RefundArgs.model_validate({"order_id": 10001, "amount_usd": value})
@@ -157,8 +225,28 @@ def test_an_accepted_order_number_is_a_positive_32_bit_integer(value: Any) -> No
         assert value.isascii() and "_" not in value
 
 
-@pytest.mark.parametrize("value", [True, False, "10956.5", 10956.5, "1_0956", "١٠٩٥٦", "１０９５６", "10956abc", "",
-                                   -10956, 0, 2**31, float("nan"), float("inf"), None, [10956], {"id": 10956}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        True,
+        False,
+        "10956.5",
+        10956.5,
+        "1_0956",
+        "١٠٩٥٦",
+        "１０９５６",
+        "10956abc",
+        "",
+        -10956,
+        0,
+        2**31,
+        float("nan"),
+        float("inf"),
+        None,
+        [10956],
+        {"id": 10956},
+    ],
+)
 def test_order_numbers_that_are_not_order_numbers(value: Any) -> None:
     with pytest.raises(ValidationError):
         OrderArgs.model_validate({"order_id": value})
@@ -186,7 +274,9 @@ def test_every_order_number_argument_of_every_tool_rejects_a_bool() -> None:
 def test_the_gateway_never_refunds_an_invalid_amount(engine: Engine, own_orders: dict[str, int], amount: Any) -> None:
     order_id = own_orders["refundable"]
     before_refunds, before_effects = count(engine, refunds), count(engine, effects)
-    outcome = gateway(engine, "args-amount").call("billing", "issue_refund", {"order_id": order_id, "amount_usd": amount})
+    outcome = gateway(engine, "args-amount").call(
+        "billing", "issue_refund", {"order_id": order_id, "amount_usd": amount}
+    )
     try:
         valid = RefundArgs.model_validate({"order_id": order_id, "amount_usd": amount}).amount_usd
     except ValidationError:
@@ -203,7 +293,9 @@ def test_the_gateway_never_refunds_an_invalid_amount(engine: Engine, own_orders:
 
 @PROPERTY
 @given(order_id=any_order_id)
-def test_the_gateway_reads_only_the_customers_own_orders(engine: Engine, own_orders: dict[str, int], order_id: Any) -> None:
+def test_the_gateway_reads_only_the_customers_own_orders(
+    engine: Engine, own_orders: dict[str, int], order_id: Any
+) -> None:
     outcome = gateway(engine, "args-order").call("general", "get_order", {"order_id": order_id})
     if outcome.ok:
         assert outcome.result is not None
@@ -216,10 +308,14 @@ def test_the_gateway_reads_only_the_customers_own_orders(engine: Engine, own_ord
 
 
 @pytest.mark.parametrize("amount", [True, "NaN", float("inf"), "-5", "0.001", "100000.01", "1e9", "10,00", "١٢٣"])
-def test_a_refused_refund_is_audited_and_changes_nothing(engine: Engine, own_orders: dict[str, int], amount: Any) -> None:
+def test_a_refused_refund_is_audited_and_changes_nothing(
+    engine: Engine, own_orders: dict[str, int], amount: Any
+) -> None:
     thread = f"args-audit-{amount!r}"
     before = count(engine, refunds)
-    outcome = gateway(engine, thread).call("billing", "issue_refund", {"order_id": own_orders["refundable"], "amount_usd": amount})
+    outcome = gateway(engine, thread).call(
+        "billing", "issue_refund", {"order_id": own_orders["refundable"], "amount_usd": amount}
+    )
     assert (outcome.outcome, outcome.error_type) == ("refused", "InvalidArguments")
     assert "amount_usd" in (outcome.error or "")
     assert count(engine, refunds) == before
@@ -228,22 +324,26 @@ def test_a_refused_refund_is_audited_and_changes_nothing(engine: Engine, own_ord
 
 def test_a_foreign_order_is_refused_whatever_the_amount(engine: Engine, own_orders: dict[str, int]) -> None:
     before = count(engine, refunds)
-    outcome = gateway(engine, "args-foreign").call("billing", "issue_refund",
-                                                   {"order_id": own_orders["foreign"], "amount_usd": "1.00"})
+    outcome = gateway(engine, "args-foreign").call(
+        "billing", "issue_refund", {"order_id": own_orders["foreign"], "amount_usd": "1.00"}
+    )
     assert (outcome.outcome, outcome.error_type) == ("refused", "AccessDenied")
     assert count(engine, refunds) == before
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("refund half of order 10859", {"refund_share": "0.5"}),
-    ("refund 10% of order 10859", {"refund_share": "0.1"}),
-    ("50 percent refund on 10859", {"refund_share": "0.5"}),
-    ("refund $25 for order 10859", {"amount_usd": "25"}),  # a stated amount wins over any share
-    ("refund 0% of order 10859", {"amount_unreadable": True}),
-    ("refund 150% of order 10859", {"amount_unreadable": True}),
-    ("refund $20 of order 11096 to a different card", {"amount_usd": "20", "to_card_last4": "other"}),
-    ("refund order 10859 to my card ending 4242", {"to_card_last4": "4242"}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("refund half of order 10859", {"refund_share": "0.5"}),
+        ("refund 10% of order 10859", {"refund_share": "0.1"}),
+        ("50 percent refund on 10859", {"refund_share": "0.5"}),
+        ("refund $25 for order 10859", {"amount_usd": "25"}),  # a stated amount wins over any share
+        ("refund 0% of order 10859", {"amount_unreadable": True}),
+        ("refund 150% of order 10859", {"amount_unreadable": True}),
+        ("refund $20 of order 11096 to a different card", {"amount_usd": "20", "to_card_last4": "other"}),
+        ("refund order 10859 to my card ending 4242", {"to_card_last4": "4242"}),
+    ],
+)
 def test_amounts_shares_and_cards_are_read_from_the_message(text: str, expected: dict) -> None:
     from nodes.entities import extract_entities
 

@@ -78,7 +78,10 @@ def get_service_status(conn: Connection, ctx: ToolContext) -> dict[str, Any]:
 def describe_service(result: dict[str, Any]) -> list[str]:
     if not result["open_incidents"]:
         return ["All our systems are working normally right now."]
-    return [f"Known issue with {i['component'].replace('_', ' ')}: {i['title']} ({i['status']})." for i in result["open_incidents"]]
+    return [
+        f"Known issue with {i['component'].replace('_', ' ')}: {i['title']} ({i['status']})."
+        for i in result["open_incidents"]
+    ]
 
 
 class TicketsArgs(Args):
@@ -98,7 +101,7 @@ def list_tickets(conn: Connection, ctx: ToolContext, limit: int = 5) -> dict[str
 def describe_tickets(result: dict[str, Any]) -> list[str]:
     if not result["tickets"]:
         return ["You have no earlier support tickets."]
-    return [f"Ticket {t['ticket_id']} \"{t['subject']}\" is {t['status']}." for t in result["tickets"]]
+    return [f'Ticket {t["ticket_id"]} "{t["subject"]}" is {t["status"]}.' for t in result["tickets"]]
 
 
 class TicketArgs(Args):
@@ -109,15 +112,28 @@ class TicketArgs(Args):
 
 
 def create_ticket(
-    conn: Connection, ctx: ToolContext, subject: str, body: str = "", priority: str = "normal",
+    conn: Connection,
+    ctx: ToolContext,
+    subject: str,
+    body: str = "",
+    priority: str = "normal",
     queue: str = "support",
 ) -> dict[str, Any]:
     ticket_id = conn.execute(
-        insert(tickets).values(
-            customer_id=ctx.customer_id, subject=subject, body=body, status="open", priority=priority,
-            department=ctx.node, queue=queue, thread_id=ctx.thread_id, created_at=datetime.now(UTC),
+        insert(tickets)
+        .values(
+            customer_id=ctx.customer_id,
+            subject=subject,
+            body=body,
+            status="open",
+            priority=priority,
+            department=ctx.node,
+            queue=queue,
+            thread_id=ctx.thread_id,
+            created_at=datetime.now(UTC),
             idempotency_key=ctx.idempotency_key,
-        ).returning(tickets.c.id)
+        )
+        .returning(tickets.c.id)
     ).scalar_one()
     return {"ticket_id": ticket_id, "queue": queue, "priority": priority}
 
@@ -140,7 +156,9 @@ class NewsletterArgs(Args):
 
 
 def set_newsletter(conn: Connection, ctx: ToolContext, subscribed: bool) -> dict[str, Any]:
-    previous = conn.execute(select(customers.c.newsletter).where(customers.c.id == ctx.customer_id)).scalar_one_or_none()
+    previous = conn.execute(
+        select(customers.c.newsletter).where(customers.c.id == ctx.customer_id)
+    ).scalar_one_or_none()
     if previous is None:
         raise AccessDenied("I could not find your account")
     conn.execute(update(customers).where(customers.c.id == ctx.customer_id).values(newsletter=subscribed))
@@ -171,10 +189,16 @@ def record_review(
     if order_id is not None:
         owned_order(conn, ctx, order_id)
     review_id = conn.execute(
-        insert(reviews).values(
-            customer_id=ctx.customer_id, order_id=order_id, rating=rating, body=body,
-            created_at=datetime.now(UTC), idempotency_key=ctx.idempotency_key,
-        ).returning(reviews.c.id)
+        insert(reviews)
+        .values(
+            customer_id=ctx.customer_id,
+            order_id=order_id,
+            rating=rating,
+            body=body,
+            created_at=datetime.now(UTC),
+            idempotency_key=ctx.idempotency_key,
+        )
+        .returning(reviews.c.id)
     ).scalar_one()
     return {"review_id": review_id}
 
@@ -213,8 +237,12 @@ def describe_closed(result: dict[str, Any]) -> list[str]:
 
 def reopen_account(conn: Connection, customer_id: str, result: dict[str, Any]) -> dict[str, Any]:
     """Compensation for close_account."""
-    conn.execute(update(accounts).where(accounts.c.customer_id == customer_id)
-                 .values(status=result["previous_account_status"]))
-    conn.execute(update(customers).where(customers.c.id == customer_id)
-                 .values(status="active", newsletter=result["previous_newsletter"]))
+    conn.execute(
+        update(accounts).where(accounts.c.customer_id == customer_id).values(status=result["previous_account_status"])
+    )
+    conn.execute(
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .values(status="active", newsletter=result["previous_newsletter"])
+    )
     return {"reopened": customer_id}

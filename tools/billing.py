@@ -57,8 +57,14 @@ def list_invoices(conn: Connection, ctx: ToolContext, limit: int = 5) -> dict[st
     ).all()
     return {
         "invoices": [
-            {"invoice_id": r.id, "order_id": r.order_id, "amount": usd(r.amount_cents), "status": r.status,
-             "issued_on": _day(r.issued_at), "due_on": _day(r.due_at)}
+            {
+                "invoice_id": r.id,
+                "order_id": r.order_id,
+                "amount": usd(r.amount_cents),
+                "status": r.status,
+                "issued_on": _day(r.issued_at),
+                "due_on": _day(r.due_at),
+            }
             for r in rows
         ]
     }
@@ -78,8 +84,13 @@ def get_payment_status(conn: Connection, ctx: ToolContext, order_id: int) -> dic
     return {
         "order_id": order_id,
         "payments": [
-            {"amount": usd(r.amount_cents), "method": r.method, "card_last4": r.card_last4,
-             "status": r.status, "on": _day(r.created_at)}
+            {
+                "amount": usd(r.amount_cents),
+                "method": r.method,
+                "card_last4": r.card_last4,
+                "status": r.status,
+                "on": _day(r.created_at),
+            }
             for r in rows
         ],
     }
@@ -91,7 +102,9 @@ def describe_payments(result: dict[str, Any]) -> list[str]:
     facts = []
     for p in result["payments"]:
         method = f"card ending {p['card_last4']}" if p["card_last4"] else p["method"].replace("_", " ")
-        facts.append(f"A payment of {p['amount']} by {method} on {p['on']} for order {result['order_id']} {p['status']}.")
+        facts.append(
+            f"A payment of {p['amount']} by {method} on {p['on']} for order {result['order_id']} {p['status']}."
+        )
     return facts
 
 
@@ -108,8 +121,14 @@ def list_refunds(conn: Connection, ctx: ToolContext, order_id: int | None = None
     return {
         "order_id": order_id,
         "refunds": [
-            {"refund_id": r.id, "order_id": r.order_id, "amount": usd(r.amount_cents),
-             "amount_cents": r.amount_cents, "status": r.status, "requested_on": _day(r.created_at)}
+            {
+                "refund_id": r.id,
+                "order_id": r.order_id,
+                "amount": usd(r.amount_cents),
+                "amount_cents": r.amount_cents,
+                "status": r.status,
+                "requested_on": _day(r.created_at),
+            }
             for r in rows
         ],
     }
@@ -155,8 +174,10 @@ def describe_fee(result: dict[str, Any]) -> list[str]:
     if result["cancellable"]:
         return [f"Order {order_id} is {status}: cancelling it is free."]
     if result["return_label_fee"]:
-        return [f"Order {order_id} is {status}, so it can no longer be cancelled; you can return it within 30 days, "
-                f"with a {result['return_label_fee']} label fee for change-of-mind returns."]
+        return [
+            f"Order {order_id} is {status}, so it can no longer be cancelled; you can return it within 30 days, "
+            f"with a {result['return_label_fee']} label fee for change-of-mind returns."
+        ]
     return [f"Order {order_id} is {status}, so there is nothing left to cancel."]
 
 
@@ -177,8 +198,12 @@ def refundable_cents(conn: Connection, ctx: ToolContext, order_id: int) -> int:
 
 
 def issue_refund(
-    conn: Connection, ctx: ToolContext, order_id: int, amount_usd: Decimal | None = None,
-    reason: str = "customer request", to_card_last4: str | None = None,
+    conn: Connection,
+    ctx: ToolContext,
+    order_id: int,
+    amount_usd: Decimal | None = None,
+    reason: str = "customer request",
+    to_card_last4: str | None = None,
 ) -> dict[str, Any]:
     order = owned_order(conn, ctx, order_id)
     remaining = refundable_cents(conn, ctx, order_id)
@@ -189,20 +214,32 @@ def issue_refund(
         raise ToolError(f"at most {usd(remaining)} can still be refunded on order {order_id}")
     now = datetime.now(UTC)
     refund_id = conn.execute(
-        insert(refunds).values(
-            order_id=order_id, customer_id=ctx.customer_id, amount_cents=amount, status="pending",
+        insert(refunds)
+        .values(
+            order_id=order_id,
+            customer_id=ctx.customer_id,
+            amount_cents=amount,
+            status="pending",
             reason=reason if to_card_last4 is None else f"{reason} (to card {to_card_last4})",
-            created_at=now, idempotency_key=ctx.idempotency_key,
-        ).returning(refunds.c.id)
+            created_at=now,
+            idempotency_key=ctx.idempotency_key,
+        )
+        .returning(refunds.c.id)
     ).scalar_one()
     full = amount == remaining
     if full:
         conn.execute(update(orders).where(orders.c.id == order_id).values(status="refunded"))
     return {
-        "refund_id": refund_id, "order_id": order_id, "amount": usd(amount), "amount_cents": amount,
-        "status": "pending", "previous_order_status": order.status, "full_refund": full,
-        "destination": "the original payment method" if to_card_last4 is None else (
-            "another card" if to_card_last4 == "other" else f"the card ending {to_card_last4}"),
+        "refund_id": refund_id,
+        "order_id": order_id,
+        "amount": usd(amount),
+        "amount_cents": amount,
+        "status": "pending",
+        "previous_order_status": order.status,
+        "full_refund": full,
+        "destination": "the original payment method"
+        if to_card_last4 is None
+        else ("another card" if to_card_last4 == "other" else f"the card ending {to_card_last4}"),
     }
 
 

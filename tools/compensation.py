@@ -27,7 +27,9 @@ def effects_after(engine: Engine, thread_id: str, after: datetime | None) -> lis
         return [dict(r._mapping) for r in conn.execute(query.order_by(effects.c.created_at, effects.c.idempotency_key))]
 
 
-def compensate_after(engine: Engine, thread_id: str, after: datetime | None, *, actor: str, checkpoint_id: str) -> list[dict[str, Any]]:
+def compensate_after(
+    engine: Engine, thread_id: str, after: datetime | None, *, actor: str, checkpoint_id: str
+) -> list[dict[str, Any]]:
     """Reverse every not-yet-compensated effect of the thread made after ``after``."""
     done: list[dict[str, Any]] = []
     for effect in reversed(effects_after(engine, thread_id, after)):
@@ -38,7 +40,8 @@ def compensate_after(engine: Engine, thread_id: str, after: datetime | None, *, 
         with engine.begin() as conn:
             # Re-read under the transaction: a concurrent rollback may have got here first.
             current = conn.execute(
-                select(effects.c.compensated_at).where(effects.c.idempotency_key == effect["idempotency_key"])
+                select(effects.c.compensated_at)
+                .where(effects.c.idempotency_key == effect["idempotency_key"])
                 .with_for_update()
             ).scalar_one_or_none()
             if current is not None:
@@ -49,11 +52,24 @@ def compensate_after(engine: Engine, thread_id: str, after: datetime | None, *, 
             else:
                 compensation = spec.compensate(conn, effect["customer_id"], result)
                 outcome, detail = "ok", f"reversed effect {effect['idempotency_key']}"
-            conn.execute(update(effects).where(effects.c.idempotency_key == effect["idempotency_key"]).values(
-                compensated_at=datetime.now(UTC), compensation_json=json.dumps(compensation, default=str)))
-            write_audit(conn, action="compensation", outcome=outcome, thread_id=thread_id,
-                        customer_id=effect["customer_id"], node="rollback", actor=actor, tool=effect["tool"],
-                        args=json.loads(effect["args_json"] or "{}"), detail=f"{detail}; to checkpoint {checkpoint_id}")
-        done.append({"tool": effect["tool"], "key": effect["idempotency_key"], "outcome": outcome,
-                     "compensation": compensation})
+            conn.execute(
+                update(effects)
+                .where(effects.c.idempotency_key == effect["idempotency_key"])
+                .values(compensated_at=datetime.now(UTC), compensation_json=json.dumps(compensation, default=str))
+            )
+            write_audit(
+                conn,
+                action="compensation",
+                outcome=outcome,
+                thread_id=thread_id,
+                customer_id=effect["customer_id"],
+                node="rollback",
+                actor=actor,
+                tool=effect["tool"],
+                args=json.loads(effect["args_json"] or "{}"),
+                detail=f"{detail}; to checkpoint {checkpoint_id}",
+            )
+        done.append(
+            {"tool": effect["tool"], "key": effect["idempotency_key"], "outcome": outcome, "compensation": compensation}
+        )
     return done

@@ -82,11 +82,21 @@ class ToolGateway:
 
     def _audit(self, node: str, name: str, args: dict[str, Any], action: str, outcome: str, detail: str) -> None:
         write_audit(
-            self.engine, action=action, outcome=outcome, thread_id=self.thread_id,
-            customer_id=self.customer_id, node=node, actor=self.actor, tool=name, args=args, detail=detail,
+            self.engine,
+            action=action,
+            outcome=outcome,
+            thread_id=self.thread_id,
+            customer_id=self.customer_id,
+            node=node,
+            actor=self.actor,
+            tool=name,
+            args=args,
+            detail=detail,
         )
 
-    def call(self, node: str, name: str, args: dict[str, Any] | None = None, *, step_key: str | None = None) -> ToolOutcome:
+    def call(
+        self, node: str, name: str, args: dict[str, Any] | None = None, *, step_key: str | None = None
+    ) -> ToolOutcome:
         args = dict(args or {})
         spec = TOOLS.get(name)
         if spec is None or not allowed(node, name):
@@ -98,7 +108,9 @@ class ToolGateway:
         except ValidationError as exc:
             reason = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in exc.errors())
             self._audit(node, name, args, "tool_refused", "refused", f"invalid arguments: {reason}")
-            return ToolOutcome(name, args, "refused", error=f"invalid arguments: {reason}", error_type="InvalidArguments")
+            return ToolOutcome(
+                name, args, "refused", error=f"invalid arguments: {reason}", error_type="InvalidArguments"
+            )
         kwargs = dict(parsed)
         clean_args = parsed.model_dump(mode="json")
         key = idempotency_key(self.thread_id, step_key or f"{node}:{name}:{_canonical(clean_args)}")
@@ -113,8 +125,9 @@ class ToolGateway:
             return ToolOutcome(name, clean_args, "failed", error=str(exc), error_type="ToolError")
         except Exception as exc:  # an outage, not the customer's doing: report, never invent a result
             self._audit(node, name, clean_args, "tool_failed", "failed", f"{type(exc).__name__}: {exc}")
-            return ToolOutcome(name, clean_args, "failed", error="the system did not answer",
-                               error_type=type(exc).__name__)
+            return ToolOutcome(
+                name, clean_args, "failed", error="the system did not answer", error_type=type(exc).__name__
+            )
         return ToolOutcome(name, clean_args, "ok", result=result, facts=spec.describe(result), replayed=replayed)
 
     def _with_retries(
@@ -149,18 +162,35 @@ class ToolGateway:
         try:
             with self.engine.begin() as conn:
                 # Claim the key first: a second claimant blocks here, then fails on the primary key.
-                conn.execute(insert(effects).values(
-                    idempotency_key=key, tool=name, thread_id=self.thread_id, customer_id=self.customer_id,
-                    args_json=_canonical(clean_args), result_json="{}", created_at=datetime.now(UTC),
-                ))
+                conn.execute(
+                    insert(effects).values(
+                        idempotency_key=key,
+                        tool=name,
+                        thread_id=self.thread_id,
+                        customer_id=self.customer_id,
+                        args_json=_canonical(clean_args),
+                        result_json="{}",
+                        created_at=datetime.now(UTC),
+                    )
+                )
                 result = spec.fn(conn, ctx, **kwargs)
                 conn.execute(
-                    update(effects).where(effects.c.idempotency_key == key)
+                    update(effects)
+                    .where(effects.c.idempotency_key == key)
                     .values(result_json=json.dumps(result, default=str))
                 )
-                write_audit(conn, action="tool_call", outcome="ok", thread_id=self.thread_id,
-                            customer_id=self.customer_id, node=node, actor=self.actor, tool=name,
-                            args=clean_args, detail=f"effect {key}")
+                write_audit(
+                    conn,
+                    action="tool_call",
+                    outcome="ok",
+                    thread_id=self.thread_id,
+                    customer_id=self.customer_id,
+                    node=node,
+                    actor=self.actor,
+                    tool=name,
+                    args=clean_args,
+                    detail=f"effect {key}",
+                )
             return result, False
         except IntegrityError:
             with self.engine.connect() as conn:

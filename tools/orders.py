@@ -15,9 +15,7 @@ from tools.base import AccessDenied, Args, OrderId, ToolContext, ToolError, usd
 
 def owned_order(conn: Connection, ctx: ToolContext, order_id: int) -> Any:
     """The order if it belongs to the context customer; otherwise the same error as 'not found'."""
-    row = conn.execute(
-        select(orders).where(orders.c.id == order_id, orders.c.customer_id == ctx.customer_id)
-    ).first()
+    row = conn.execute(select(orders).where(orders.c.id == order_id, orders.c.customer_id == ctx.customer_id)).first()
     if row is None:
         raise AccessDenied(f"I could not find order {order_id} on your account")
     return row
@@ -40,13 +38,21 @@ def list_orders(conn: Connection, ctx: ToolContext, limit: int = 5) -> dict[str,
     ).all()
     names: dict[int, list[str]] = {}
     if rows:  # what is in each order, so "the broken headphones" can name one
-        for item in conn.execute(select(order_items.c.order_id, order_items.c.name)
-                                 .where(order_items.c.order_id.in_([r.id for r in rows])).order_by(order_items.c.id)):
+        for item in conn.execute(
+            select(order_items.c.order_id, order_items.c.name)
+            .where(order_items.c.order_id.in_([r.id for r in rows]))
+            .order_by(order_items.c.id)
+        ):
             names.setdefault(item.order_id, []).append(item.name)
     return {
         "orders": [
-            {"order_id": r.id, "status": r.status, "placed_on": _day(r.placed_at), "total": usd(r.total_cents),
-             "items": names.get(r.id, [])}
+            {
+                "order_id": r.id,
+                "status": r.status,
+                "placed_on": _day(r.placed_at),
+                "total": usd(r.total_cents),
+                "items": names.get(r.id, []),
+            }
             for r in rows
         ]
     }
@@ -56,8 +62,7 @@ def describe_orders(result: dict[str, Any]) -> list[str]:
     if not result["orders"]:
         return ["You have no orders with us yet."]
     return [
-        f"Order {o['order_id']} placed on {o['placed_on']} for {o['total']} is {o['status']}."
-        for o in result["orders"]
+        f"Order {o['order_id']} placed on {o['placed_on']} for {o['total']} is {o['status']}." for o in result["orders"]
     ]
 
 
@@ -168,8 +173,6 @@ def restore_order(conn: Connection, customer_id: str, result: dict[str, Any]) ->
     if "previous_address" in result:
         values["shipping_address"] = result["previous_address"]
     conn.execute(
-        update(orders)
-        .where(orders.c.id == result["order_id"], orders.c.customer_id == customer_id)
-        .values(**values)
+        update(orders).where(orders.c.id == result["order_id"], orders.c.customer_id == customer_id).values(**values)
     )
     return {"restored": values, "at": datetime.now(UTC).isoformat()}

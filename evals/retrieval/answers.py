@@ -104,9 +104,15 @@ def score(kb: KnowledgeBase, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             right[name] += is_right(answer, row)
             cited[name] += answer is not None and answer[1] == row["doc_id"]
             if name == "pick_answer" and not is_right(answer, row):
-                misses.append({"id": row["id"], "question": row["question"], "doc_id": row["doc_id"],
-                               "must_contain": row["must_contain"],
-                               "got": None if answer is None else {"doc_id": answer[1], "text": answer[0]}})
+                misses.append(
+                    {
+                        "id": row["id"],
+                        "question": row["question"],
+                        "doc_id": row["doc_id"],
+                        "must_contain": row["must_contain"],
+                        "got": None if answer is None else {"doc_id": answer[1], "text": answer[0]},
+                    }
+                )
     n = max(len(rows), 1)
     millis.sort()
     return {
@@ -129,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         kb = KnowledgeBase(args.persist or Path(tmp) / "kb")
         kb.ingest()
-        report = {
-            split: score(kb, [r for r in rows if r["split"] == split]) for split in SPLITS
-        }
+        report = {split: score(kb, [r for r in rows if r["split"] == split]) for split in SPLITS}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -143,8 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         for split, r in report.items():
             for miss in r["misses"]:
                 got = miss["got"] or {"doc_id": None, "text": ""}
-                print(f"[{split}] {miss['question']}\n    want {miss['doc_id']} {miss['must_contain']}"
-                      f"\n    got  {got['doc_id']}: {got['text'][:160]}", file=sys.stdout)
+                print(
+                    f"[{split}] {miss['question']}\n    want {miss['doc_id']} {miss['must_contain']}"
+                    f"\n    got  {got['doc_id']}: {got['text'][:160]}",
+                    file=sys.stdout,
+                )
     return 0
 
 

@@ -97,19 +97,14 @@ def _print_table(result: dict[str, Any], ingest: dict[str, Any], show_misses: bo
     if show_misses:
         for name, row in result["splits"].items():
             for m in row["not_first"]:
-                print(
-                    f"  {name} {m['id']} rank={m['rank']} {m['question']!r} "
-                    f"expected={m['expected']} got={m['got']}"
-                )
+                print(f"  {name} {m['id']} rank={m['rank']} {m['question']!r} expected={m['expected']} got={m['got']}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.retrieval.run", description=__doc__)
     parser.add_argument("--k", type=int, default=5, help="passages asked of search (default 5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--persist", type=Path, help="reuse this Chroma folder (default: a temp one)"
-    )
+    parser.add_argument("--persist", type=Path, help="reuse this Chroma folder (default: a temp one)")
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--misses", action="store_true", help="list questions not ranked first")
     parser.add_argument(
@@ -130,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_table(result, ingest, args.misses)
     test = result["splits"].get("test")
     if args.fail_under is not None and test and test[f"recall@{args.k}"] < args.fail_under:
-        print(
-            f"test recall@{args.k} {test[f'recall@{args.k}']} < {args.fail_under}", file=sys.stderr
-        )
+        print(f"test recall@{args.k} {test[f'recall@{args.k}']} < {args.fail_under}", file=sys.stderr)
         return 1
     return 0
 

@@ -40,9 +40,7 @@ def run_variant(overrides: dict[str, Any], seed: int = 13) -> dict[str, Any]:
     config = TrainConfig(**overrides)
     texts, labels = read_bitext(DEFAULT_CSV)
     started = time.perf_counter()
-    full = IntentClassifier.fit(
-        texts, labels, seed=seed, config=config, vocab_texts=read_bitext_responses(DEFAULT_CSV)
-    )
+    full = IntentClassifier.fit(texts, labels, seed=seed, config=config, vocab_texts=read_bitext_responses(DEFAULT_CSV))
     seconds = time.perf_counter() - started
     train_rows, test_rows = grouped_split(0)
     grouped = fit_on(train_rows, DEFAULT_CSV, seed, config=config)

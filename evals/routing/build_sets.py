@@ -100,9 +100,7 @@ def build(csv_path: Path = DEFAULT_CSV, out: Path = OUT) -> dict[str, int]:
                 members.setdefault(key, []).append(i)
         load = [0] * FOLDS
         # biggest clusters first, each to the emptiest fold (ties: lowest fold number)
-        for n, (_, rows_in) in enumerate(
-            sorted(members.items(), key=lambda kv: (-len(kv[1]), min(kv[1])))
-        ):
+        for n, (_, rows_in) in enumerate(sorted(members.items(), key=lambda kv: (-len(kv[1]), min(kv[1])))):
             f = min(range(FOLDS), key=lambda k: (load[k], k))
             load[f] += len(rows_in)
             for i in rows_in:

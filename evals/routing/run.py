@@ -94,9 +94,7 @@ def grouped_split(
     """(train rows, test rows) of the grouped split; checks the CSV still matches the file."""
     rows = read_jsonl(path)
     texts, labels = read_bitext(csv_path)
-    if len(texts) != len(rows) or any(
-        r["text"] != texts[r["row"]] or r["intent"] != labels[r["row"]] for r in rows
-    ):
+    if len(texts) != len(rows) or any(r["text"] != texts[r["row"]] or r["intent"] != labels[r["row"]] for r in rows):
         raise ValueError(f"{path.name} does not match {csv_path.name}: rebuild the split")
     return [r for r in rows if r["fold"] != fold], [r for r in rows if r["fold"] == fold]
 
@@ -228,9 +226,7 @@ def evaluate(
         grouped_model = fit_on(train_rows, csv_path, seed)
         report["grouped_train_seconds"] = round(time.perf_counter() - started, 1)
         report["grouped"] = score(grouped_model, test_rows)
-        report["grouped/colloquial"] = score(
-            grouped_model, [r for r in test_rows if set(r["tags"]) & set("QWZ")]
-        )
+        report["grouped/colloquial"] = score(grouped_model, [r for r in test_rows if set(r["tags"]) & set("QWZ")])
     if set(SCORED_SETS) & set(sets):
         model = full_model or load_or_train(model_path, csv_path)
         report["model"] = {k: v for k, v in model.meta.items() if k != "config"}
@@ -240,12 +236,7 @@ def evaluate(
         texts = [r["text"] for r in read_jsonl(HARD)]
         texts += [t for t, _ in zip(read_bitext(csv_path)[0], range(500), strict=False)]
         report["latency"] = latency_us(model, texts)
-        varied = [
-            r["text"]
-            for name, path in VARIED_SETS.items()
-            if name in sets
-            for r in read_jsonl(path)
-        ]
+        varied = [r["text"] for name, path in VARIED_SETS.items() if name in sets for r in read_jsonl(path)]
         if varied:  # longer, chattier messages: their own per-message cost
             report["latency_varied"] = latency_us(model, varied)
         report["gibberish_conf"] = {t: round(model.predict(t).confidence, 3) for t in GIBBERISH}

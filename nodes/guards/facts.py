@@ -12,15 +12,37 @@ from datetime import date
 
 from retrieval.answers import STOP_WORDS
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"], start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
 MONTHS.update({name[:3]: num for name, num in list(MONTHS.items())})
 ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-WORD_DATE = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b", re.I)
+WORD_DATE = re.compile(
+    r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b",
+    re.I,
+)
 NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?")
 ACTION_CLAIMS = {
-    "issue_refund": re.compile(r"\b(refund(ed)?\b.{0,40}\b(issued|processed|approved|sent|completed)|have refunded|I refunded)", re.I),
+    "issue_refund": re.compile(
+        r"\b(refund(ed)?\b.{0,40}\b(issued|processed|approved|sent|completed)|have refunded|I refunded)", re.I
+    ),
     "cancel_order": re.compile(r"\b(has been|is now|was|have) cancel+ed\b", re.I),
     "send_password_reset": re.compile(r"\b(sent|emailed)\b.{0,40}\breset\b|\breset link\b.{0,20}\bsent\b", re.I),
     "create_ticket": re.compile(r"\bticket\b.{0,30}\b(opened|created|open)\b", re.I),
@@ -33,7 +55,10 @@ EVENTS = {
     "issued": re.compile(r"\b(issued|invoice)", re.I),
     "requested": re.compile(r"\brequested", re.I),
 }
-LEAK_MARKERS = re.compile(r"FACTS:|The customer wrote:|You are a friendly|ONLY the facts|repeats these facts|postgresql://|sqlite:///|api[_-]?key", re.I)
+LEAK_MARKERS = re.compile(
+    r"FACTS:|The customer wrote:|You are a friendly|ONLY the facts|repeats these facts|postgresql://|sqlite:///|api[_-]?key",
+    re.I,
+)
 
 
 def _numbers(text: str) -> set[str]:
@@ -71,7 +96,7 @@ def _event_dates(text: str) -> set[tuple[str, tuple[int, int]]]:
     pairs = set()
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         for match in [*ISO_DATE.finditer(sentence), *WORD_DATE.finditer(sentence)]:
-            before = sentence[max(0, match.start() - 40):match.start()]
+            before = sentence[max(0, match.start() - 40) : match.start()]
             day = next(iter(_dates(match.group())), None)
             nearest = max(
                 ((m.end(), event) for event, pattern in EVENTS.items() for m in pattern.finditer(before)),
@@ -82,7 +107,52 @@ def _event_dates(text: str) -> set[tuple[str, tuple[int, int]]]:
     return pairs
 
 
-COURTESY = set(["hello", "hi", "hey", "dear", "thanks", "thank", "sorry", "apologies", "apologize", "apologise", "glad", "happy", "help", "helping", "assist", "assistance", "question", "questions", "anything", "else", "further", "hesitate", "reach", "contact", "let", "know", "hope", "day", "great", "today", "please", "sure", "customer", "support", "team", "understand", "inconvenience", "patience", "welcome", "regards", "best", "kind"])
+COURTESY = set(
+    [
+        "hello",
+        "hi",
+        "hey",
+        "dear",
+        "thanks",
+        "thank",
+        "sorry",
+        "apologies",
+        "apologize",
+        "apologise",
+        "glad",
+        "happy",
+        "help",
+        "helping",
+        "assist",
+        "assistance",
+        "question",
+        "questions",
+        "anything",
+        "else",
+        "further",
+        "hesitate",
+        "reach",
+        "contact",
+        "let",
+        "know",
+        "hope",
+        "day",
+        "great",
+        "today",
+        "please",
+        "sure",
+        "customer",
+        "support",
+        "team",
+        "understand",
+        "inconvenience",
+        "patience",
+        "welcome",
+        "regards",
+        "best",
+        "kind",
+    ]
+)
 
 
 def _content_words(text: str) -> set[str]:
@@ -123,7 +193,9 @@ def key_tokens(facts: list[str]) -> set[str]:
     return tokens | {f"{int(m)}/{int(d)}" for _, m, d in ISO_DATE.findall(text)}
 
 
-def check_reply(reply: str, evidence: list[str], *, done_tools: set[str], key_facts: list[str] | None = None) -> list[str]:
+def check_reply(
+    reply: str, evidence: list[str], *, done_tools: set[str], key_facts: list[str] | None = None
+) -> list[str]:
     """Problems with a draft reply; empty when it may go out."""
     problems: list[str] = []
     key_facts = key_facts or []

@@ -50,37 +50,50 @@ ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
 WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 SECRETS = {
     "connection string": re.compile(
-        r"\b(postgres(?:ql)?|mysql|mariadb|sqlite|redis|rediss|mongodb(?:\+srv)?|amqps?|mssql|oracle)(\+\w+)?:/{2,3}\S", re.I),
+        r"\b(postgres(?:ql)?|mysql|mariadb|sqlite|redis|rediss|mongodb(?:\+srv)?|amqps?|mssql|oracle)(\+\w+)?:/{2,3}\S",
+        re.I,
+    ),
     "api key": re.compile(
         r"\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{12,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{20,}|"
         r"\bxox[abprs]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{30,}|\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|"
-        r"\bhf_[A-Za-z0-9]{20,}|\blsv2_[a-z]{2}_[A-Za-z0-9_]{20,}"),
-    "token": re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}", re.I),
+        r"\bhf_[A-Za-z0-9]{20,}|\blsv2_[a-z]{2}_[A-Za-z0-9_]{20,}"
+    ),
+    "token": re.compile(
+        r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}", re.I
+    ),
     "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     "credential": re.compile(
         r"\b(api[_ -]?key|secret(?:[_ -]key)?|access[_ -]?token|auth[_ -]?token|password|passwd|pwd|client[_ -]secret)"
-        r"\s*[:=]\s*['\"]?[^\s'\"]{6,}", re.I),
+        r"\s*[:=]\s*['\"]?[^\s'\"]{6,}",
+        re.I,
+    ),
     "environment variable": re.compile(r"\b(OPENAI_API_KEY|SWITCHBOARD_[A-Z_]+|DATABASE_URL|LANGSMITH_API_KEY)\b"),
 }
 TOOL_SYNTAX = re.compile(
     r"\"(tool|tool_name|tool_calls|function|function_call|arguments|args|steps)\"\s*:|<\s*/?\s*(tool|function)_?(call|use|result)s?\b|"
-    r"\b(ToolGateway|ToolSpec|ToolContext|PERMISSIONS|args_model|changes_world|idempotency[_ ]key|context_schema)\b", re.I)
+    r"\b(ToolGateway|ToolSpec|ToolContext|PERMISSIONS|args_model|changes_world|idempotency[_ ]key|context_schema)\b",
+    re.I,
+)
 TOOL_NAMES = re.compile(r"\b(" + "|".join(sorted(map(re.escape, TOOLS), key=len, reverse=True)) + r")\b", re.I)
-PROMPT_MARKERS = re.compile(r"\bFACTS:|The customer wrote:|Known details:|Customer message:|\{(request|facts|problems|intents|"
-                            r"department|tools|intent|entities)\}")
+PROMPT_MARKERS = re.compile(
+    r"\bFACTS:|The customer wrote:|Known details:|Customer message:|\{(request|facts|problems|intents|"
+    r"department|tools|intent|entities)\}"
+)
 SHINGLE = 6
 
 
 def _shingles(text: str, n: int = SHINGLE) -> set[tuple[str, ...]]:
     words = [w.lower() for w in WORDS.findall(text)]
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def _prompt_texts() -> list[str]:
     return [value for name, value in vars(prompts).items() if name.isupper() and isinstance(value, str)]
 
 
-PROMPT_SHINGLES = frozenset(s for text in _prompt_texts() for part in re.split(r"\{\w+\}", text) for s in _shingles(part))
+PROMPT_SHINGLES = frozenset(
+    s for text in _prompt_texts() for part in re.split(r"\{\w+\}", text) for s in _shingles(part)
+)
 
 
 def _digits(text: str) -> str:
@@ -92,7 +105,7 @@ def _name_candidates(text: str) -> set[str]:
     candidates = set()
     for run in re.findall(r"[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*)+", text):
         words = run.lower().split()
-        candidates |= {" ".join(words[i:i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
+        candidates |= {" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
     return candidates
 
 
@@ -105,9 +118,13 @@ def _order_candidates(text: str) -> set[int]:
 def _lookup(ctx: Context, texts: Iterable[str]) -> Known:
     text = "\n".join(texts)
     try:
-        known = identifiers(ctx.resources.engine, ctx.customer_id, names=sorted(_name_candidates(text))[:400],
-                            emails=sorted({e.lower() for e in EMAIL.findall(text)})[:50],
-                            order_ids=sorted(_order_candidates(text))[:200])
+        known = identifiers(
+            ctx.resources.engine,
+            ctx.customer_id,
+            names=sorted(_name_candidates(text))[:400],
+            emails=sorted({e.lower() for e in EMAIL.findall(text)})[:50],
+            order_ids=sorted(_order_candidates(text))[:200],
+        )
     except Exception as exc:  # the store is down: check what can be checked without it
         log.warning("output guard could not read the store (%s); screening without it", type(exc).__name__)
         return Known()
@@ -117,10 +134,14 @@ def _lookup(ctx: Context, texts: Iterable[str]) -> Known:
 
 def _allowed_text(state: SupportState) -> str:
     """Text this turn may repeat: its tool calls (arguments and errors), evidence, facts and question."""
-    parts = [json.dumps([{"args": c.get("args"), "error": c.get("error")} for c in state.get("tool_calls", [])],
-                        default=str)]
+    parts = [
+        json.dumps([{"args": c.get("args"), "error": c.get("error")} for c in state.get("tool_calls", [])], default=str)
+    ]
     parts += list(state.get("evidence", [])) + list(state.get("facts", []))
-    parts += [str(state.get("question") or ""), json.dumps((state.get("pending_action") or {}).get("args", {}), default=str)]
+    parts += [
+        str(state.get("question") or ""),
+        json.dumps((state.get("pending_action") or {}).get("args", {}), default=str),
+    ]
     return "\n".join(parts)
 
 
@@ -196,9 +217,15 @@ def screen_reply(reply: str, state: SupportState, ctx: Context) -> str:
         return reply
     replacement = safe_reply(state, ctx, _lookup(ctx, [*state.get("facts", []), str(state.get("question") or "")]))
     try:
-        write_audit(ctx.resources.engine, action="reply_blocked", outcome="blocked", thread_id=_thread_id(),
-                    customer_id=ctx.customer_id, node="finalize",
-                    detail="reply replaced: it contained " + ", ".join(sorted(set(problems))))
+        write_audit(
+            ctx.resources.engine,
+            action="reply_blocked",
+            outcome="blocked",
+            thread_id=_thread_id(),
+            customer_id=ctx.customer_id,
+            node="finalize",
+            detail="reply replaced: it contained " + ", ".join(sorted(set(problems))),
+        )
     except Exception as exc:  # the reply is already safe; a lost audit row must not lose the reply
         log.warning("could not audit a blocked reply: %s", type(exc).__name__)
     return replacement

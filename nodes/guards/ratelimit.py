@@ -43,7 +43,7 @@ def _limiter(storage_uri: str) -> MovingWindowRateLimiter:
 
 @functools.lru_cache(maxsize=32)
 def parse_limit(spec: str) -> RateLimitItem:
-    """"20/minute", "5 per second", "100/hour;1000/day" (the first entry); ValueError when unreadable."""
+    """ "20/minute", "5 per second", "100/hour;1000/day" (the first entry); ValueError when unreadable."""
     return parse(spec)
 
 
@@ -53,7 +53,9 @@ def settings_of(ctx: Context) -> tuple[str, str]:
 
 
 def bucket_key(ctx: Context) -> str:
-    store = hashlib.sha256(str(ctx.settings.resolved_database_url()).encode()).hexdigest()[:12]  # the URL may hold a password
+    store = hashlib.sha256(str(ctx.settings.resolved_database_url()).encode()).hexdigest()[
+        :12
+    ]  # the URL may hold a password
     return f"{store}:{ctx.customer_id}"
 
 
@@ -74,9 +76,15 @@ def wait_message(ctx: Context) -> str | None:
             return None
         reset_at = limiter.get_window_stats(item, NAMESPACE, key).reset_time
     except Exception as exc:  # storage down or misconfigured: serve the customer, say so in the log
-        log.warning("rate limiter storage %s failed (%s: %s); letting the turn through",
-                    storage.split("@")[-1], type(exc).__name__, exc)
+        log.warning(
+            "rate limiter storage %s failed (%s: %s); letting the turn through",
+            storage.split("@")[-1],
+            type(exc).__name__,
+            exc,
+        )
         return None
     seconds = max(1, math.ceil(reset_at - time.time()))
-    return (f"You have sent a lot of messages in a short time. Please wait about {seconds} second"
-            f"{'s' if seconds != 1 else ''} and send your message again; I have not acted on this one.")
+    return (
+        f"You have sent a lot of messages in a short time. Please wait about {seconds} second"
+        f"{'s' if seconds != 1 else ''} and send your message again; I have not acted on this one."
+    )

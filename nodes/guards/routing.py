@@ -22,12 +22,17 @@ WHY_QUESTION_OF = {"cancel_order": "track_order", "delete_account": "edit_accoun
 # The most destructive intents also need the customer to name the act: "my account" alone was
 # delete_account at 0.85 and sent a closure for review. Without the verb, the reading intent.
 _NAMES_THE_ACT = {
-    "delete_account": re.compile(r"\b(?:clos|delet|delte|remov|deactivat|terminat|cancel|erase|wipe|shut|get rid|"
-                                 r"nuke|kill|end)\w*|\bforget me\b|\bdone with\b|\bno longer\b|\bquit\b|\bgone\b",
-                                 re.IGNORECASE),
-    "cancel_order": re.compile(r"\b(?:cancel|cancl|cancle|call\w* off|stop|abort|withdraw|undo|scrap|revoke|kill|"
-                               r"halt|annul|void)\w*|\bdon'?t (?:want|need)\b|\bdo not (?:want|need)\b|\bno longer\b|"
-                               r"\bchanged my mind\b|\bmistake\b", re.IGNORECASE),
+    "delete_account": re.compile(
+        r"\b(?:clos|delet|delte|remov|deactivat|terminat|cancel|erase|wipe|shut|get rid|"
+        r"nuke|kill|end)\w*|\bforget me\b|\bdone with\b|\bno longer\b|\bquit\b|\bgone\b",
+        re.IGNORECASE,
+    ),
+    "cancel_order": re.compile(
+        r"\b(?:cancel|cancl|cancle|call\w* off|stop|abort|withdraw|undo|scrap|revoke|kill|"
+        r"halt|annul|void)\w*|\bdon'?t (?:want|need)\b|\bdo not (?:want|need)\b|\bno longer\b|"
+        r"\bchanged my mind\b|\bmistake\b",
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -39,8 +44,9 @@ def reading_intent(intent: str, text: str, canonical: Callable[[str], str] | Non
         return COST_QUESTION_OF[intent]
     if intent in WHY_QUESTION_OF and _ASKS_WHY.search(text):
         return WHY_QUESTION_OF[intent]
-    if intent in _NAMES_THE_ACT and not (_NAMES_THE_ACT[intent].search(text) or
-                                         _NAMES_THE_ACT[intent].search(canonical(text) if canonical else "")):
+    if intent in _NAMES_THE_ACT and not (
+        _NAMES_THE_ACT[intent].search(text) or _NAMES_THE_ACT[intent].search(canonical(text) if canonical else "")
+    ):
         return WHY_QUESTION_OF[intent]
     return intent
 
@@ -50,7 +56,9 @@ def reading_intent(intent: str, text: str, canonical: Callable[[str], str] | Non
 TICKET_STATUS = "ticket_status"
 ASKS_TICKET_STATUS = re.compile(
     r"\b(?:status|update|news|progress|check|where|happen\w*)\b.{0,30}\b(?:ticket|case)\b"
-    r"|\b(?:ticket|case)\b.{0,30}\b(?:status|update|news|progress)\b", re.IGNORECASE)
+    r"|\b(?:ticket|case)\b.{0,30}\b(?:status|update|news|progress)\b",
+    re.IGNORECASE,
+)
 
 
 # "Is the site down?" has no Bitext intent either, and its words match no article well; it is a
@@ -58,4 +66,6 @@ ASKS_TICKET_STATUS = re.compile(
 SERVICE_STATUS = "service_status"
 ASKS_SERVICE_STATUS = re.compile(
     r"\b(?:site|website|app|checkout|login|servers?|page|everything|it)\b.{0,20}\b(?:down|offline|not loading|"
-    r"won'?t load|unreachable)\b|\b(?:outage|status page)\b", re.IGNORECASE)
+    r"won'?t load|unreachable)\b|\b(?:outage|status page)\b",
+    re.IGNORECASE,
+)
