@@ -8,6 +8,7 @@ settings it runs under. Nodes read the context, never the environment.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ CAPABLE_PROVIDERS = ("openai",)
 class Settings(BaseSettings):
     """Process-wide configuration, from ``SWITCHBOARD_*`` variables or a ``.env`` file."""
 
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_file=os.environ.get("SWITCHBOARD_ENV_FILE", ".env"), extra="ignore")
 
     home: Path = PROJECT_ROOT / "var"
     model: str = EMBEDDED_MODEL
