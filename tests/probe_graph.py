@@ -28,20 +28,32 @@ class ProbeState(TypedDict, total=False):
     seen: dict[str, Any]
 
 
-def probe(state: ProbeState, config: RunnableConfig, runtime: Runtime[ProbeContext]) -> dict[str, Any]:
+def probe(
+    state: ProbeState, config: RunnableConfig, runtime: Runtime[ProbeContext]
+) -> dict[str, Any]:
     configurable = config.get("configurable", {})
     user = configurable.get("langgraph_auth_user")
-    seen_user = {name: getattr(user, name, None) for name in USER_FIELDS} if user is not None else None
+    seen_user = (
+        {name: getattr(user, name, None) for name in USER_FIELDS} if user is not None else None
+    )
     if seen_user and seen_user["permissions"] is not None:
         seen_user["permissions"] = list(seen_user["permissions"])
     context = runtime.context
-    return {"seen": {
-        "user": seen_user,
-        "user_type": type(user).__name__,
-        "context": asdict(context) if context is not None else None,
-        "configurable_user_id": configurable.get("user_id") or configurable.get("langgraph_auth_user_id"),
-    }}
+    return {
+        "seen": {
+            "user": seen_user,
+            "user_type": type(user).__name__,
+            "context": asdict(context) if context is not None else None,
+            "configurable_user_id": configurable.get("user_id")
+            or configurable.get("langgraph_auth_user_id"),
+        }
+    }
 
 
-graph = StateGraph(ProbeState, context_schema=ProbeContext).add_node(probe).add_edge(START, "probe").compile()
+graph = (
+    StateGraph(ProbeState, context_schema=ProbeContext)
+    .add_node(probe)
+    .add_edge(START, "probe")
+    .compile()
+)
 graph.name = "probe"

@@ -18,12 +18,19 @@ import signal
 import socket
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from server.deploy import migrate, pid_alive, server_env, start_server, stop_process_group, wait_healthy
+from server.deploy import (
+    migrate,
+    pid_alive,
+    server_env,
+    start_server,
+    stop_process_group,
+    wait_healthy,
+)
 from server.tokens import new_key, sign, subject_for
 from tests.pg import throwaway_postgres
 
@@ -77,8 +84,15 @@ class Servers:
     def token_key(self) -> str:
         return self.env["SWITCHBOARD_TOKEN_KEY"]
 
-    def token(self, *, customer: str | None = None, operator: str | None = None, role: str | None = None,
-              ttl_s: int = 900, now: float | None = None) -> str:
+    def token(
+        self,
+        *,
+        customer: str | None = None,
+        operator: str | None = None,
+        role: str | None = None,
+        ttl_s: int = 900,
+        now: float | None = None,
+    ) -> str:
         subject, checked = subject_for(customer=customer, operator=operator, role=role)
         return sign(subject, checked, key=self.token_key, ttl_s=ttl_s, now=now)
 
@@ -91,16 +105,14 @@ class Servers:
 
     def kill(self, index: int, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to server `index`'s whole session (SIGKILL: a crash, nothing cleaned up)."""
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.pids[index], sig)
-        except ProcessLookupError:
-            pass
 
     def log_tail(self, index: int, chars: int = 4000) -> str:
         return self.logs[index].read_text(errors="replace")[-chars:]
 
 
-def _drop_redis_keys(prefix: str) -> None:
+def drop_redis_keys(prefix: str) -> None:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
@@ -130,19 +142,25 @@ def aegra_servers(
     prefix = f"sbtest-{uuid.uuid4().hex[:10]}"
     with throwaway_postgres("aegra") as url:
         ensure_store(url)
-        env = server_env(database_url=url, redis_url=REDIS_URL, prefix=prefix, token_key=new_key(), extra={
-            **SHORT_LEASES,
-            "AEGRA_CONFIG": str(config or ROOT / "langgraph.json"),
-            "SWITCHBOARD_ENV_FILE": str(home / "no.env"),  # a developer's .env must not leak in
-            "SWITCHBOARD_HOME": str(home),
-            "SWITCHBOARD_MODEL": model,
-            "SWITCHBOARD_CHROMA_DIR": kb_dir,
-            "SWITCHBOARD_CLASSIFIER_PATH": classifier_path,
-            "SWITCHBOARD_RATE_LIMIT": "100000/minute",
-            "LANGSMITH_TRACING": "false",
-            "NO_COLOR": "1",
-            **(extra_env or {}),
-        })
+        env = server_env(
+            database_url=url,
+            redis_url=REDIS_URL,
+            prefix=prefix,
+            token_key=new_key(),
+            extra={
+                **SHORT_LEASES,
+                "AEGRA_CONFIG": str(config or ROOT / "langgraph.json"),
+                "SWITCHBOARD_ENV_FILE": str(home / "no.env"),  # a developer's .env must not leak in
+                "SWITCHBOARD_HOME": str(home),
+                "SWITCHBOARD_MODEL": model,
+                "SWITCHBOARD_CHROMA_DIR": kb_dir,
+                "SWITCHBOARD_CLASSIFIER_PATH": classifier_path,
+                "SWITCHBOARD_RATE_LIMIT": "100000/minute",
+                "LANGSMITH_TRACING": "false",
+                "NO_COLOR": "1",
+                **(extra_env or {}),
+            },
+        )
         servers = Servers(urls=[], env=env, database_url=url, logs=[])
         try:
             migrate(env)
@@ -159,8 +177,6 @@ def aegra_servers(
             for pid in servers.pids:
                 if pid_alive(pid):
                     stop_process_group(pid, timeout=10)
-                try:
+                with suppress(ChildProcessError):
                     os.waitpid(pid, 0)  # reap our child
-                except ChildProcessError:
-                    pass
-            _drop_redis_keys(prefix)
+            drop_redis_keys(prefix)
