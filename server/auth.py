@@ -21,7 +21,9 @@ Authorisation (customers are untrusted; operators are staff):
   may put only ``customer_id`` in it (its own); the server sets ``customer_id`` from the token.
   Settings come from the server's configuration, for operators too;
 - customers may not fork from a checkpoint, set breakpoints, edit thread state or metadata,
-  delete threads, use the Store or crons, or change assistants; they may cancel their own runs.
+  delete threads, use the Store or crons, or change assistants; they may cancel their own runs;
+- customers may not stream events, debug or tasks: those modes carry node inputs and raw model
+  output, unchecked drafts too (values, updates, checkpoints, messages(-tuple), custom are open).
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ CUSTOMER_CONTEXT_KEYS = frozenset({"customer_id"})  # what a caller may put in a
 CUSTOMER_CONFIGURABLE_KEYS = frozenset({"thread_id"})
 OPERATOR_CONFIGURABLE_KEYS = frozenset(
     {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"}
+)
+# events, debug and tasks carry every node's input (the whole state, drafts the reply check has not
+# passed included) or every model call's output: the graph cannot filter them. The others carry
+# only the graph's output channels (its output schema), messages the graph emits, custom events.
+CUSTOMER_STREAM_MODES = frozenset(
+    {"values", "updates", "checkpoints", "messages", "messages-tuple", "custom"}
 )
 _CUSTOMER_ID = re.compile(r"^C\d{4,}$")
 
@@ -293,6 +301,13 @@ class RunRequest:
     command: Any
     checkpoint: Any
     breakpoints: Any
+    stream_modes: frozenset[str] = frozenset()
+
+
+def _modes(value: Any) -> frozenset[str]:
+    if not value:
+        return frozenset()
+    return frozenset([value] if isinstance(value, str) else (str(v) for v in value))
 
 
 def read_run_request(value: Mapping[str, Any]) -> RunRequest:
@@ -309,6 +324,7 @@ def read_run_request(value: Mapping[str, Any]) -> RunRequest:
             kwargs.get("command"),
             configurable.get("checkpoint_id"),
             kwargs.get("interrupt_before") or kwargs.get("interrupt_after"),
+            _modes(kwargs.get("stream_mode")),
         )
     if "method" in value and isinstance(
         value.get("params"), Mapping
@@ -331,6 +347,7 @@ def read_run_request(value: Mapping[str, Any]) -> RunRequest:
         value.get("command"),
         value.get("checkpoint") or value.get("checkpoint_id"),
         value.get("interrupt_before") or value.get("interrupt_after"),
+        _modes(value.get("stream_mode")),
     )
 
 
@@ -368,6 +385,11 @@ async def on_create_run(
         )
     if not who.is_operator and (run.checkpoint or run.breakpoints):
         raise _forbid("customers may not fork from a checkpoint or set breakpoints")
+    if not who.is_operator and (hidden := run.stream_modes - CUSTOMER_STREAM_MODES):
+        raise _forbid(
+            f"customers may not stream {', '.join(sorted(hidden))}: use "
+            + ", ".join(sorted(CUSTOMER_STREAM_MODES))
+        )
     if who.role != "studio" and (problems := context_problems(run, who)):
         raise await _refuse(
             who,

@@ -200,6 +200,24 @@ def test_a_run_context_cannot_change_a_setting_or_name_another_customer(
     )
 
 
+def test_customers_cannot_stream_modes_that_carry_node_inputs(servers: Servers) -> None:
+    client = servers.client(0, servers.token(customer="C0007"))
+    tid = client.threads.create()["thread_id"]
+    for mode in ("events", "debug", "tasks"):
+        response = refused(
+            lambda m=mode: list(
+                client.runs.stream(tid, "probe", input={"note": "x"}, stream_mode=m)
+            )
+        )
+        assert (response.status_code, f"may not stream {mode}" in response.text) == (403, True)
+    chunks = list(
+        client.runs.stream(
+            tid, "probe", input={"note": "x"}, stream_mode=["values", "messages-tuple"]
+        )
+    )
+    assert any(c.event == "values" and "seen" in c.data for c in chunks)
+
+
 def test_refund_waits_on_a_customer_is_refused_the_decision_and_an_operator_approves_on_the_other_server(
     servers: Servers,
 ) -> None:

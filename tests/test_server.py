@@ -156,6 +156,10 @@ def test_customers_see_only_their_threads_and_cannot_set_the_context(server: Dev
     )
     assert (response.status_code, "may not set" in response.text) == (403, True)
     assert refused(lambda: alice.threads.update_state(tid, {"note": "x"})).status_code == 403
+    events = refused(
+        lambda: list(alice.runs.stream(tid, "probe", input={"note": "x"}, stream_mode="events"))
+    )
+    assert (events.status_code, "may not stream events" in events.text) == (403, True)
     # what the graph receives: the customer from the token, in the context and as the auth user
     seen = alice.runs.wait(tid, "probe", input={"note": "hi"})["seen"]
     assert seen["context"] == {"customer_id": "C0007", "refund_approval_threshold_usd": 500.0}
