@@ -7,6 +7,7 @@ Served next to `support` in tests/test_auth.py, so the tests can see what the gr
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, TypedDict
 
@@ -31,6 +32,9 @@ class ProbeState(TypedDict, total=False):
 def probe(
     state: ProbeState, config: RunnableConfig, runtime: Runtime[ProbeContext]
 ) -> dict[str, Any]:
+    note = state.get("note", "")
+    if note.startswith("sleep:"):  # a run that stays in flight, for crash tests
+        time.sleep(float(note.split(":", 1)[1]))
     configurable = config.get("configurable", {})
     user = configurable.get("langgraph_auth_user")
     seen_user = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import uuid
@@ -36,6 +37,7 @@ from tests.pg import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # Seconds, not Aegra's defaults (lease 30, reaper 15): a killed server's runs are re-queued in ~7 s.
 SHORT_LEASES = {
@@ -108,8 +110,12 @@ class Servers:
         with suppress(ProcessLookupError):
             os.killpg(self.pids[index], sig)
 
+    def log_text(self, index: int) -> str:
+        """Server `index`'s log without colour codes."""
+        return _ANSI.sub("", self.logs[index].read_text(errors="replace"))
+
     def log_tail(self, index: int, chars: int = 4000) -> str:
-        return self.logs[index].read_text(errors="replace")[-chars:]
+        return self.log_text(index)[-chars:]
 
 
 def drop_redis_keys(prefix: str) -> None:
@@ -157,7 +163,6 @@ def aegra_servers(
                 "SWITCHBOARD_CLASSIFIER_PATH": classifier_path,
                 "SWITCHBOARD_RATE_LIMIT": "100000/minute",
                 "LANGSMITH_TRACING": "false",
-                "NO_COLOR": "1",
                 **(extra_env or {}),
             },
         )
