@@ -241,8 +241,14 @@ def _stamp_owner(value: MutableMapping[str, Any], who: Caller) -> None:
 
 
 @auth.on.threads.create
-async def on_thread_create(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
-    _stamp_owner(value, caller(ctx))
+async def on_thread_create(
+    ctx: Auth.types.AuthContext, value: dict[str, Any]
+) -> dict[str, str] | None:
+    who = caller(ctx)
+    _stamp_owner(value, who)
+    # langgraph-api: an existing thread (if_exists="do_nothing") must match, or it would be handed
+    # to whoever names its id; Aegra ignores this filter (no "metadata" key) and scopes by identity
+    return _own(who)
 
 
 @auth.on.threads.read

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,8 +197,8 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
 
 def wait_healthy(
     url: str,
-    alive: callable,
-    log_path: Path | None = None,  # type: ignore[valid-type]
+    alive: Callable[[], bool],
+    log_path: Path | None = None,
     timeout: float = START_TIMEOUT_S,
 ) -> None:
     deadline = time.monotonic() + timeout
@@ -340,7 +340,7 @@ class Deployment:
         return env
 
 
-def up(dep: Deployment, out: Iterable[str] | None = None) -> list[str]:
+def up(dep: Deployment) -> list[str]:
     """Start what is not running yet; return the server URLs."""
     from store.db import ensure_store
 

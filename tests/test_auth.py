@@ -118,6 +118,9 @@ def test_a_customer_sees_only_its_own_threads_on_every_server(servers: Servers) 
     assert tid not in {t["thread_id"] for t in b1.threads.search(limit=100)}
     assert {t["metadata"]["owner"] for t in a1.threads.search(limit=100)} == {"customer:C0007"}
     assert refused(lambda: b1.threads.get(tid)).status_code == 404
+    assert (
+        refused(lambda: b1.threads.create(thread_id=tid, if_exists="do_nothing")).status_code == 409
+    )
     assert refused(lambda: b1.threads.get_state(tid)).status_code == 404
     assert refused(lambda: b1.threads.get_history(tid)).status_code == 404
     assert refused(lambda: b1.runs.create(tid, "probe", input={"note": "hi"})).status_code == 404

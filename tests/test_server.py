@@ -143,6 +143,10 @@ def test_customers_see_only_their_threads_and_cannot_set_the_context(server: Dev
     tid = alice.threads.create(metadata={"owner": "customer:C0008"})["thread_id"]
     assert alice.threads.get(tid)["metadata"]["owner"] == "customer:C0007"
     assert refused(lambda: bob.threads.get(tid)).status_code == 404
+    assert (
+        refused(lambda: bob.threads.create(thread_id=tid, if_exists="do_nothing")).status_code
+        == 409
+    )
     assert refused(lambda: bob.threads.get_state(tid)).status_code == 404
     assert tid not in {t["thread_id"] for t in bob.threads.search(limit=100)}
     assert refused(lambda: bob.runs.wait(tid, "probe", input={"note": "x"})).status_code == 404
