@@ -14,7 +14,7 @@ PYTAG      := $(shell $(PYTHON) -c 'import sys; print(f"cp{sys.version_info[0]}{
 LLAMA_DIR  := $(WHEELHOUSE)/$(subst ==,-,$(LLAMA_CPP))-$(PYTAG)-portable
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint eval bench serve clean
+.PHONY: help setup demo test test-fast lint eval bench serve up down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,5 +57,11 @@ bench: setup ## Benchmarks: one JSON line per figure, also written to benchmarks
 serve: setup ## LangGraph dev server on 127.0.0.1:8123 (Studio, SDK)
 	LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGRAPH_NO_VERSION_CHECK=true $(BIN)/langgraph dev --host 127.0.0.1 --port 8123 --no-browser
 
-clean: ## Remove the virtualenv and generated data (var/)
+up: setup ## Two Aegra servers on 127.0.0.1:8181/8182 (UP_PORTS), PostgreSQL + Redis; settings in var/up/switchboard.env
+	$(BIN)/python -m server.deploy up
+
+down: ## Stop the servers `make up` started (PID files in var/up/)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m server.deploy down; else echo "nothing was running"; fi
+
+clean: down ## Stop `make up`'s servers, remove the virtualenv and generated data (var/)
 	rm -rf $(VENV) var .pytest_cache

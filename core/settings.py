@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     faults: str = ""
     rate_limit: str = "30/minute"  # per customer, `limits` notation
     rate_limit_storage: str = "memory://"  # redis://127.0.0.1:6379 when several workers share the load
+    # Bearer tokens of the server (server/tokens.py): the signing key, keys still accepted while
+    # they rotate (comma-separated), and the default lifetime of an issued token.
+    token_key: str = ""
+    token_previous_keys: str = ""
+    token_ttl: str = "8h"
     # The email channel (mail/): where mail comes in and goes out, its limits and the proofs it believes.
     support_address: str = "support@northwind.example"  # customers write here; replies come from it
     support_name: str = "Northwind Customer Support"

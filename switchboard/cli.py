@@ -142,18 +142,28 @@ class Table(StrEnum):
     intents = "intents"
     metrics = "metrics"
     outbox = "outbox"
+    token = "token"
 
 
 @app.command()
 def admin(
-    table: Annotated[Table, typer.Argument(help="What to show.")],
+    table: Annotated[Table, typer.Argument(help="What to show (`token` prints a bearer token instead).")],
     customer: Annotated[str | None, typer.Option("--customer", "-c")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
     as_json: JsonOpt = False,
+    operator: Annotated[str | None, typer.Option("--operator", help="token: for this operator.")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="token: operator or supervisor.")] = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="token: lifetime, e.g. 15m, 8h, 30d.")] = None,
 ) -> None:
-    """The operator's view of the store, the permission matrix and the intent map."""
+    """The operator's view of the store, the permission matrix and the intent map; `admin token` signs a token."""
     from switchboard import admin as views
 
+    if table is Table.token:
+        from server.tokens import issue_token
+
+        with user_errors():
+            sys.stdout.write(issue_token(customer=customer, operator=operator, role=role, ttl=ttl) + "\n")
+        return
     with user_errors():
         rows = views.VIEWS[table.value](Context(customer_id=customer or ""), customer, limit)
     if as_json:
