@@ -45,8 +45,11 @@ test: setup ## Set up, then run the whole test suite (SQLite and PostgreSQL, emb
 test-fast: setup ## The suite without the slow tests (embedded model, servers)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, import contracts (CI runs it before the tests)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 eval: setup ## Eval suites with thresholds (exit 1 below a threshold); `switchboard report` draws them
 	$(BIN)/python -m evals eval

@@ -68,7 +68,7 @@ def run(quick: bool) -> None:
             for _ in range(repeats):
                 for scan, times in ((False, index_ms), (True, scan_ms)):
                     t0 = time.perf_counter()
-                    rows = inbox(graph, saver, scan=scan)
+                    rows = inbox(graph, scan=scan)
                     times.append((time.perf_counter() - t0) * 1000)
                     if sorted(r["thread_id"] for r in rows) != sorted(f"waiting-{i}" for i in range(waiting_threads)):
                         raise RuntimeError(f"inbox(scan={scan}) returned {len(rows)} rows")

@@ -227,14 +227,15 @@ def load_chat_model(
         return EmbeddedLlamaChat(model_path=str(path), model_name=path.stem, max_tokens=max_tokens, n_threads=threads)
     if provider == "openai":
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         return ChatOpenAI(
             model=name,
             base_url=base_url,
-            api_key=api_key or None,  # None lets langchain-openai read OPENAI_API_KEY
+            api_key=SecretStr(api_key) if api_key else None,  # None lets langchain-openai read OPENAI_API_KEY
             timeout=timeout_s,
             max_retries=1,
-            max_tokens=max_tokens,
+            max_tokens=max_tokens,  # type: ignore[call-arg]  # an alias pydantic accepts; mypy sees only the field name
             temperature=0,
         )
     if provider == "fake":
@@ -251,7 +252,7 @@ class ReplyCache(SQLiteCache):
     default `loads` warns that it will stop trusting stored objects, and a cache file is data."""
 
     def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
-        stmt = (
+        stmt: Any = (
             select(self.cache_schema.response)
             .where(self.cache_schema.prompt == prompt)
             .where(self.cache_schema.llm == llm_string)

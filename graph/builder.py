@@ -12,6 +12,7 @@ test compile it with their own checkpointer.
 from __future__ import annotations
 
 from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
 from core.context import Context
@@ -38,7 +39,11 @@ from nodes.technical import technical
 STORE_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.2, backoff_factor=2.0, jitter=True)
 
 
-def build_graph(*, check_replies: bool = True) -> StateGraph:
+SupportGraph = CompiledStateGraph[SupportState, Context, InputState, OutputState]
+"""The compiled support graph, as callers hold it (typed, so `invoke(..., context=Context)` checks)."""
+
+
+def build_graph(*, check_replies: bool = True) -> StateGraph[SupportState, Context, InputState, OutputState]:
     """The support graph, uncompiled. ``check_replies=False`` is the measured baseline of
     `evals/safety_nets.py` (drafts go out unchecked, no fallback); nothing serves it."""
     builder = StateGraph(SupportState, context_schema=Context, input_schema=InputState, output_schema=OutputState)

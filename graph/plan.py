@@ -13,7 +13,7 @@ from core.state import PlanInput, PlanOutput, PlanState
 from nodes.planning import execute_step, make_plan, review_plan
 
 
-def build_plan_graph() -> StateGraph:
+def build_plan_graph() -> StateGraph[PlanState, Context, PlanInput, PlanOutput]:
     builder = StateGraph(PlanState, context_schema=Context, input_schema=PlanInput, output_schema=PlanOutput)
     builder.add_node("make_plan", make_plan)
     builder.add_node("review_plan", review_plan)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _NEIGHBOURS: dict[str, str] = {}
@@ -244,10 +245,14 @@ def swap_verbs(text: str, rng: random.Random, rate: float = 0.5) -> str:
     return _VERB_RE.sub(repl, text)
 
 
+def _chooser(choices: tuple[str, ...], rng: random.Random) -> Callable[[re.Match[str]], str]:
+    return lambda _match: rng.choice(choices)
+
+
 def colloquial(text: str, rng: random.Random) -> str:
     for pattern, dsts in _COLLOQUIAL:
         if rng.random() < 0.6:
-            text = pattern.sub(lambda _m, d=dsts: rng.choice(d), text)
+            text = pattern.sub(_chooser(dsts, rng), text)
     if rng.random() < 0.4:
         text = _ARTICLES.sub(lambda m: "" if rng.random() < 0.6 else m.group(0), text)
     return text

@@ -94,7 +94,9 @@ def _strip_comments(value: str) -> str:
 
 
 def _split_outside_quotes(value: str, sep: str) -> list[str]:
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for ch in value:
         if ch == '"':
             quoted = not quoted

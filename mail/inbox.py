@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesHeaderParser
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
 
 from mail.parse import first_message_id
 from mail.sql import insert_ignore
@@ -98,7 +98,7 @@ class Claim:
     thread_id: str | None
 
 
-def _claimable(now: datetime):  # noqa: ANN202 - a SQL expression
+def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(mail_inbox.c.status == "received", mail_inbox.c.available_at <= now),
         and_(mail_inbox.c.status == "processing", mail_inbox.c.lease_until < now),
@@ -139,7 +139,7 @@ def claim_next(engine: Engine, *, lease_s: float, now: datetime) -> Claim | None
     return None
 
 
-def held_by(claim: Claim):  # noqa: ANN201 - a SQL expression
+def held_by(claim: Claim) -> ColumnElement[bool]:
     """The WHERE clause that is true only while this claim still holds its row."""
     return and_(
         mail_inbox.c.id == claim.inbox_id,

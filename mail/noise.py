@@ -95,7 +95,7 @@ def read_bounce(msg: Message) -> tuple[tuple[FailedRecipient, ...], tuple[str, .
         elif ctype in ("message/rfc822", "message/rfc822-headers", "text/rfc822-headers"):
             quoted = part.get_payload()
             if isinstance(quoted, list):
-                for inner in quoted:
+                for inner in (q for q in quoted if isinstance(q, Message)):
                     referenced.extend(i for v in raw_headers(inner, "Message-ID") for i in message_ids(v))
             else:
                 text = part_text(part)

@@ -175,7 +175,8 @@ def decode_text(payload: bytes, declared: str | None) -> str:
 def part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return decode_text(payload, part.get_param("charset") if hasattr(part, "get_param") else None)
+        charset = part.get_param("charset") if hasattr(part, "get_param") else None
+        return decode_text(payload, charset if isinstance(charset, str) else None)
     raw = part.get_payload()
     return raw if isinstance(raw, str) else ""
 
@@ -227,7 +228,7 @@ def body_of(msg: Message) -> tuple[str, str, set[int]]:
 def _encoded_size(part: Message) -> int:
     payload = part.get_payload()
     if isinstance(payload, list):  # message/rfc822 and friends
-        return sum(_encoded_size(p) for p in payload) if payload else 0
+        return sum(_encoded_size(p) for p in payload if isinstance(p, Message))
     data = payload if isinstance(payload, str) else ""
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if encoding == "base64":
@@ -249,7 +250,7 @@ def list_attachments(msg: Message, body_parts: set[int], defects: list[str]) -> 
         ctype = part.get_content_type()
         if part.is_multipart() and ctype != "message/rfc822":
             payload = part.get_payload()
-            stack[0:0] = payload if isinstance(payload, list) else []
+            stack[0:0] = [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
             continue
         if id(part) in body_parts or part is msg:
             continue
@@ -260,7 +261,7 @@ def list_attachments(msg: Message, body_parts: set[int], defects: list[str]) -> 
             name = ""
         if ctype == "message/rfc822" and not name:
             inner = part.get_payload()
-            inner_msg = inner[0] if isinstance(inner, list) and inner else None
+            inner_msg = inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], Message) else None
             name = (header_text(inner_msg, "Subject") or "forwarded message") + ".eml" if inner_msg else "message.eml"
         if ctype in ("text/plain", "text/html") and not name and part.get_content_disposition() != "attachment":
             continue  # another text part of the body (e.g. a second text/plain in multipart/mixed)

@@ -12,10 +12,9 @@ def insert_ignore(conn: Connection, table: Table, row: dict[str, Any], keys: lis
 
     Unlike catching IntegrityError, this leaves a PostgreSQL transaction usable.
     """
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=keys)
     # RETURNING, not rowcount: psycopg reports a row for a conflicting insert that did nothing
     return conn.execute(statement.returning(table.c[keys[0]])).first() is not None

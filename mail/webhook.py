@@ -35,7 +35,7 @@ import hmac
 import json
 from collections.abc import Callable
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from typing import Any
 
 from sqlalchemy import Engine
@@ -110,8 +110,9 @@ def message_from_json(payload: Any) -> tuple[bytes, str, list[str]]:
                 subtype=subtype or "octet-stream",
                 filename=str(item.get("filename") or "attachment"),
             )
-            if not data and item.get("size"):
-                msg.get_payload()[-1]["X-Attachment-Size"] = str(int(item["size"]))
+            parts = msg.get_payload()
+            if not data and item.get("size") and isinstance(parts, list) and isinstance(parts[-1], Message):
+                parts[-1]["X-Attachment-Size"] = str(int(item["size"]))
     except (ValueError, TypeError, KeyError, binascii.Error) as exc:
         raise BadPayload(f"invalid field: {exc}") from exc
     senders = msg["From"].addresses if msg["From"] is not None else ()

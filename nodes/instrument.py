@@ -39,10 +39,11 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 _record(name, (time.perf_counter() - started) * 1000, end_usage(token), type(exc).__name__)
                 raise
             usage = end_usage(token)
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
             metric = {
                 "turn": _turn_of(state, result),
                 "node": name,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "latency_ms": latency_ms,
                 "tokens": usage.tokens,
                 "cost_usd": round(usage.cost_usd, 8),
                 "outcome": "error" if usage.fallback else "ok",
@@ -50,7 +51,7 @@ def instrumented(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 "cache_hit": usage.cache_hits > 0 and usage.calls == 0,
                 "cache_lookups": usage.cache_lookups,
             }
-            _record(name, metric["latency_ms"], usage, usage.fallback)
+            _record(name, latency_ms, usage, usage.fallback)
             return _with_metric(result, metric)
 
         return node

@@ -146,7 +146,7 @@ def model_plan(ctx: Context, state: PlanState) -> list[PlanStep] | None:
         return None
     if not isinstance(raw, list):
         return None
-    steps = []
+    steps: list[PlanStep] = []
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("tool"), str):
             return None
@@ -219,7 +219,7 @@ def fill_refund_amounts(steps: list[PlanStep], desk: Desk, share: str | None = N
 @instrumented("make_plan")
 def make_plan(
     state: PlanState, runtime: Runtime[Context], config: RunnableConfig
-) -> Command[Literal["review_plan", "__end__"]]:
+) -> Command[Literal["review_plan", "execute_step", "__end__"]]:
     ctx = runtime.context
     entities = dict(state.get("entities", {}))
     remembered = state.get("memory", {}).get("order_ids", [])
@@ -317,7 +317,7 @@ def review_plan(
     mark_waiting(runtime.store, thread_id_of(config), runtime.context.customer_id, request)  # the inbox's index
     raw = interrupt(request)
     mark_decided(runtime.store, thread_id_of(config))
-    items = raw.get("decisions") if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
+    items: list[Any] = raw["decisions"] if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
     try:
         decisions = [parse_decision(d) for d in items]
     except ValueError as exc:

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from core.context import Context
-from core.state import SupportState
+from core.state import Status, SupportState
 from nodes import prompts
 from nodes.desk import thread_id_of
 from nodes.guards import facts as grounding
@@ -113,9 +113,9 @@ def no_fallback(state: SupportState) -> dict[str, Any]:
     return {"reply": deterministic_reply(state)}
 
 
-def turn_status(state: SupportState) -> str:
+def turn_status(state: SupportState) -> Status:
     if state.get("status") in ("error", "escalated"):
-        return str(state["status"])
+        return state["status"]
     if state.get("pending_action") and not state.get("decision"):
         return "awaiting_approval"
     if state.get("question"):
@@ -127,8 +127,8 @@ def turn_status(state: SupportState) -> str:
 def finalize(
     state: SupportState, runtime: Runtime[Context], config: RunnableConfig
 ) -> Command[Literal["approval_gate", "__end__"]]:
-    status = turn_status(state)
+    status: Status = turn_status(state)
     reply = screen_reply(state.get("reply") or deterministic_reply(state), state, runtime.context)
     remember(runtime.store, runtime.context.customer_id, thread_id_of(config), {**state, "status": status}, reply)
-    goto = "approval_gate" if status == "awaiting_approval" else "__end__"
+    goto: Literal["approval_gate", "__end__"] = "approval_gate" if status == "awaiting_approval" else "__end__"
     return Command(update={"reply": reply, "status": status, "messages": [AIMessage(content=reply)]}, goto=goto)

@@ -119,7 +119,15 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
         desk.tell("A member of our support team will reply within one business day.")
     else:
         scripts, fallback = DESKS[department]
-        scripts.get(state["intent"], fallback)(desk, entities, {**state, "entities": entities}, ctx)  # type: ignore[arg-type]
+        part: SupportState = {
+            "request": state["request"],
+            "intent": state["intent"],
+            "department": department,
+            "turn": state["turn"],
+            "branch": state["branch"],
+            "entities": entities,
+        }
+        scripts.get(state["intent"], fallback)(desk, entities, part, ctx)
     if desk.question:  # parts cannot each stop the turn: the question becomes part of the reply
         desk.tell(desk.question)
     report_failures(desk)

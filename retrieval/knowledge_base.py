@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
 from chromadb.config import Settings
@@ -101,7 +101,7 @@ class KnowledgeBase:
     def _open_collection(self) -> Any:
         return self._client.get_or_create_collection(
             COLLECTION,
-            embedding_function=self._embedder,
+            embedding_function=cast(Any, self._embedder),  # chromadb's protocol is narrower than its runtime
             configuration={"hnsw": {"space": "cosine"}},
             metadata={"index_version": INDEX_VERSION, "embedding_model": DEFAULT_MODEL},
         )

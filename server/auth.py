@@ -106,7 +106,7 @@ def user_for(principal: Principal, act_for: str = "") -> dict[str, Any]:
 
 
 @auth.authenticate
-async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:  # type: ignore[type-arg]
+async def authenticate(headers: dict[Any, Any]) -> Auth.types.MinimalUserDict:
     """Aegra passes a dict of str; langgraph-api passes bytes keys and values."""
     token = _bearer(headers)
     if not token:
@@ -231,7 +231,7 @@ def _stamp_owner(value: MutableMapping[str, Any], who: Caller) -> None:
 
 
 @auth.on.threads.create
-async def on_thread_create(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str] | None:
+async def on_thread_create(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     who = caller(ctx)
     _stamp_owner(value, who)
     # langgraph-api: an existing thread (if_exists="do_nothing") must match, or it would be handed
@@ -240,12 +240,12 @@ async def on_thread_create(ctx: Auth.types.AuthContext, value: dict[str, Any]) -
 
 
 @auth.on.threads.read
-async def on_thread_read(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str] | None:
+async def on_thread_read(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     return _own(caller(ctx))
 
 
 @auth.on.threads.search
-async def on_thread_search(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str] | None:
+async def on_thread_search(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     return _own(caller(ctx))
 
 
@@ -255,7 +255,7 @@ def _is_cancel(value: Mapping[str, Any]) -> bool:
 
 
 @auth.on.threads.update
-async def on_thread_update(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str] | None:
+async def on_thread_update(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     who = caller(ctx)
     if not who.is_operator and not _is_cancel(value):
         raise await _refuse(
@@ -270,7 +270,7 @@ async def on_thread_update(ctx: Auth.types.AuthContext, value: dict[str, Any]) -
 
 
 @auth.on.threads.delete
-async def on_thread_delete(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str] | None:
+async def on_thread_delete(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     who = caller(ctx)
     if not who.is_operator:
         raise _forbid("customers may not delete threads or runs")
@@ -347,7 +347,7 @@ def context_problems(run: RunRequest, who: Caller) -> list[str]:
 
 
 @auth.on.threads.create_run
-async def on_create_run(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str] | None:
+async def on_create_run(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
     who = caller(ctx)
     run = read_run_request(value)
     thread_id = value.get("thread_id")
@@ -396,25 +396,25 @@ async def on_create_run(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> d
 
 
 @auth.on.assistants
-async def on_assistants(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
+async def on_assistants(ctx: Auth.types.AuthContext, value: Any) -> None:
     if ctx.action not in ("read", "search") and not caller(ctx).is_operator:
         raise _forbid("customers may only read assistants")
 
 
 @auth.on.crons
-async def on_crons(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
+async def on_crons(ctx: Auth.types.AuthContext, value: Any) -> None:
     if not caller(ctx).is_operator:
         raise _forbid("customers may not schedule runs")
 
 
 @auth.on.store
-async def on_store(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
+async def on_store(ctx: Auth.types.AuthContext, value: Any) -> None:
     if not caller(ctx).is_operator:
         raise _forbid("customers may not use the Store API")
 
 
 @auth.on
-async def on_anything_else(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
+async def on_anything_else(ctx: Auth.types.AuthContext, value: Any) -> None:
     """Fail closed for customers on any resource or action added later."""
     if not caller(ctx).is_operator:
         raise _forbid(f"customers may not {ctx.action} {ctx.resource}")

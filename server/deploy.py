@@ -223,6 +223,10 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def _alive(pid: int | None) -> Callable[[], bool]:
+    return lambda: pid is not None and pid_alive(pid)
+
+
 def is_our_server(pid: int, port: int) -> bool:
     """The process is an Aegra server we started for `port` (not a recycled PID)."""
     try:
@@ -347,7 +351,7 @@ def up(dep: Deployment) -> list[str]:
     running = {port: dep.running_pid(port) for port in dep.ports}
     if all(running.values()):
         for port in dep.ports:
-            wait_healthy(dep.url(port), lambda p=running[port]: pid_alive(p), dep.log_file(port))
+            wait_healthy(dep.url(port), _alive(running[port]), dep.log_file(port))
         _say(f"already up: {', '.join(dep.url(p) for p in dep.ports)}")
         return [dep.url(p) for p in dep.ports]
     for port, pid in running.items():
@@ -369,7 +373,7 @@ def up(dep: Deployment) -> list[str]:
             dep.pid_file(port).write_text(f"{proc.pid}\n")
             pid = proc.pid
             _say(f"started {dep.url(port)} (pid {pid}); waiting for /health")
-        wait_healthy(dep.url(port), lambda p=pid: pid_alive(p), dep.log_file(port))
+        wait_healthy(dep.url(port), _alive(pid), dep.log_file(port))
     return [dep.url(p) for p in dep.ports]
 
 
@@ -388,7 +392,7 @@ def down(dep: Deployment) -> list[int]:
 
 
 def status(dep: Deployment) -> list[dict[str, object]]:
-    rows = []
+    rows: list[dict[str, object]] = []
     for port in dep.ports:
         pid = dep.running_pid(port)
         rows.append({"url": dep.url(port), "pid": pid, "healthy": bool(pid) and healthy(dep.url(port))})

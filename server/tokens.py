@@ -15,7 +15,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import jwt
 
@@ -173,8 +173,8 @@ def verify(token: str, keys: dict[str, str], *, leeway_s: int = 10) -> Principal
         raise TokenError("token names no valid customer or operator")
     return Principal(
         subject=subject,
-        role=role,
-        expires_at=int(claims["exp"]),  # type: ignore[arg-type]
+        role=cast(Role, role),
+        expires_at=int(claims["exp"]),
         token_id=str(claims.get("jti", "")),
     )
 

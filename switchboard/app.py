@@ -19,7 +19,6 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, Interrupt, StateSnapshot
 from sqlalchemy import select
@@ -27,7 +26,7 @@ from sqlalchemy import select
 from core.context import Context
 from core.settings import Settings
 from core.state import INPUT_REJECTED
-from graph.builder import build_graph
+from graph.builder import SupportGraph, build_graph
 from store.schema import customers
 
 
@@ -80,9 +79,9 @@ def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver]:
     if dsn := _postgres_dsn(url):
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        with PostgresSaver.from_conn_string(dsn) as saver:
-            saver.setup()
-            yield saver
+        with PostgresSaver.from_conn_string(dsn) as pg_saver:
+            pg_saver.setup()
+            yield pg_saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -100,9 +99,9 @@ def open_store(url: str) -> Iterator[BaseStore]:
     if dsn := _postgres_dsn(url):
         from langgraph.store.postgres import PostgresStore
 
-        with PostgresStore.from_conn_string(dsn) as store:
-            store.setup()
-            yield store
+        with PostgresStore.from_conn_string(dsn) as pg_store:
+            pg_store.setup()
+            yield pg_store
         return
     from langgraph.store.sqlite import SqliteStore
 
@@ -113,7 +112,7 @@ def open_store(url: str) -> Iterator[BaseStore]:
 
 
 @contextmanager
-def open_graph(settings: Settings) -> Iterator[CompiledStateGraph]:
+def open_graph(settings: Settings) -> Iterator[SupportGraph]:
     url = settings.resolved_checkpoint_url()
     with open_checkpointer(url) as saver, open_store(url) as store:
         yield build_graph().compile(checkpointer=saver, store=store)
@@ -139,12 +138,12 @@ def waiting_on(snapshot: StateSnapshot) -> list[Interrupt]:
     return [i for task in snapshot.tasks for i in task.interrupts]
 
 
-def pending_interrupts(graph: CompiledStateGraph, thread_id: str) -> list[Interrupt]:
+def pending_interrupts(graph: SupportGraph, thread_id: str) -> list[Interrupt]:
     return waiting_on(graph.get_state(_config(thread_id)))
 
 
 def run_turn(
-    graph: CompiledStateGraph,
+    graph: SupportGraph,
     ctx: Context,
     message: str,
     thread_id: str | None = None,
@@ -189,14 +188,14 @@ def run_turn(
     return finish(graph, thread_id)
 
 
-def resume_turn(graph: CompiledStateGraph, ctx: Context, thread_id: str, decision: Any) -> dict[str, Any]:
+def resume_turn(graph: SupportGraph, ctx: Context, thread_id: str, decision: Any) -> dict[str, Any]:
     if not pending_interrupts(graph, thread_id):
         raise UserError(f"thread {thread_id} is not waiting for a decision")
     graph.invoke(Command(resume=decision), _config(thread_id), context=ctx)
     return finish(graph, thread_id)
 
 
-def finish(graph: CompiledStateGraph, thread_id: str) -> dict[str, Any]:
+def finish(graph: SupportGraph, thread_id: str) -> dict[str, Any]:
     """The caller's view of the thread after a run (one read of the checkpoint)."""
     snapshot = graph.get_state(_config(thread_id))
     values = dict(snapshot.values)
@@ -251,7 +250,7 @@ def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def thread_customer(graph: CompiledStateGraph, thread_id: str) -> str:
+def thread_customer(graph: SupportGraph, thread_id: str) -> str:
     """The customer a thread belongs to (decisions act for that customer, not the operator)."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
     owner = snapshot.values.get("customer_id") or (snapshot.metadata or {}).get("customer_id")

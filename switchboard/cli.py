@@ -249,7 +249,7 @@ def inbox(
     from switchboard.threads import inbox as list_waiting
 
     with user_errors(), open_graph(get_settings()) as graph:
-        rows = list_waiting(graph, graph.checkpointer, scan=scan)
+        rows = list_waiting(graph, scan=scan)
     if as_json:
         print_json(rows)
         return

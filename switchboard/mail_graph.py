@@ -21,17 +21,16 @@ import threading
 from contextlib import ExitStack
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
-
 from core.context import Context
 from core.settings import Settings
+from graph.builder import SupportGraph
 from mail.channel import Resumer, ResumeRequest, Search, TurnRequest, TurnRunner
 from switchboard.app import UserError, open_graph, run_turn
 
 HELD_REPLY = "Thank you for your email: we have your request."
 
 
-def _turn_once(graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str) -> dict[str, Any]:
+def _turn_once(graph: SupportGraph, ctx: Context, text: str, thread_id: str, key: str) -> dict[str, Any]:
     """One turn per mail; a refusal the customer should read (bad input) is a result, not an error."""
     try:
         return _turn(graph, ctx, text, thread_id, key)
@@ -50,7 +49,7 @@ def _turn_once(graph: CompiledStateGraph, ctx: Context, text: str, thread_id: st
         }
 
 
-def _turn(graph: CompiledStateGraph, ctx: Context, text: str, thread_id: str, key: str) -> dict[str, Any]:
+def _turn(graph: SupportGraph, ctx: Context, text: str, thread_id: str, key: str) -> dict[str, Any]:
     # the mail's dedupe key is the message's id in the thread: a retry finishes that turn, never repeats it
     return run_turn(graph, ctx, text, thread_id, message_id=key)
 

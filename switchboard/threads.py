@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from core.context import Context
 from core.state import NEW_TURN
+from graph.builder import SupportGraph
 from nodes.waiting import mark_decided, mark_waiting, waiting_threads
 from switchboard.app import UserError, finish, pending_interrupts, thread_customer, waiting_on
 from tools.audit import write_audit
@@ -24,14 +25,14 @@ from tools.compensation import compensate_after, effects_after
 DEPARTMENTS = ("billing", "technical", "general", "escalation")
 
 
-def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     configurable = {"thread_id": thread_id}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
     return {"configurable": configurable}
 
 
-def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver, *, scan: bool = False) -> list[dict[str, Any]]:
+def inbox(graph: SupportGraph, *, scan: bool = False) -> list[dict[str, Any]]:
     """Threads waiting for a person, newest first, with what they wait on.
 
     Reads the index the gates keep in the graph's Store (`nodes.waiting`). ``scan`` (or a graph
@@ -41,6 +42,8 @@ def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver, *, scan: bool =
     if store is None or scan:
         # Collect first: the SQLite saver holds its lock while a listing is open.
         candidates: dict[str, str] = {}
+        saver = graph.checkpointer
+        assert isinstance(saver, BaseCheckpointSaver), "the inbox reads a graph compiled with a checkpointer"
         for item in saver.list(None):
             candidates.setdefault(item.config["configurable"]["thread_id"], item.checkpoint["ts"])
     else:
@@ -73,7 +76,7 @@ def inbox(graph: CompiledStateGraph, saver: BaseCheckpointSaver, *, scan: bool =
     return waiting
 
 
-def resume(graph: CompiledStateGraph, base: Context, thread_id: str) -> dict[str, Any]:
+def resume(graph: SupportGraph, base: Context, thread_id: str) -> dict[str, Any]:
     """Continue a thread from its last checkpoint (after a crash or a kill)."""
     snapshot = graph.get_state(_config(thread_id))
     owner = snapshot.values.get("customer_id") or (snapshot.metadata or {}).get("customer_id")
@@ -89,7 +92,7 @@ def resume(graph: CompiledStateGraph, base: Context, thread_id: str) -> dict[str
     return {**finish(graph, thread_id), "resumed": False, "note": "nothing to resume"}
 
 
-def history(graph: CompiledStateGraph, base: Context, thread_id: str) -> list[dict[str, Any]]:
+def history(graph: SupportGraph, base: Context, thread_id: str) -> list[dict[str, Any]]:
     """Checkpoints oldest first: step, the node that runs next, and the effects made after it."""
     snapshots = list(graph.get_state_history(_config(thread_id)))
     if not snapshots:
@@ -122,7 +125,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def rollback(
-    graph: CompiledStateGraph,
+    graph: SupportGraph,
     base: Context,
     thread_id: str,
     checkpoint_id: str,

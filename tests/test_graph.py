@@ -93,7 +93,7 @@ def test_the_inbox_reads_the_gates_index_and_checks_it_against_the_checkpoints(g
     ctx = make_context()
     order = order_of(ctx, "delivered", above_cents=50000)
     first = run_turn(graph, ctx, f"refund order {order.id} please")
-    waiting = inbox(graph, graph.checkpointer)
+    waiting = inbox(graph)
     assert [(w["thread_id"], w["customer_id"], w["action"]) for w in waiting] == [
         (first["thread_id"], DEMO, "issue_refund")
     ]
@@ -102,18 +102,18 @@ def test_the_inbox_reads_the_gates_index_and_checks_it_against_the_checkpoints(g
     # A stale entry (its thread waits for nothing) is dropped, and removed from the index.
     answered = run_turn(graph, ctx, "what payment methods do you accept?")
     mark_waiting(graph.store, answered["thread_id"], DEMO, {"action_requests": []})
-    assert [w["thread_id"] for w in inbox(graph, graph.checkpointer)] == [first["thread_id"]]
+    assert [w["thread_id"] for w in inbox(graph)] == [first["thread_id"]]
     assert graph.store.get(WAITING, answered["thread_id"]) is None
 
     # A thread missing from the index (paused before the index existed) is found by a scan,
     # which indexes it again.
     mark_decided(graph.store, first["thread_id"])
-    assert inbox(graph, graph.checkpointer) == []
-    assert [w["thread_id"] for w in inbox(graph, graph.checkpointer, scan=True)] == [first["thread_id"]]
-    assert [w["thread_id"] for w in inbox(graph, graph.checkpointer)] == [first["thread_id"]]
+    assert inbox(graph) == []
+    assert [w["thread_id"] for w in inbox(graph, scan=True)] == [first["thread_id"]]
+    assert [w["thread_id"] for w in inbox(graph)] == [first["thread_id"]]
 
     resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:qa"})
-    assert inbox(graph, graph.checkpointer) == []
+    assert inbox(graph) == []
     assert graph.store.get(WAITING, first["thread_id"]) is None
 
 
@@ -543,11 +543,11 @@ def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(grap
     assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 0  # nothing ran yet
     from switchboard.threads import inbox
 
-    steps = [(w["thread_id"], w["action"]) for w in inbox(graph, graph.checkpointer)]
+    steps = [(w["thread_id"], w["action"]) for w in inbox(graph)]
     assert (first["thread_id"], "cancel_order") in steps and (first["thread_id"], "close_account") in steps
 
     done = resume_turn(graph, ctx, first["thread_id"], {"decisions": [{"type": "approve", "actor": "operator:qa"}]})
-    assert inbox(graph, graph.checkpointer) == []
+    assert inbox(graph) == []
     assert [(c["node"], c["name"], c["outcome"]) for c in done["tool_calls"]] == [
         ("general", "cancel_order", "ok"),
         ("technical", "close_account", "ok"),

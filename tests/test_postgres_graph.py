@@ -45,9 +45,9 @@ def test_refund_with_approval_on_postgres_store_and_checkpointer(
     # index the gate wrote to the PostgreSQL store.
     with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:
         graph = build_graph().compile(checkpointer=saver, store=store)
-        assert [(w["thread_id"], w["action"]) for w in inbox(graph, saver)] == [(first["thread_id"], "issue_refund")]
+        assert [(w["thread_id"], w["action"]) for w in inbox(graph)] == [(first["thread_id"], "issue_refund")]
         done = resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:test"})
-        assert inbox(graph, saver) == []
+        assert inbox(graph) == []
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
     with engine.connect() as conn:
         assert (

@@ -140,7 +140,7 @@ def _allowed_text(state: SupportState) -> str:
     parts += list(state.get("evidence", [])) + list(state.get("facts", []))
     parts += [
         str(state.get("question") or ""),
-        json.dumps((state.get("pending_action") or {}).get("args", {}), default=str),
+        json.dumps(dict(state.get("pending_action") or {}).get("args", {}), default=str),
     ]
     return "\n".join(parts)
 
