@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_file=_env_files(), extra="ignore", frozen=True)
 
     home: Path = PROJECT_ROOT / "var"
+    # The store's present (ISO 8601, e.g. 2026-11-15T12:00:00Z): tests, evals and demos pin it so
+    # dates, return windows and deadlines repeat; unset, the real time. Read it through `now()`.
+    clock: datetime | None = None
     model: str = EMBEDDED_MODEL
     smart_model: str | None = None
     openai_base_url: str | None = None
@@ -109,6 +113,12 @@ class Settings(BaseSettings):
     @property
     def trusted_authserv(self) -> frozenset[str]:
         return frozenset(p.strip().lower() for p in self.trusted_authserv_ids.split(",") if p.strip())
+
+    def now(self) -> datetime:
+        """The current time as the workflow sees it (UTC, aware): the pinned clock, or the real one."""
+        if self.clock is None:
+            return datetime.now(UTC)
+        return self.clock if self.clock.tzinfo else self.clock.replace(tzinfo=UTC)
 
     @property
     def planner_model(self) -> str | None:
