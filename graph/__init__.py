@@ -1,5 +1,2 @@
-"""Graph assembly: state, context and the builder.
-
-Kept free of an eager import of the builder so nodes can import the state
-and context without looping back into the graph that imports them.
-"""
+"""Graph assembly: the support graph (builder.py), the plan subgraph (plan.py), and the graph the
+servers serve (server.py). Stands above nodes/: it imports the steps; no step imports it."""

@@ -1,1 +1,2 @@
-"""Nodes decide: each module holds one step of the support workflow."""
+"""Nodes decide: the steps of the support graph and what only they use (desks, policy, guards,
+prompts, memory). See nodes/README.md for the map."""
