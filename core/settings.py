@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     token_key: str = ""
     token_previous_keys: str = ""
     token_ttl: str = "8h"
+    # Outreach (a message to many customers): above this many recipients a person approves it
+    # first; approved messages are handed to the mail outbox at most this many a minute.
+    outreach_approval_threshold: int = 100
+    outreach_per_minute: int = 60
     # The email channel (mail/): where mail comes in and goes out, its limits and the proofs it believes.
     support_address: str = "support@northwind.example"  # customers write here; replies come from it
     support_name: str = "Northwind Customer Support"

@@ -161,3 +161,30 @@ class PlanState(PlanInput, PlanOutput, total=False):
     problems: list[str]
     cursor: int
     review_reasons: list[str]
+
+
+# The outreach graph (graph/outreach.py): an operator's message to many customers.
+
+
+class OutreachInput(TypedDict, total=False):
+    """What an operator asks for: who (any of the criteria, combined) and, optionally, the text."""
+
+    outreach_id: str
+    incident_id: int | None
+    order_statuses: list[str]
+    customer_ids: list[str]
+    limit: int | None
+    subject: str | None
+    body: str | None
+
+
+class OutreachState(OutreachInput, total=False):
+    recipients: list[str]  # customer ids, as find_audience returned them
+    audience: str  # the criteria in words
+    incident: dict[str, str] | None  # the incident's title and body, when the audience is an incident's
+    written_by: Literal["operator", "template", "model"]
+    reason: str | None  # why a person must approve, if one must
+    decision: Decision | None
+    status: Literal["awaiting_approval", "queued", "rejected", "nobody", "error"]
+    reply: str  # what the operator reads back
+    tool_calls: Annotated[list[ToolCallRecord], operator.add]

@@ -253,6 +253,9 @@ class MailChannel:
         )
 
     def deliver(self, send: Sender | None = None, *, limit: int = 20) -> DeliveryReport:
+        from mail.outreach import hand_over_due
+
+        hand_over_due(self.engine, self.settings, self.clock(), limit=limit)  # outreach rows that fell due
         return deliver_due(self.engine, self.settings, self.clock(), send=send, limit=limit)
 
     def drain(self, limit: int | None = None) -> list[Processed]:

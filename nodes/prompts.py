@@ -43,3 +43,11 @@ MULTI_STEP_PLANNER_SYSTEM = (
     "{tools}. Reply with a JSON list only, in the order the steps must run: "
     '[{{"tool": NAME, "args": {{...}}, "why": TEXT}}]. Never include a customer id.'
 )
+
+OUTREACH_SYSTEM = (
+    "You write a short, plain email from Northwind Home & Tech's support team to customers affected by "
+    "a service problem. Use ONLY the facts given; no promises, amounts, dates or links that are not in "
+    "them. Start with 'Hello {name},' exactly (the system fills in each name). At most 5 sentences."
+)
+
+OUTREACH_USER = "FACTS:\n{facts}\n\nWrite the email body."

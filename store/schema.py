@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
 )
 
@@ -401,4 +402,27 @@ mail_confirmations = Table(
     Column("used_at", UTCDateTime),
     Column("used_by_inbox_id", Integer),
     _one_of("status", MAIL_CONFIRMATION_STATUSES),
+)
+
+OUTREACH_STATUSES: Final = ("queued", "handed", "cancelled")
+
+# One row per recipient of an operator's outreach (a message to many customers), written by the
+# approved `queue_outreach` step; the mail channel hands due rows to the outbox, throttled.
+outreach_recipients = Table(
+    "outreach_recipients",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outreach_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="queued", server_default="queued"),
+    Column("due_at", UTCDateTime, nullable=False),  # the throttle: recipients are spread over time
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("handed_at", UTCDateTime),
+    Column("outbox_id", Integer),
+    UniqueConstraint("outreach_id", "customer_id"),
+    _one_of("status", OUTREACH_STATUSES),
 )

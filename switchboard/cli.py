@@ -192,7 +192,13 @@ def setup() -> None:
 
 def _decide(thread: str, decision: dict[str, Any], as_json: bool) -> None:
     from switchboard.app import open_graph, resume_turn, thread_customer
+    from switchboard.outreach import decide_outreach, is_outreach, open_outreach_graph
 
+    if is_outreach(thread):  # an outreach waits in its own graph
+        with user_errors(), open_outreach_graph(get_settings()) as outreach_graph:
+            done = decide_outreach(outreach_graph, Context(actor=decision["actor"]), thread, decision)
+        print_json(done) if as_json else out.print(done["reply"], markup=False)
+        return
     with user_errors(), open_graph(get_settings()) as graph:
         result = resume_turn(graph, _context(thread_customer(graph, thread)), thread, decision)
     print_json(result) if as_json else print_turn(result)
@@ -312,6 +318,34 @@ def rollback(
     for item in result["compensated"]:
         out.print(f"[dim]undone: {item['tool']} ({item['outcome']})[/dim]")
     print_turn(result)
+
+
+@app.command()
+def outreach(
+    actor: ActorOpt,
+    incident: Annotated[
+        int | None, typer.Option("--incident", help="Customers with an order or payment during it.")
+    ] = None,
+    status: Annotated[
+        str, typer.Option("--order-status", help="Customers with an order in these states (comma list).")
+    ] = "",
+    customers: Annotated[str, typer.Option("--customers", help="Named customers (comma list).")] = "",
+    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+    subject: Annotated[str | None, typer.Option("--subject")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="The message ({name} becomes each first name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Message many customers by email: chosen from the store, reviewed by a person above the threshold."""
+    from switchboard.outreach import open_outreach_graph, start_outreach
+
+    request: dict[str, Any] = {"incident_id": incident, "limit": limit, "subject": subject, "body": text,
+                               "order_statuses": [s.strip() for s in status.split(",") if s.strip()],
+                               "customer_ids": [c.strip() for c in customers.split(",") if c.strip()]}  # fmt: skip
+    with user_errors(), open_outreach_graph(get_settings()) as graph:
+        result = start_outreach(graph, Context(actor=actor), request)  # type: ignore[arg-type]
+    print_json(result) if as_json else out.print(result["reply"], markup=False)
+    if result["status"] == "error":
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from tools import account, billing, orders
+from tools import account, billing, orders, outreach
 from tools.base import ToolSpec
 
 TOOLS: Final[dict[str, ToolSpec]] = {
@@ -174,6 +174,23 @@ TOOLS: Final[dict[str, ToolSpec]] = {
             account.reopen_account,
         ),
         ToolSpec(
+            "find_audience",
+            outreach.find_audience,
+            outreach.AudienceArgs,
+            False,
+            "Active customers with a deliverable address who match an outreach's criteria.",
+            outreach.describe_audience,
+        ),
+        ToolSpec(
+            "queue_outreach",
+            outreach.queue_outreach,
+            outreach.QueueArgs,
+            True,
+            "Queue one message per recipient of an approved outreach, throttled.",
+            outreach.describe_queued,
+            outreach.cancel_queued,
+        ),
+        ToolSpec(
             "create_ticket",
             account.create_ticket,
             account.TicketArgs,
@@ -227,6 +244,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
         }
     ),
     "escalation": frozenset({"create_ticket", "list_tickets"}),
+    # operator-initiated: a message to many customers (graph/outreach.py), never a customer's turn
+    "outreach": frozenset({"find_audience", "queue_outreach"}),
 }
 
 
