@@ -683,6 +683,9 @@ def test_a_node_that_raises_is_counted_as_an_error_with_its_type(graph, make_con
     ctx = make_context()
     with pytest.raises(RuntimeError):
         run_turn(graph, ctx, "can you show me the invoice for order 10956?")
+    from store.runs import flush
+
+    flush()  # node runs are written in the background
     with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         errors = conn.execute(
             select(node_runs.c.node, node_runs.c.error_type).where(node_runs.c.outcome == "error")
