@@ -31,7 +31,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id, e.g. C0007.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ActorOpt = Annotated[str, typer.Option("--as", help="Who decides (written to the audit log).")]
+ActorOpt = Annotated[
+    str, typer.Option("--as", help="The local operator deciding, e.g. operator:ann or supervisor:bo (audited).")
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -190,18 +192,23 @@ def setup() -> None:
     print_json(report.__dict__)
 
 
-def _decide(thread: str, decision: dict[str, Any], as_json: bool) -> None:
+def _decide(thread: str, decision: dict[str, Any], actor: str, as_json: bool) -> None:
+    """The CLI is the trusted local operator: ``--as`` is who decides (the graph checks the role)."""
     from switchboard.app import open_graph, resume_turn, thread_customer
 
     with user_errors(), open_graph(get_settings()) as graph:
-        result = resume_turn(graph, _context(thread_customer(graph, thread)), thread, decision)
+        ctx = Context(customer_id=thread_customer(graph, thread), actor=actor)
+        result = resume_turn(graph, ctx, thread, decision)
     print_json(result) if as_json else print_turn(result)
+    approval = result.get("approval")
+    if approval and not as_json:
+        out.print(f"  [dim]{approval['approvals']} of {approval['needed']} approvals · {approval['note']}[/dim]")
 
 
 @app.command()
 def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
-    """Approve the action a thread is waiting on."""
-    _decide(thread, {"type": "approve", "actor": actor}, as_json)
+    """Approve the action a thread is waiting on (above the four-eyes threshold: one of two approvals)."""
+    _decide(thread, {"type": "approve"}, actor, as_json)
 
 
 @app.command()
@@ -212,7 +219,7 @@ def reject(
     as_json: JsonOpt = False,
 ) -> None:
     """Reject the action a thread is waiting on."""
-    _decide(thread, {"type": "reject", "message": reason, "actor": actor}, as_json)
+    _decide(thread, {"type": "reject", "message": reason}, actor, as_json)
 
 
 @app.command()
@@ -230,7 +237,7 @@ def edit(
         return
     if not isinstance(parsed, dict):
         fail("--args must be a JSON object")
-    _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json)
+    _decide(thread, {"type": "edit", "args": parsed}, actor, as_json)
 
 
 @app.command()
@@ -248,8 +255,9 @@ def inbox(
     from switchboard.app import open_graph
     from switchboard.threads import inbox as list_waiting
 
-    with user_errors(), open_graph(get_settings()) as graph:
-        rows = list_waiting(graph, scan=scan)
+    settings = get_settings()
+    with user_errors(), open_graph(settings) as graph:
+        rows = list_waiting(graph, scan=scan, now=settings.now())
     if as_json:
         print_json(rows)
         return
@@ -258,7 +266,8 @@ def inbox(
     for row in rows:
         out.print(
             f"[bold]{row['thread_id']}[/bold] {row['customer_id']} · {row['action']} {json.dumps(row['args'])}"
-            f" · {row['description']}"
+            f" · {row['description']} · {row['approvals']}/{row['needed']} approvals · {row['queue']}"
+            f" · due {row['deadline']}{' [red]OVERDUE[/red]' if row['overdue'] else ''}"
         )
 
 
