@@ -17,11 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from core.settings import Settings
 from store.schema import approval_decisions, approvals
 from store.sql import ensure_tables, insert_ignore
 from tools.audit import mask_pii
-from tools.webhooks import enqueue
+from tools.webhooks import Settings, enqueue
 
 
 def _json(value: Any) -> str:

@@ -25,11 +25,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
-from core.settings import Settings
 from store.schema import webhook_outbox
 from store.sql import ensure_tables, insert_ignore
 
@@ -37,6 +36,23 @@ SIGNATURE_HEADER = "X-Switchboard-Signature"
 EVENT_HEADER = "X-Switchboard-Event"
 EVENT_TYPES = ("approval.waiting", "approval.decided", "approval.overdue", "case.opened", "case.updated")
 RETRIABLE_4XX = (408, 425, 429)
+
+
+class Settings(Protocol):
+    """The settings webhooks read (`core.settings.Settings` has them; tools do not import core)."""
+
+    @property
+    def webhook_urls(self) -> str: ...
+    @property
+    def webhook_secret(self) -> str: ...
+    @property
+    def webhook_attempts(self) -> int: ...
+    @property
+    def webhook_backoff_s(self) -> float: ...
+    @property
+    def webhook_backoff_max_s(self) -> float: ...
+    @property
+    def webhook_timeout_s(self) -> float: ...
 
 
 def event_id(key: str) -> str:
