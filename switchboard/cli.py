@@ -271,6 +271,46 @@ def inbox(
         )
 
 
+def _moment(text: str | None) -> Any:
+    """``--now`` as an aware datetime (UTC when no zone is given), or the settings' clock."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return get_settings().now()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--now is not an ISO 8601 time: {text!r} (e.g. 2026-11-16T12:00:00Z)")
+        raise
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def sweep(
+    now: Annotated[str | None, typer.Option("--now", help="Apply deadlines as of this ISO 8601 time.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Escalate or reject approvals past their deadline (the customer is told), then deliver due webhooks."""
+    from switchboard.app import open_graph
+    from switchboard.sweep import sweep as run_sweep
+
+    moment = _moment(now)
+    settings = get_settings()
+    with user_errors(), open_graph(settings) as graph:
+        report = run_sweep(graph, settings, moment).to_dict()
+    if as_json:
+        print_json(report)
+        return
+    for item in report["escalated"]:
+        out.print(
+            f"escalated {item['thread_id']} ({item['kind']}) to the {item['queue']} queue, due {item['new_deadline']}"
+        )
+    for item in report["rejected"]:
+        out.print(f"rejected {item['thread_id']} ({item['kind']}): not decided by {item['deadline']}")
+    hooks = report["webhooks"]
+    out.print(f"webhooks: {hooks['sent']} sent, {hooks['retried']} to retry, {hooks['failed']} failed")
+
+
 @app.command()
 def resume(thread: str, as_json: JsonOpt = False) -> None:
     """Continue a thread from its last checkpoint (after a crash or kill -9)."""
