@@ -62,7 +62,9 @@ def print_json(obj: Any) -> None:
 
 
 def print_turn(result: dict[str, Any]) -> None:
-    out.print(f"[bold]{result['department'] or result['status']}[/bold] › {result['reply']}")
+    case = result.get("case")
+    reply = result["reply"] or (case["note"] if case else "")
+    out.print(f"[bold]{result['department'] or result['status']}[/bold] › {reply}")
     if result["status"] not in ("answered",):
         out.print(f"  [dim]status: {result['status']}  thread: {result['thread_id']}[/dim]")
 
@@ -361,6 +363,114 @@ def rollback(
     for item in result["compensated"]:
         out.print(f"[dim]undone: {item['tool']} ({item['outcome']})[/dim]")
     print_turn(result)
+
+
+case_app = typer.Typer(
+    help="Work on a case: assign, reply, release (back to the bot), resolve, show.", no_args_is_help=True
+)
+app.add_typer(case_app, name="case")
+
+
+def _print_case(case: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(case)
+        return
+    owner = f" · {case['owner']}" if case.get("owner") else ""
+    out.print(f"case {case['id']} · {case['status']}{owner} · thread {case['thread_id']}")
+
+
+@app.command()
+def cases(
+    mine: Annotated[bool, typer.Option("--mine", help="Only the cases held by --as.")] = False,
+    actor: ActorOpt = "operator:cli",
+    resolved: Annotated[bool, typer.Option("--resolved", help="Include resolved cases.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cases handed to a person, newest first: status, owner, urgency, unanswered customer messages, summary."""
+    from switchboard.cases import cases_view
+
+    with user_errors():
+        rows = cases_view(Context(), owner=actor if mine else None, include_resolved=resolved)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no cases")
+    for row in rows:
+        waiting = f" · {row['unanswered']} unanswered" if row["unanswered"] else ""
+        out.print(
+            f"[bold]case {row['case_id']}[/bold] {row['status']} · {row['owner'] or 'unassigned'} · "
+            f"{row['urgency']} · {row['customer_id']}{waiting}\n  {row['summary']}"
+        )
+
+
+@case_app.command("show")
+def case_show(case_id: int, as_json: JsonOpt = False) -> None:
+    """The case with its hand-over and the messages exchanged while a person held it."""
+    from switchboard.cases import show
+
+    with user_errors():
+        case = show(Context(), case_id)
+    if as_json:
+        print_json(case)
+        return
+    handover = case["handover"]
+    out.print(f"[bold]case {case['id']}[/bold] · {case['status']} · {case['owner'] or 'unassigned'}")
+    out.print(handover.get("summary", ""), markup=False)
+    out.print(f"wants: {handover.get('wants', '')}", markup=False)
+    out.print(f"sentiment {handover.get('sentiment')} · urgency {handover.get('urgency')}")
+    for action in handover.get("suggested_actions", []):
+        out.print(f"  → {action}", markup=False)
+    for message in case["messages"]:
+        out.print(f"  [{message['direction']}] {message['author']}: {message['body']}", markup=False)
+
+
+@case_app.command("assign")
+def case_assign(case_id: int, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Take the case: the bot stops answering in its thread; the customer's messages come to you."""
+    from switchboard.cases import assign
+
+    with user_errors():
+        case = assign(Context(), case_id, actor)
+    _print_case(case, as_json)
+
+
+@case_app.command("reply")
+def case_reply(case_id: int, text: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Reply to the customer in their thread."""
+    from switchboard.app import open_graph
+    from switchboard.cases import reply
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        case = reply(graph, Context(), case_id, actor, text)
+    _print_case(case, as_json)
+
+
+@case_app.command("release")
+def case_release(case_id: int, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Return the thread to the bot, which continues with everything said."""
+    from switchboard.app import open_graph
+    from switchboard.cases import release
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        case = release(graph, Context(), case_id, actor)
+    _print_case(case, as_json)
+
+
+@case_app.command("resolve")
+def case_resolve(
+    case_id: int,
+    text: Annotated[str | None, typer.Argument(help="A last message to the customer.")] = None,
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve the case (and close its ticket); the bot answers in the thread again."""
+    from switchboard.app import open_graph
+    from switchboard.cases import resolve
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        case = resolve(graph, Context(), case_id, actor, text)
+    _print_case(case, as_json)
 
 
 @app.command()

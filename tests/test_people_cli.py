@@ -86,3 +86,32 @@ def test_a_refund_above_1000_waits_for_two_operators_executes_once_and_notifies(
         "approval.waiting",
     ]
     assert all(d["signed"] for d in sink.deliveries)
+
+
+def test_an_escalated_customer_is_handed_to_a_person_who_holds_the_thread_until_release(run) -> None:
+    def ask(text: str, thread: str | None = None) -> dict:
+        args = ["ask", text, "--customer", "C0007", "--json", *(["--thread", thread] if thread else [])]
+        done = run(*args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    first = ask("Where is my order 11096?")
+    escalated = ask("it's late and this is unacceptable, I want to speak to a human", first["thread_id"])
+    thread = escalated["thread_id"]
+    assert escalated["status"] == "escalated" and escalated["case"]["status"] == "open"
+    (listed,) = json.loads(run("cases", "--json").stdout)
+    case_id = str(listed["case_id"])
+    assert "order 11096" in listed["summary"] and listed["urgency"] == "high"
+
+    assert run("case", "assign", case_id, "--as", "operator:ann").returncode == 0
+    silent = ask("hello? anyone?", thread)
+    assert (silent["status"], silent["reply"], silent["tool_calls"]) == ("with_agent", "", [])
+    (mine,) = json.loads(run("cases", "--mine", "--as", "operator:ann", "--json").stdout)
+    assert mine["unanswered"] == 1
+    replied = run("case", "reply", case_id, "Hi, Ann here: UPS says tomorrow.", "--as", "operator:ann", "--json")
+    assert replied.returncode == 0, replied.stderr
+    assert json.loads(replied.stdout)["status"] == "waiting_on_customer"
+
+    assert run("case", "release", case_id, "--as", "operator:ann").returncode == 0
+    back = ask("where is my order 11096?", thread)
+    assert back["status"] == "answered" and back["tool_calls"]
