@@ -43,7 +43,9 @@ def _audit(conn: Connection, case: dict[str, Any], actor: str, action: str, deta
 
 
 def _event(conn: Connection, settings: Settings, kind: str, key: str, case: dict[str, Any], now: datetime) -> None:
-    data = {k: case[k] for k in ("id", "thread_id", "customer_id", "status", "owner", "urgency", "sentiment", "summary")}
+    data = {
+        k: case[k] for k in ("id", "thread_id", "customer_id", "status", "owner", "urgency", "sentiment", "summary")
+    }
     enqueue(conn, settings, kind, key, data, now)
 
 
@@ -59,7 +61,9 @@ def case_of_thread(engine: Engine, thread_id: str) -> dict[str, Any] | None:
     ensure_tables(engine)
     with engine.connect() as conn:
         found = conn.execute(
-            select(cases).where(cases.c.thread_id == thread_id).order_by(cases.c.status == "resolved", cases.c.id.desc())
+            select(cases)
+            .where(cases.c.thread_id == thread_id)
+            .order_by(cases.c.status == "resolved", cases.c.id.desc())
         ).first()
     return dict(found._mapping) if found is not None else None
 
@@ -212,7 +216,9 @@ def thread_record(engine: Engine, thread_id: str) -> dict[str, list[dict[str, An
         calls = [
             dict(r._mapping)
             for r in conn.execute(
-                select(audit_log.c.action, audit_log.c.node, audit_log.c.tool, audit_log.c.args_json, audit_log.c.outcome)
+                select(
+                    audit_log.c.action, audit_log.c.node, audit_log.c.tool, audit_log.c.args_json, audit_log.c.outcome
+                )
                 .add_columns(audit_log.c.detail)
                 .where(
                     audit_log.c.thread_id == thread_id,
