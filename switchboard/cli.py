@@ -158,9 +158,16 @@ def admin(
     operator: Annotated[str | None, typer.Option("--operator", help="token: for this operator.")] = None,
     role: Annotated[str | None, typer.Option("--role", help="token: operator or supervisor.")] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="token: lifetime, e.g. 15m, 8h, 30d.")] = None,
+    kpi: Annotated[
+        bool, typer.Option("--kpi", help="metrics: the support manager's figures (containment, turnaround...).")
+    ] = False,
 ) -> None:
     """The operator's view of the store, the permission matrix and the intent map; `admin token` signs a token."""
     from switchboard import admin as views
+
+    if table is Table.metrics and kpi:
+        _kpi(as_json)
+        return
 
     if table is Table.token:
         from server.tokens import issue_token
@@ -174,6 +181,43 @@ def admin(
         print_json(rows)
     else:
         views.print_table(out, table.value, rows)
+
+
+KPI_COLUMNS = (
+    ("conversations", "conv"),
+    ("containment", "contained"),
+    ("escalation_rate", "escalated"),
+    ("first_contact_resolution", "FCR"),
+    ("approval_turnaround_p50_h", "appr p50 h"),
+    ("approval_turnaround_p95_h", "appr p95 h"),
+    ("approvals_overdue", "overdue"),
+    ("handoff_first_reply_p50_min", "handoff p50 min"),
+    ("cost_per_resolved_usd", "$/resolved"),
+)
+
+
+def _kpi(as_json: bool) -> None:
+    from rich.table import Table as RichTable
+
+    from switchboard.app import open_graph
+    from switchboard.kpi import kpi_report
+
+    settings = get_settings()
+    with user_errors(), open_graph(settings) as graph:
+        report = kpi_report(Context(settings=settings).resources.engine, graph, settings.now())
+    if as_json:
+        print_json({k: v for k, v in report.items() if k != "conversations"})
+        return
+    table = RichTable(title=f"support figures as of {report['as_of']}")
+    table.add_column("")
+    for _, label in KPI_COLUMNS:
+        table.add_column(label, justify="right")
+    rows = [("overall", report["overall"])]
+    rows += [(f"day {d}", f) for d, f in report["by_day"].items()]
+    rows += [(f"dept {d}", f) for d, f in report["by_department"].items()]
+    for name, figures in rows:
+        table.add_row(name, *("" if figures[k] is None else f"{figures[k]:g}" for k, _ in KPI_COLUMNS))
+    out.print(table)
 
 
 @app.command()
