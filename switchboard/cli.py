@@ -146,6 +146,8 @@ class Table(StrEnum):
     intents = "intents"
     metrics = "metrics"
     outbox = "outbox"
+    approvals = "approvals"
+    webhooks = "webhooks"
     token = "token"
 
 

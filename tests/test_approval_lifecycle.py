@@ -135,6 +135,14 @@ def test_an_edit_that_raises_the_amount_past_the_threshold_needs_a_second_operat
     ]
     assert log[0]["diff"] == [{"field": "amount_usd", "proposed": "600.00", "decided": "1200.00"}]
     assert log[0]["waited_s"] == 1800.0
+    from switchboard.admin import view_approvals  # `switchboard admin approvals`: who, when, waited, the diff
+
+    shown = view_approvals(ctx, None, 10)[0]
+    assert (shown["actor"], shown["waited"], shown["diff"]) == (
+        "operator:bob",
+        "30m",
+        "amount_usd: '600.00' -> '1200.00'",
+    )
 
 
 def test_only_operators_and_supervisors_decide_and_the_audit_names_the_authenticated_operator(
