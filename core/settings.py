@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = 3600.0
     webhook_timeout_s: float = 10.0
     sweep_interval_s: float = 60.0  # the server applies deadlines and delivers webhooks this often (0: never)
+    # the server URL the scheduled sweep decides overdue approvals through (any server of the
+    # deployment; it signs itself a supervisor token with token_key); empty: the schedule only delivers webhooks
+    sweep_server_url: str = ""
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"

@@ -61,6 +61,13 @@ def overdue_action(kind: str, level: int, settings: Settings) -> OverdueAction:
     return "escalate" if action == "escalate" else "reject"
 
 
+def overdue_decision(kind: str, level: int, settings: Settings) -> dict[str, Any]:
+    """What the deadline sweep resumes an overdue approval with (the gate checks it is overdue)."""
+    if overdue_action(kind, level, settings) == "escalate":
+        return {"type": "escalate"}
+    return {"type": "expire", "message": "it was not decided by its deadline"}
+
+
 def _amount(args: dict[str, Any]) -> Decimal | None:
     try:
         amount = Decimal(str(args.get("amount_usd")))

@@ -22,7 +22,7 @@ from langgraph.types import Command
 from core.context import Context
 from core.settings import Settings
 from graph.builder import SupportGraph
-from nodes.approval_rules import overdue_action
+from nodes.approval_rules import overdue_decision
 from switchboard.app import approval_of, pending_interrupts
 from tools.approvals import overdue_approvals
 from tools.webhooks import Poster, deliver_due
@@ -42,12 +42,6 @@ class SweepReport:
         return asdict(self)
 
 
-def decision_for(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    if overdue_action(row["kind"], int(row["level"]), settings) == "escalate":
-        return {"type": "escalate"}
-    return {"type": "expire", "message": "it was not decided by its deadline"}
-
-
 def apply_deadlines(graph: SupportGraph, settings: Settings, now: datetime, report: SweepReport) -> None:
     """Escalate or reject every approval past its deadline as of ``now`` (in this process's graph)."""
     pinned = settings.with_(clock=now)
@@ -58,7 +52,7 @@ def apply_deadlines(graph: SupportGraph, settings: Settings, now: datetime, repo
         if (approval_of(pending) or {}).get("id") != row["id"]:
             report.stale.append(row["id"])  # decided meanwhile, or a rollback took the thread elsewhere
             continue
-        decision = decision_for(row, settings)
+        decision = overdue_decision(row["kind"], int(row["level"]), settings)
         ctx = Context(customer_id=row["customer_id"] or "", actor=SWEEP_ACTOR, settings=pinned)
         graph.invoke(Command(resume=decision), {"configurable": {"thread_id": thread_id}}, context=ctx)
         after = approval_of(pending_interrupts(graph, thread_id)) or {}
