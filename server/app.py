@@ -9,14 +9,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
 
 from core.settings import get_settings
 from server.sweeper import run_schedule
 
 
 @contextlib.asynccontextmanager
-async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     task = asyncio.create_task(run_schedule(settings)) if settings.sweep_interval_s > 0 else None
     try:
@@ -28,4 +28,4 @@ async def lifespan(_app: Starlette) -> AsyncIterator[None]:
                 await task
 
 
-app = Starlette(lifespan=lifespan)
+app = FastAPI(lifespan=lifespan)  # Aegra accepts only FastAPI apps; langgraph dev takes any Starlette app
