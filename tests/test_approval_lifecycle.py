@@ -258,3 +258,19 @@ def test_webhook_bodies_are_signed_with_the_secret(make_context) -> None:
     body = json.dumps({"id": "x"}).encode()
     assert verify(body, sign(body, "k1"), "k1") and not verify(body, sign(body, "k1"), "k2")
     assert sign(body, "k1").startswith("sha256=") and len(sign(body, "k1")) == 7 + 64
+
+
+def test_a_plan_with_a_four_eyes_refund_needs_two_operators_too(graph, make_context) -> None:
+    ctx = make_context("C0148", clock=T0)
+    first = run_turn(graph, ctx, "refund order 10033 and close my account")
+    thread = first["thread_id"]
+    assert first["status"] == "awaiting_approval"
+    assert (first["approval"]["needed"], first["approval"]["id"].endswith(":plan")) == (2, True)
+    one = resume_turn(graph, as_(ctx, "operator:ann", T0), thread, {"decisions": [{"type": "approve"}]})
+    assert one["status"] == "awaiting_approval" and one["approval"]["approved_by"] == ["operator:ann"]
+    with pytest.raises(DecisionRefused, match="different operator"):
+        resume_turn(graph, as_(ctx, "operator:ann", T0), thread, {"type": "approve"})
+    done = resume_turn(graph, as_(ctx, "operator:bob", T0), thread, {"type": "approve"})
+    ran = [(c["name"], c["outcome"]) for c in done["tool_calls"] if c["name"] in ("issue_refund", "close_account")]
+    assert done["status"] == "answered" and ran == [("issue_refund", "ok"), ("close_account", "ok")]
+    assert refund_count(ctx, 10033) == 1

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from sqlalchemy import create_engine, select
 
 from core.models import ScriptedChatModel, register_fake
-from store.schema import audit_log, node_runs, tickets
+from store.schema import audit_log, node_runs, tickets, webhook_outbox
 from switchboard import cases
 from switchboard.app import UserError, run_turn
 from tools.cases import get_case
@@ -70,7 +70,7 @@ def test_an_escalation_opens_a_case_with_a_hand_over_a_person_can_act_on(graph, 
 
 
 def test_the_bot_stays_silent_while_a_person_holds_the_thread_and_resumes_after_release(graph, make_context) -> None:
-    ctx = make_context("C0007", clock=T0)
+    ctx = make_context("C0007", clock=T0, webhook_urls="http://127.0.0.1:9/hooks")
     done = escalate(graph, ctx)
     thread, case_id = done["thread_id"], done["case"]["id"]
     with pytest.raises(UserError, match="must name a person"):
@@ -114,6 +114,8 @@ def test_the_bot_stays_silent_while_a_person_holds_the_thread_and_resumes_after_
         actions = conn.execute(
             select(audit_log.c.action).where(audit_log.c.thread_id == thread, audit_log.c.node == "case")
         ).scalars()
+        events = conn.execute(select(webhook_outbox.c.event_type).order_by(webhook_outbox.c.id)).scalars().all()
+        assert events == ["case.opened", *["case.updated"] * 6]  # each change notified once
         assert list(actions) == [
             "case_opened",
             "case_assign",
