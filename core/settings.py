@@ -94,6 +94,25 @@ class Settings(BaseSettings):
     mail_unknown_replies_per_day: int = 3  # general-help replies to one unknown address
     mail_replies_per_hour: int = 20  # to one address: a loop breaker for broken autoresponders
     mail_poll_s: float = 1.0
+    # The people in the loop (nodes/approval_rules.py, tools/webhooks.py, switchboard/sweep.py).
+    # Deadlines per kind of approval (the tool held, "plan" for a plan review, "*" for the rest);
+    # what a sweep does with one past its deadline (escalate: to the supervisors' queue, with
+    # approval_escalated_deadline more; reject); refunds above the four-eyes threshold need two operators.
+    approval_deadlines: str = "issue_refund=24h,plan=24h,*=48h"
+    approval_overdue: str = "issue_refund=escalate,plan=escalate,*=reject"
+    approval_escalated_deadline: str = "24h"
+    refund_four_eyes_threshold_usd: float = 1000.0
+    # Signed webhooks (HMAC-SHA256 of the body in X-Switchboard-Signature) to these URLs, comma-separated.
+    webhook_urls: str = ""
+    webhook_secret: str = ""
+    webhook_attempts: int = 10  # deliveries tried before an event is marked failed for a URL
+    webhook_backoff_s: float = 2.0  # first retry delay; doubles each time
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    sweep_interval_s: float = 60.0  # the server applies deadlines and delivers webhooks this often (0: never)
+    # the server URL the scheduled sweep decides overdue approvals through (any server of the
+    # deployment; it signs itself a supervisor token with token_key); empty: the schedule only delivers webhooks
+    sweep_server_url: str = ""
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'store.sqlite'}"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-Status = Literal["answered", "awaiting_approval", "needs_info", "escalated", "error"]
+Status = Literal["answered", "awaiting_approval", "needs_info", "escalated", "error", "with_agent"]
 Outcome = Literal["ok", "refused", "failed"]
 
 
@@ -54,12 +54,37 @@ class PendingAction(TypedDict):
 
 
 class Decision(TypedDict):
-    """What a person decided at an approval gate."""
+    """What a person decided at an approval gate (``expire``: the deadline sweep rejected it)."""
 
-    type: Literal["approve", "edit", "reject", "respond"]
+    type: Literal["approve", "edit", "reject", "respond", "expire"]
     args: NotRequired[dict[str, Any]]
     message: NotRequired[str]
     actor: NotRequired[str]
+
+
+class ApprovalProgress(TypedDict):
+    """Where an approval stands between decisions (nodes/approval.py): four-eyes, deadline, queue."""
+
+    id: str  # thread, branch, turn, node and step of the proposal: the approvals row's key
+    kind: str  # the tool held, or "plan"
+    needed: int  # approvals needed (2 above the four-eyes threshold)
+    approved_by: list[str]  # actors whose approval of the current arguments counts
+    proposed_args: dict[str, Any]  # as first proposed (for the audit's diff)
+    level: int  # 1: operators' queue; 2: overdue, the supervisors' queue
+    since: str  # ISO 8601, when it started waiting
+    deadline: str  # ISO 8601
+    seq: int  # decisions taken on it so far (part of each decision's audit key)
+    outcome: str  # of the last decision: "" | recorded | refused | failed | escalated
+    note: str  # what the last decision did, or why it was refused ("" when nothing to say)
+
+
+class CaseView(TypedDict):
+    """What the customer may see of the case a person handles (nodes/takeover.py)."""
+
+    id: int
+    status: str  # open | assigned | waiting_on_customer | resolved
+    with_agent: bool  # a person holds the thread: the bot does not answer
+    note: str  # "A person is looking at this."
 
 
 NEW_TURN = "__new_turn__"
@@ -94,6 +119,7 @@ class OutputState(TypedDict, total=False):
     node_metrics: Annotated[list[NodeMetric], keep_turn]
     spent_usd: Annotated[float, operator.add]  # model cost of the whole thread, for its budget
     turn: int
+    case: CaseView | None  # the thread's case, when a person has (or had) it
 
 
 class SupportState(OutputState, total=False):
@@ -119,6 +145,7 @@ class SupportState(OutputState, total=False):
     # may be its answer ("Do you mean order 11096?" -> "11096")
     open_parts: Annotated[list[str], keep_turn]
     decision: Decision | None
+    approval: ApprovalProgress | None  # the approval the gate waits on, between decisions
     draft: str
     draft_attempts: int
     draft_problems: list[str]
@@ -161,6 +188,7 @@ class PlanState(PlanInput, PlanOutput, total=False):
     problems: list[str]
     cursor: int
     review_reasons: list[str]
+    approval: ApprovalProgress | None  # the plan review between decisions
 
 
 # The outreach graph (graph/outreach.py): an operator's message to many customers.
@@ -188,3 +216,4 @@ class OutreachState(OutreachInput, total=False):
     status: Literal["awaiting_approval", "queued", "rejected", "nobody", "error"]
     reply: str  # what the operator reads back
     tool_calls: Annotated[list[ToolCallRecord], operator.add]
+

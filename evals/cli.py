@@ -64,19 +64,25 @@ def _save_last(report: dict[str, Any]) -> None:
 
 
 def write_report(out_dir: str) -> str:
-    """Write ``index.html`` with PNG plots from the configured store's node runs and the routing eval."""
+    """Write ``index.html`` with PNG plots from the configured store's node runs, the support KPIs and the routing eval."""
     from evals.report import routing_predictions
     from evals.report import write_report as write_html
+    from switchboard.app import open_graph
+    from switchboard.kpi import kpi_report
 
-    engine = Context().resources.engine
+    ctx = Context()
+    engine = ctx.resources.engine
     last = last_eval_path()
     last_eval = json.loads(last.read_text(encoding="utf-8")) if last.exists() else None
+    with open_graph(ctx.settings) as graph:  # the KPIs read each thread's latest checkpoint
+        kpi = kpi_report(engine, graph, ctx.settings.now())
     path = write_html(
         out_dir,
         engine=engine,
         routing=routing_predictions(),
         last_eval=last_eval,
         source=engine.url.render_as_string(hide_password=True),
+        kpi=kpi,
     )
     return str(path)
 

@@ -188,12 +188,13 @@ def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bo
         try:
             result = run_turn(graph, ctx, turn_message(turn), thread_id)
             thread_id = result["thread_id"]
-            for decision in turn.get("decisions", []):
+            for number, decision in enumerate(turn.get("decisions", []), 1):
                 if not pending_interrupts(graph, thread_id):
                     problems.append(f"scripted decision {decision['type']!r} but no approval gate was open")
                     break
                 seen.append(result["reply"])  # what the customer read while the gate was open
-                result = resume_turn(graph, ctx, thread_id, {"actor": "eval", **decision})
+                # each scripted decision by its own operator (a four-eyes refund needs two)
+                result = resume_turn(graph, ctx.with_(actor=f"operator:eval{number}"), thread_id, decision)
         except UserError as exc:
             result = {
                 "status": "user_error",

@@ -149,6 +149,99 @@ def plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str, path: 
     plt.close(fig)
 
 
+KPI_RATES = (
+    ("containment", "containment"),
+    ("escalation_rate", "escalation rate"),
+    ("first_contact_resolution", "first-contact resolution"),
+)
+
+
+def _bars(ax: Any, groups: list[str], series: dict[str, list[float]], ylabel: str) -> None:
+    width = 0.8 / max(1, len(series))
+    x = np.arange(len(groups))
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=label)
+    ax.set_xticks(x, groups, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+
+
+def _values(figures: dict[str, dict[str, Any]], key: str) -> list[float]:
+    return [float(f[key] or 0.0) for f in figures.values()]
+
+
+def plot_kpis(kpi: dict[str, Any], out: Path) -> list[str]:
+    """The support manager's figures as plots: rates by day and by department, approvals by day, cost by day."""
+    days, departments = kpi["by_day"], kpi["by_department"]
+    written = []
+    fig, ax = plt.subplots(figsize=(9, 4))
+    _bars(ax, list(days), {label: _values(days, key) for key, label in KPI_RATES}, "share of conversations")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Containment, escalation and first-contact resolution by day")
+    fig.tight_layout()
+    fig.savefig(out / "kpi_rates_by_day.png", dpi=110)
+    plt.close(fig)
+    written.append("kpi_rates_by_day.png")
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    _bars(ax, list(departments), {label: _values(departments, key) for key, label in KPI_RATES}, "share")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Containment, escalation and first-contact resolution by department")
+    fig.tight_layout()
+    fig.savefig(out / "kpi_by_department.png", dpi=110)
+    plt.close(fig)
+    written.append("kpi_by_department.png")
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    _bars(
+        ax,
+        list(days),
+        {
+            "turnaround p50 (h)": _values(days, "approval_turnaround_p50_h"),
+            "turnaround p95 (h)": _values(days, "approval_turnaround_p95_h"),
+            "overdue (count)": _values(days, "approvals_overdue"),
+        },
+        "hours / count",
+    )
+    ax.set_title("Approval turnaround and overdue approvals by day")
+    fig.tight_layout()
+    fig.savefig(out / "kpi_approvals_by_day.png", dpi=110)
+    plt.close(fig)
+    written.append("kpi_approvals_by_day.png")
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    _bars(left, list(days), {"cost per resolved ($)": _values(days, "cost_per_resolved_usd")}, "USD")
+    left.set_title("Cost per resolved conversation")
+    _bars(
+        right,
+        list(days),
+        {
+            "p50 (min)": _values(days, "handoff_first_reply_p50_min"),
+            "p95 (min)": _values(days, "handoff_first_reply_p95_min"),
+        },
+        "minutes",
+    )
+    right.set_title("Handoff: time to a person's first reply")
+    fig.tight_layout()
+    fig.savefig(out / "kpi_cost_by_day.png", dpi=110)
+    plt.close(fig)
+    written.append("kpi_cost_by_day.png")
+    return written
+
+
+def kpi_section(kpi: dict[str, Any], out: Path) -> str:
+    plots = plot_kpis(kpi, out)
+    rows = [{"group": "overall", **kpi["overall"]}]
+    rows += [{"group": f"day {d}", **f} for d, f in kpi["by_day"].items()]
+    rows += [{"group": f"department {d}", **f} for d, f in kpi["by_department"].items()]
+    return (
+        f"<h2>Support figures</h2><p>As of {html.escape(kpi['as_of'])}, from the store's node runs, approvals "
+        "and cases and each thread's latest checkpoint (definitions in <code>switchboard/kpi.py</code>).</p>"
+        + _table(rows)
+        + "".join(f'<img src="{p}" alt="{p.removesuffix(".png").replace("_", " ")}">' for p in plots)
+    )
+
+
 def _table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
     if not rows:
         return "<p><em>none</em></p>"
@@ -176,6 +269,7 @@ def write_report(
     routing: dict[str, Any] | None = None,
     last_eval: dict[str, Any] | None = None,
     source: str = "",
+    kpi: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``index.html`` and its PNG plots into ``out_dir``; return the HTML file's path."""
     out = Path(out_dir)
@@ -208,6 +302,8 @@ def write_report(
             "<h2>Per node</h2><p>No node runs are recorded in this store yet: run "
             "<code>switchboard ask</code>, <code>chat</code> or <code>demo</code> first.</p>"
         )
+    if kpi is not None and kpi["by_day"]:
+        sections.insert(0, kpi_section(kpi, out))
     if routing is not None:
         departments = sorted(set(routing["gold_departments"]) | set(routing["pred_departments"]))
         intents = sorted(set(routing["gold_intents"]) | set(routing["pred_intents"]))

@@ -3,7 +3,8 @@
 intake -> coordinator -> {billing | technical | general | escalation | clarify | subrequest x N (Send) -> merge_parts
                           | plan_execute (subgraph: make_plan -> review_plan (interrupt) -> execute_step ...)}
        -> draft_reply <-> check_reply (bounded repair) | fallback_reply -> finalize
-       -> approval_gate (interrupt) -> execute_decision -> draft_reply ... when a step waits for a person.
+       -> approval_gate (interrupt; again until the review is settled) -> execute_decision -> draft_reply ...
+          when a step waits for a person (execute_decision returns to the gate if it cannot be carried out).
 
 `build_graph()` returns the uncompiled builder: the CLI, the server and each
 test compile it with their own checkpointer.
@@ -79,5 +80,4 @@ def build_graph(*, check_replies: bool = True) -> StateGraph[SupportState, Conte
     builder.add_edge(START, "intake")
     builder.add_edge("clarify", "finalize")
     builder.add_edge("fallback_reply", "finalize")
-    builder.add_edge("execute_decision", "draft_reply")
     return builder

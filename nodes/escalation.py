@@ -1,4 +1,5 @@
-"""Escalation: a person takes over. Opens a ticket with the conversation and says so."""
+"""Escalation: a person takes over. Opens a ticket, and a case with a structured hand-over
+(nodes/handover.py) that a person can act on without reading the transcript, and says so."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from langgraph.runtime import Runtime
 
 from core.context import Context
 from core.state import SupportState
-from nodes.desk import Desk
+from nodes.desk import Desk, thread_id_of
+from nodes.handover import build_handover, write_summary
 from nodes.instrument import instrumented
+from nodes.takeover import case_view
+from tools.cases import open_case
 
 _TICKET_NUMBER = re.compile(r"\b(?:ticket|case)\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,9})\b", re.IGNORECASE)
 
@@ -50,11 +54,13 @@ def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableC
         subject = ("Complaint: " if complaint else "Customer asks for a person: ") + state["request"][:80]
         priority = "high" if complaint else "normal"
     ticket = desk.call("create_ticket", subject=subject, body=body, priority=priority)
+    case = hand_over(state, ctx, config, desk, ticket.result["ticket_id"] if ticket.ok and ticket.result else None)
     if safety != "ok":
         if not ticket.ok:  # the reply promised a person: keep that true another way
             return {
                 **desk.update(),
                 "status": "escalated",
+                "case": case,
                 "fixed_reply": f"{state.get('fixed_reply') or ''} "
                 "If you are in danger, please call your local emergency number now.".strip(),
             }
@@ -64,4 +70,24 @@ def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableC
         desk.tell(
             "I could not open a ticket just now; please write to support@northwind.example and a person will reply."
         )
-    return {**desk.update(), "status": "escalated"}
+    return {**desk.update(), "status": "escalated", "case": case}
+
+
+def hand_over(state: SupportState, ctx: Context, config: RunnableConfig, desk: Desk, ticket_id: int | None) -> Any:
+    """Open the case a person picks up, with the hand-over (once per escalation step)."""
+    thread_id = thread_id_of(config)
+    handover = write_summary(ctx, state, build_handover(state, ctx, thread_id, ticket_id=ticket_id, facts=desk.facts))
+    case = open_case(
+        ctx.resources.engine,
+        ctx.settings,
+        key=f"{thread_id}:b{state.get('branch', 0)}:t{state.get('turn', 0)}:escalation",
+        thread_id=thread_id,
+        customer_id=state.get("customer_id") or ctx.customer_id,
+        ticket_id=ticket_id,
+        urgency=handover["urgency"],
+        sentiment=handover["sentiment"],
+        summary=handover["summary"],
+        handover=handover,
+        now=ctx.settings.now(),
+    )
+    return case_view(case)

@@ -18,6 +18,7 @@ from nodes.guards.safety import screen_message
 from nodes.instrument import instrumented
 from nodes.memory import recall
 from nodes.smalltalk import canned_reply
+from nodes.takeover import takeover
 from tools.audit import write_audit
 
 PER_TURN_LISTS = (
@@ -69,7 +70,7 @@ def latest_customer_text(state: SupportState) -> str:
 @instrumented("intake")
 def intake(
     state: SupportState, runtime: Runtime[Context], config: RunnableConfig
-) -> Command[Literal["coordinator", "escalation", "finalize"]]:
+) -> Command[Literal["coordinator", "escalation", "finalize", "__end__"]]:
     ctx = runtime.context
     turn = state.get("turn", 0) + 1
     fresh: dict[str, Any] = {name: [NEW_TURN] for name in PER_TURN_LISTS}
@@ -119,6 +120,9 @@ def intake(
     wait = wait_message(ctx)
     if wait:
         return Command(update={**fresh, "status": "error", "error": "rate_limited", "reply": wait}, goto="finalize")
+    fresh["case"], held = takeover(state, ctx, config, text)  # a person holds the thread: the bot stays silent
+    if held is not None:
+        return Command(update={**fresh, **held}, goto="__end__")
     flags = injection_flags(text)
     if flags:
         # Text that claims approval or a new role is data: flag it and carry on under the same policy.

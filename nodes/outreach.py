@@ -21,7 +21,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from core.context import Context
-from core.identity import identity_of
+from core.identity import OPERATOR_ROLES, identity_of
 from core.state import OutreachState
 from nodes import prompts
 from nodes.approval import parse_decision
@@ -148,7 +148,7 @@ def review_outreach(
         return Command(update={"reason": None}, goto="queue_messages")
     raw = interrupt(review_request(state, reason))
     who = identity_of(config, ctx)
-    if who.authenticated and not who.is_operator:  # only a person on the support team decides
+    if who.role not in OPERATOR_ROLES:  # only a person on the support team decides
         write_audit(
             ctx.resources.engine, action="decision_refused", outcome="refused", thread_id=state["outreach_id"],
             node=NODE, actor=who.actor, tool="queue_outreach", detail="only operators decide an outreach",
@@ -158,7 +158,7 @@ def review_outreach(
         decision = parse_decision(raw)
     except ValueError as exc:
         decision = {"type": "reject", "message": f"invalid decision: {exc}"}
-    actor = who.actor if who.authenticated else decision.get("actor") or who.actor
+    actor = who.actor  # who decides comes from the run's identity, never from the decision
     decision["actor"] = actor
     write_audit(
         ctx.resources.engine, action="approval", outcome=decision["type"], thread_id=state["outreach_id"],

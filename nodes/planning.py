@@ -21,16 +21,16 @@ from langgraph.types import Command, interrupt
 from pydantic import ValidationError
 
 from core.context import Context
-from core.state import PlanState, PlanStep
+from core.state import ApprovalProgress, PlanState, PlanStep
 from nodes import prompts
-from nodes.approval import parse_decision
+from nodes.approval import decide, open_progress, parse_decision, progress_view
+from nodes.approval_rules import plan_approvals_needed
 from nodes.desk import Desk, refundable, thread_id_of
 from nodes.guards.routing import ASKS_COST
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason
-from nodes.waiting import mark_decided, mark_waiting
-from tools.audit import write_audit
+from nodes.waiting import mark_waiting
 from tools.registry import PERMISSIONS, TOOLS
 
 ACTIONS: dict[str, re.Pattern[str]] = {
@@ -291,9 +291,9 @@ def make_plan(
     return Command(update={**update, "plan_status": "approved"}, goto="execute_step")
 
 
-def review_request(state: PlanState) -> dict[str, Any]:
+def review_request(state: PlanState, progress: ApprovalProgress | None = None) -> dict[str, Any]:
     steps = state["plan"]
-    return {
+    request: dict[str, Any] = {
         "action_requests": [
             {
                 "name": s["tool"],
@@ -307,50 +307,91 @@ def review_request(state: PlanState) -> dict[str, Any]:
         ],
         "description": "; ".join(state.get("review_reasons", [])),
     }
+    if progress is not None:
+        request["approval"] = progress_view(progress)
+    return request
+
+
+def plan_decision(raw: Any, plan: list[PlanStep]) -> Any:
+    """The reviewer's decisions, one per step (or one for all), as one decision on the whole plan:
+    the steps approved or edited go on (an edit of any step is an edit of the plan), rejected steps
+    are dropped, and a plan with no step left is rejected."""
+    items: list[Any] = raw["decisions"] if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
+    try:
+        decisions = [parse_decision(d) for d in items]
+    except ValueError:
+        return raw  # the review refuses it and says why
+    if len(decisions) == 1 and decisions[0]["type"] != "edit":
+        return decisions[0]
+    if len(decisions) == 1:
+        decisions = decisions * len(plan)
+    steps: list[PlanStep] = []
+    for step, decision in zip(plan, decisions, strict=False):
+        if decision["type"] == "approve":
+            steps.append(step)
+        elif decision["type"] == "edit":
+            steps.append({**step, "args": decision.get("args", step["args"])})
+    if not steps:
+        return {"type": "reject", "message": decisions[0].get("message") or "not approved"}
+    if steps == plan:
+        return {"type": "approve"}
+    return {"type": "edit", "args": {"steps": steps}}
 
 
 @instrumented("review_plan")
 def review_plan(
     state: PlanState, runtime: Runtime[Context], config: RunnableConfig
-) -> Command[Literal["execute_step", "__end__"]]:
-    request = review_request(state)
-    mark_waiting(runtime.store, thread_id_of(config), runtime.context.customer_id, request)  # the inbox's index
-    raw = interrupt(request)
-    mark_decided(runtime.store, thread_id_of(config))
-    items: list[Any] = raw["decisions"] if isinstance(raw, dict) and isinstance(raw.get("decisions"), list) else [raw]
-    try:
-        decisions = [parse_decision(d) for d in items]
-    except ValueError as exc:
-        decisions = [{"type": "reject", "message": f"invalid decision: {exc}"}]
-    if len(decisions) == 1:
-        decisions = decisions * len(state["plan"])
-    engine = runtime.context.resources.engine
-    for step, decision in zip(state["plan"], decisions, strict=False):
-        write_audit(
-            engine,
-            action="approval",
-            outcome=decision["type"],
-            thread_id=thread_id_of(config),
-            customer_id=runtime.context.customer_id,
-            node=step["department"],
-            actor=decision.get("actor", "operator"),
-            tool=step["tool"],
-            args=decision.get("args", step["args"]),
-            detail=f"plan review; checkpoint {config['configurable'].get('checkpoint_id', '')} "
-            f"{decision.get('message', '')}",
+) -> Command[Literal["execute_step", "review_plan", "__end__"]]:
+    """The plan waits for a person under the same rules as a single action (nodes/approval.py)."""
+    ctx = runtime.context
+    thread_id = thread_id_of(config)
+    approval_id = f"{thread_id}:b{state.get('branch', 0)}:t{state.get('turn', 0)}:plan"
+    progress = state.get("approval")
+    if not progress or progress["id"] != approval_id:
+        progress = open_progress(
+            ctx,
+            approval_id=approval_id,
+            thread_id=thread_id,
+            customer_id=ctx.customer_id,
+            kind="plan",
+            department="plan",
+            reason="; ".join(state.get("review_reasons", [])),
+            args={"steps": state["plan"]},
+            needed=plan_approvals_needed([dict(s) for s in state["plan"]], ctx.settings),
+            request=review_request(state),
         )
-    steps = []
-    for step, decision in zip(state["plan"], decisions, strict=False):
-        if decision["type"] == "approve":
-            steps.append(step)
-        elif decision["type"] == "edit":
-            steps.append({**step, "args": decision.get("args", step["args"])})
-    problems = validate_plan(steps) if steps else []
-    if not steps or problems:  # rejected, or edited into something that may not run
-        why = "; ".join(problems) if problems else (decisions[0].get("message") or "not approved")
-        fact = f"After review, our team did not approve this plan ({why}), so nothing was changed."
+    request = review_request(state, progress)
+    mark_waiting(
+        runtime.store, thread_id, ctx.customer_id, request, since=progress["since"], approval=progress_view(progress)
+    )
+    raw = interrupt(request)
+    verdict = decide(
+        plan_decision(raw, state["plan"]),
+        progress=progress,
+        args={"steps": state["plan"]},
+        needed=lambda args: plan_approvals_needed(args["steps"], ctx.settings),
+        ctx=ctx,
+        config=config,
+        store=runtime.store,
+        thread_id=thread_id,
+        customer_id=ctx.customer_id,
+        node="plan",
+        tool="plan",
+    )
+    steps: list[PlanStep] = verdict.args["steps"]
+    if not verdict.final:  # still waiting (a refusal, or the first of two approvals): ask again
+        return Command(update={"approval": verdict.progress, "plan": steps}, goto="review_plan")
+    problems = validate_plan(steps) if verdict.outcome in ("approved", "edited") else []
+    if verdict.outcome not in ("approved", "edited") or problems:  # rejected, or edited into something that may not run
+        why = "; ".join(problems) if problems else (verdict.message or "not approved")
+        fact = (
+            "We could not review this plan in time, so nothing was changed."
+            if verdict.decision == "expire"
+            else f"After review, our team did not approve this plan ({why}), so nothing was changed."
+        )
         return Command(
             update={
+                "approval": verdict.progress,
                 "plan": [],
                 "plan_status": "rejected",
                 "status": "answered",
@@ -361,7 +402,14 @@ def review_plan(
             goto="__end__",
         )
     return Command(
-        update={"plan": steps, "plan_status": "approved", "status": "answered", "reply": "", "cursor": 0},
+        update={
+            "approval": verdict.progress,
+            "plan": steps,
+            "plan_status": "approved",
+            "status": "answered",
+            "reply": "",
+            "cursor": 0,
+        },
         goto="execute_step",
     )
 

@@ -51,3 +51,15 @@ OUTREACH_SYSTEM = (
 )
 
 OUTREACH_USER = "FACTS:\n{facts}\n\nWrite the email body."
+
+HANDOVER_SYSTEM = (
+    "You hand a customer-support conversation over to a human colleague. Write a summary of at most "
+    "4 sentences that lets them act without reading the transcript: who the customer is, what they want, "
+    "what was already checked or done, and what to do next. Use ONLY the facts given; never invent "
+    "order numbers, amounts, dates or actions."
+)
+
+HANDOVER_USER = """FACTS:
+{facts}
+
+Write the hand-over summary for the colleague."""

@@ -23,18 +23,27 @@ WAITING = ("approvals", "waiting")
 _PAGE = 500
 
 
-def mark_waiting(store: BaseStore | None, thread_id: str, customer_id: str, request: dict[str, Any]) -> None:
-    """Record that ``thread_id`` waits for a decision on ``request`` (the interrupt payload)."""
+def mark_waiting(
+    store: BaseStore | None,
+    thread_id: str,
+    customer_id: str,
+    request: dict[str, Any],
+    *,
+    since: str | None = None,
+    approval: dict[str, Any] | None = None,
+) -> None:
+    """Record that ``thread_id`` waits for a decision on ``request`` (the interrupt payload).
+
+    ``since`` is when the approval started waiting (the ledger's first ``created_at``), and
+    ``approval`` where it stands (approvals had and needed, deadline, queue) for the inbox."""
     if store is None:
         return
     earlier = store.get(WAITING, thread_id)
-    since = earlier.value.get("since") if earlier else None
-    store.put(
-        WAITING,
-        thread_id,
-        {"customer_id": customer_id, "since": since or datetime.now(UTC).isoformat(), "request": request},
-        index=False,
-    )
+    since = since or (earlier.value.get("since") if earlier else None) or datetime.now(UTC).isoformat()
+    entry: dict[str, Any] = {"customer_id": customer_id, "since": since, "request": request}
+    if approval is not None:
+        entry["approval"] = approval
+    store.put(WAITING, thread_id, entry, index=False)
 
 
 def mark_decided(store: BaseStore | None, thread_id: str) -> None:

@@ -426,3 +426,118 @@ outreach_recipients = Table(
     UniqueConstraint("outreach_id", "customer_id"),
     _one_of("status", OUTREACH_STATUSES),
 )
+
+# -- The people in the loop (approvals, notifications, cases) ---------------------------------
+# One row per approval a gate opened (id: thread, branch, turn, node and step of the proposal),
+# kept as it moves: waiting -> approved | rejected | responded | expired. The KPIs' turnaround
+# and overdue figures are read from here; the checkpoints stay the truth of what waits.
+APPROVAL_STATUSES: Final = ("waiting", "approved", "rejected", "responded", "expired")
+CASE_STATUSES: Final = ("open", "assigned", "waiting_on_customer", "resolved")
+WEBHOOK_STATUSES: Final = ("pending", "sending", "sent", "failed")
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16), index=True),
+    Column("kind", String(64), nullable=False),  # the tool held, or "plan" for a plan review
+    Column("department", String(32), nullable=False, default="", server_default=""),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+    Column("proposed_args_json", Text, nullable=False),
+    Column("args_json", Text, nullable=False),  # as decided (an edit changes them)
+    Column("needed", Integer, nullable=False, default=1, server_default="1"),
+    Column("approvals", Integer, nullable=False, default=0, server_default="0"),
+    Column("level", Integer, nullable=False, default=1, server_default="1"),  # 2: the supervisors' queue
+    Column("status", String(16), nullable=False, default="waiting", server_default="waiting"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deadline_at", UTCDateTime, nullable=False),
+    Column("overdue_at", UTCDateTime),  # when a sweep first found it past its deadline
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(64)),
+    _one_of("status", APPROVAL_STATUSES),
+)
+
+# Every decision taken on an approval (and every one refused), once: the dedupe key names the
+# thread, the approval, the step the gate ran at and the decision, so a gate re-executed after a
+# crash does not write it twice. The audit_log row is written in the same transaction.
+approval_decisions = Table(
+    "approval_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("approval_id", String(200), nullable=False, index=True),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16), nullable=False, default="", server_default=""),
+    Column("decision", String(16), nullable=False),  # approve | edit | reject | respond | escalate | expire
+    Column("outcome", String(16), nullable=False),  # recorded | executed | rejected | responded | refused | ...
+    Column("proposed_args_json", Text, nullable=False, default="{}", server_default="{}"),
+    Column("args_json", Text, nullable=False, default="{}", server_default="{}"),
+    Column("waited_s", Float, nullable=False, default=0.0, server_default="0"),
+    Column("detail", Text, nullable=False, default="", server_default=""),
+)
+
+# Signed webhook notifications, one row per (event, receiving URL), written in the transaction of
+# what they report and delivered at least once with retries; receivers dedupe on ``event_id``.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),  # event id + URL
+    Column("event_id", String(64), nullable=False, index=True),
+    Column("event_type", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes signed and sent (JSON)
+    Column("status", String(16), nullable=False, default="pending", server_default="pending"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("claim_token", String(32)),
+    Column("last_error", Text, nullable=False, default="", server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    _one_of("status", WEBHOOK_STATUSES),
+)
+
+# A case: a conversation handed to a person, with the hand-over the escalation wrote. While its
+# owner holds it (assigned, waiting on the customer) the bot does not answer in its thread.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),  # the escalation step that opened it
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16), nullable=False, index=True),
+    Column("ticket_id", Integer),
+    Column("status", String(24), nullable=False, default="open", server_default="open"),
+    Column("owner", String(64)),  # operator:ann while a person holds the thread
+    Column("department", String(16), nullable=False, default="escalation", server_default="escalation"),
+    Column("urgency", String(16), nullable=False, default="normal", server_default="normal"),
+    Column("sentiment", String(16), nullable=False, default="neutral", server_default="neutral"),
+    Column("summary", Text, nullable=False, default="", server_default=""),
+    Column("handover_json", Text, nullable=False, default="{}", server_default="{}"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("assigned_at", UTCDateTime),
+    Column("first_reply_at", UTCDateTime),  # the first reply a person sent the customer
+    Column("released_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    _one_of("status", CASE_STATUSES),
+)
+
+# What the customer and the person said while a case was open (in: the customer; out: the person).
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("case_id", Integer, nullable=False, index=True),
+    Column("thread_id", String(64), nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("author", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime),  # when the owner read it (in) / unused (out)
+)

@@ -93,7 +93,38 @@ def view_outbox(ctx: Context, customer: str | None, limit: int) -> list[dict[str
     return list_outbox(engine, limit=limit, customer_id=customer)
 
 
+def view_approvals(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
+    """Decisions on approvals, newest first: who, when, how long it had waited, proposed vs decided arguments."""
+    from tools.approvals import decision_log, describe_diff, describe_wait
+
+    rows = decision_log(ctx.resources.engine, limit=limit)
+    return [
+        {
+            "at": r["at"],
+            "thread_id": r["thread_id"],
+            "actor": r["actor"],
+            "role": r["role"],
+            "decision": r["decision"],
+            "outcome": r["outcome"],
+            "waited": describe_wait(r["waited_s"]),
+            "diff": describe_diff(r["diff"]),
+            "proposed_args": r["proposed_args"],
+            "decided_args": r["decided_args"],
+            "detail": r["detail"],
+        }
+        for r in rows
+    ]
+
+
+def view_webhooks(ctx: Context, customer: str | None, limit: int) -> list[dict[str, Any]]:
+    from tools.webhooks import list_webhooks
+
+    return list_webhooks(ctx.resources.engine, limit=limit)
+
+
 VIEWS: dict[str, View] = {
+    "approvals": view_approvals,
+    "webhooks": view_webhooks,
     "customers": view_customers,
     "orders": view_orders,
     "refunds": view_refunds,

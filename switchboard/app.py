@@ -34,6 +34,14 @@ class UserError(ValueError):
     """A mistake of the caller's (bad input, unknown customer or thread): exit code 2, one line."""
 
 
+class DecisionRefused(UserError):
+    """The decision was refused (role, four-eyes) or could not be carried out: the approval still waits."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass
 class SetupReport:
     store: dict[str, Any]
@@ -189,10 +197,30 @@ def run_turn(
 
 
 def resume_turn(graph: SupportGraph, ctx: Context, thread_id: str, decision: Any) -> dict[str, Any]:
-    if not pending_interrupts(graph, thread_id):
+    """Decide what a thread waits on, as ``ctx.actor`` (the trusted caller's operator: the CLI's ``--as``).
+
+    A decision that leaves the approval waiting because it was refused or could not be carried
+    out raises `DecisionRefused` with the reason; one that is recorded but does not settle it yet
+    (the first of two approvals) returns the result, still ``awaiting_approval``."""
+    pending = pending_interrupts(graph, thread_id)
+    if not pending:
         raise UserError(f"thread {thread_id} is not waiting for a decision")
+    seen = int((approval_of(pending) or {}).get("decisions", 0))
     graph.invoke(Command(resume=decision), _config(thread_id), context=ctx)
-    return finish(graph, thread_id)
+    result = finish(graph, thread_id)
+    approval = result.get("approval") or {}
+    settled_nothing = result["status"] == "awaiting_approval" and approval.get("decisions", 0) > seen
+    if settled_nothing and approval.get("outcome") in ("refused", "failed"):
+        raise DecisionRefused(str(approval.get("note") or "the decision was refused"), result)
+    return result
+
+
+def approval_of(waiting: list[Interrupt]) -> dict[str, Any] | None:
+    """Where the review a thread waits on stands (approvals had and needed, deadline, last outcome)."""
+    for item in waiting:
+        if isinstance(item.value, dict) and isinstance(item.value.get("approval"), dict):
+            return dict(item.value["approval"])
+    return None
 
 
 def finish(graph: SupportGraph, thread_id: str) -> dict[str, Any]:
@@ -207,7 +235,10 @@ def finish(graph: SupportGraph, thread_id: str) -> dict[str, Any]:
         values["status"] = "awaiting_approval"
         if not values.get("reply"):
             values["reply"] = describe_waiting(waiting)
-    return turn_result(thread_id, values)
+    result = turn_result(thread_id, values)
+    if waiting and (approval := approval_of(waiting)):
+        result["approval"] = approval
+    return result
 
 
 def describe_waiting(waiting: list[Interrupt]) -> str:
@@ -247,6 +278,7 @@ def turn_result(thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
         ],
         "citations": list(values.get("citations", [])),
         "nodes": nodes,
+        **({"case": values["case"]} if values.get("case") else {}),
     }
 
 

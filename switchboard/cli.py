@@ -31,7 +31,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id, e.g. C0007.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ActorOpt = Annotated[str, typer.Option("--as", help="Who decides (written to the audit log).")]
+ActorOpt = Annotated[
+    str, typer.Option("--as", help="The local operator deciding, e.g. operator:ann or supervisor:bo (audited).")
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -60,7 +62,9 @@ def print_json(obj: Any) -> None:
 
 
 def print_turn(result: dict[str, Any]) -> None:
-    out.print(f"[bold]{result['department'] or result['status']}[/bold] › {result['reply']}")
+    case = result.get("case")
+    reply = result["reply"] or (case["note"] if case else "")
+    out.print(f"[bold]{result['department'] or result['status']}[/bold] › {reply}")
     if result["status"] not in ("answered",):
         out.print(f"  [dim]status: {result['status']}  thread: {result['thread_id']}[/dim]")
 
@@ -142,6 +146,8 @@ class Table(StrEnum):
     intents = "intents"
     metrics = "metrics"
     outbox = "outbox"
+    approvals = "approvals"
+    webhooks = "webhooks"
     token = "token"
 
 
@@ -154,9 +160,16 @@ def admin(
     operator: Annotated[str | None, typer.Option("--operator", help="token: for this operator.")] = None,
     role: Annotated[str | None, typer.Option("--role", help="token: operator or supervisor.")] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="token: lifetime, e.g. 15m, 8h, 30d.")] = None,
+    kpi: Annotated[
+        bool, typer.Option("--kpi", help="metrics: the support manager's figures (containment, turnaround...).")
+    ] = False,
 ) -> None:
     """The operator's view of the store, the permission matrix and the intent map; `admin token` signs a token."""
     from switchboard import admin as views
+
+    if table is Table.metrics and kpi:
+        _kpi(as_json)
+        return
 
     if table is Table.token:
         from server.tokens import issue_token
@@ -170,6 +183,43 @@ def admin(
         print_json(rows)
     else:
         views.print_table(out, table.value, rows)
+
+
+KPI_COLUMNS = (
+    ("conversations", "conv"),
+    ("containment", "contained"),
+    ("escalation_rate", "escalated"),
+    ("first_contact_resolution", "FCR"),
+    ("approval_turnaround_p50_h", "appr p50 h"),
+    ("approval_turnaround_p95_h", "appr p95 h"),
+    ("approvals_overdue", "overdue"),
+    ("handoff_first_reply_p50_min", "handoff p50 min"),
+    ("cost_per_resolved_usd", "$/resolved"),
+)
+
+
+def _kpi(as_json: bool) -> None:
+    from rich.table import Table as RichTable
+
+    from switchboard.app import open_graph
+    from switchboard.kpi import kpi_report
+
+    settings = get_settings()
+    with user_errors(), open_graph(settings) as graph:
+        report = kpi_report(Context(settings=settings).resources.engine, graph, settings.now())
+    if as_json:
+        print_json({k: v for k, v in report.items() if k != "conversations"})
+        return
+    table = RichTable(title=f"support figures as of {report['as_of']}")
+    table.add_column("")
+    for _, label in KPI_COLUMNS:
+        table.add_column(label, justify="right")
+    rows = [("overall", report["overall"])]
+    rows += [(f"day {d}", f) for d, f in report["by_day"].items()]
+    rows += [(f"dept {d}", f) for d, f in report["by_department"].items()]
+    for name, figures in rows:
+        table.add_row(name, *("" if figures[k] is None else f"{figures[k]:g}" for k, _ in KPI_COLUMNS))
+    out.print(table)
 
 
 @app.command()
@@ -190,24 +240,29 @@ def setup() -> None:
     print_json(report.__dict__)
 
 
-def _decide(thread: str, decision: dict[str, Any], as_json: bool) -> None:
+def _decide(thread: str, decision: dict[str, Any], actor: str, as_json: bool) -> None:
+    """The CLI is the trusted local operator: ``--as`` is who decides (the graph checks the role)."""
     from switchboard.app import open_graph, resume_turn, thread_customer
     from switchboard.outreach import decide_outreach, is_outreach, open_outreach_graph
 
     if is_outreach(thread):  # an outreach waits in its own graph
         with user_errors(), open_outreach_graph(get_settings()) as outreach_graph:
-            done = decide_outreach(outreach_graph, Context(actor=decision["actor"]), thread, decision)
+            done = decide_outreach(outreach_graph, Context(actor=actor), thread, decision)
         print_json(done) if as_json else out.print(done["reply"], markup=False)
         return
     with user_errors(), open_graph(get_settings()) as graph:
-        result = resume_turn(graph, _context(thread_customer(graph, thread)), thread, decision)
+        ctx = Context(customer_id=thread_customer(graph, thread), actor=actor)
+        result = resume_turn(graph, ctx, thread, decision)
     print_json(result) if as_json else print_turn(result)
+    approval = result.get("approval")
+    if approval and not as_json:
+        out.print(f"  [dim]{approval['approvals']} of {approval['needed']} approvals · {approval['note']}[/dim]")
 
 
 @app.command()
 def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
-    """Approve the action a thread is waiting on."""
-    _decide(thread, {"type": "approve", "actor": actor}, as_json)
+    """Approve the action a thread is waiting on (above the four-eyes threshold: one of two approvals)."""
+    _decide(thread, {"type": "approve"}, actor, as_json)
 
 
 @app.command()
@@ -218,7 +273,7 @@ def reject(
     as_json: JsonOpt = False,
 ) -> None:
     """Reject the action a thread is waiting on."""
-    _decide(thread, {"type": "reject", "message": reason, "actor": actor}, as_json)
+    _decide(thread, {"type": "reject", "message": reason}, actor, as_json)
 
 
 @app.command()
@@ -236,7 +291,7 @@ def edit(
         return
     if not isinstance(parsed, dict):
         fail("--args must be a JSON object")
-    _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json)
+    _decide(thread, {"type": "edit", "args": parsed}, actor, as_json)
 
 
 @app.command()
@@ -254,8 +309,9 @@ def inbox(
     from switchboard.app import open_graph
     from switchboard.threads import inbox as list_waiting
 
-    with user_errors(), open_graph(get_settings()) as graph:
-        rows = list_waiting(graph, scan=scan)
+    settings = get_settings()
+    with user_errors(), open_graph(settings) as graph:
+        rows = list_waiting(graph, scan=scan, now=settings.now())
     if as_json:
         print_json(rows)
         return
@@ -264,8 +320,49 @@ def inbox(
     for row in rows:
         out.print(
             f"[bold]{row['thread_id']}[/bold] {row['customer_id']} · {row['action']} {json.dumps(row['args'])}"
-            f" · {row['description']}"
+            f" · {row['description']} · {row['approvals']}/{row['needed']} approvals · {row['queue']}"
+            f" · due {row['deadline']}{' [red]OVERDUE[/red]' if row['overdue'] else ''}"
         )
+
+
+def _moment(text: str | None) -> Any:
+    """``--now`` as an aware datetime (UTC when no zone is given), or the settings' clock."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return get_settings().now()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--now is not an ISO 8601 time: {text!r} (e.g. 2026-11-16T12:00:00Z)")
+        raise
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def sweep(
+    now: Annotated[str | None, typer.Option("--now", help="Apply deadlines as of this ISO 8601 time.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Escalate or reject approvals past their deadline (the customer is told), then deliver due webhooks."""
+    from switchboard.app import open_graph
+    from switchboard.sweep import sweep as run_sweep
+
+    moment = _moment(now)
+    settings = get_settings()
+    with user_errors(), open_graph(settings) as graph:
+        report = run_sweep(graph, settings, moment).to_dict()
+    if as_json:
+        print_json(report)
+        return
+    for item in report["escalated"]:
+        out.print(
+            f"escalated {item['thread_id']} ({item['kind']}) to the {item['queue']} queue, due {item['new_deadline']}"
+        )
+    for item in report["rejected"]:
+        out.print(f"rejected {item['thread_id']} ({item['kind']}): not decided by {item['deadline']}")
+    hooks = report["webhooks"]
+    out.print(f"webhooks: {hooks['sent']} sent, {hooks['retried']} to retry, {hooks['failed']} failed")
 
 
 @app.command()
@@ -318,6 +415,114 @@ def rollback(
     for item in result["compensated"]:
         out.print(f"[dim]undone: {item['tool']} ({item['outcome']})[/dim]")
     print_turn(result)
+
+
+case_app = typer.Typer(
+    help="Work on a case: assign, reply, release (back to the bot), resolve, show.", no_args_is_help=True
+)
+app.add_typer(case_app, name="case")
+
+
+def _print_case(case: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(case)
+        return
+    owner = f" · {case['owner']}" if case.get("owner") else ""
+    out.print(f"case {case['id']} · {case['status']}{owner} · thread {case['thread_id']}")
+
+
+@app.command()
+def cases(
+    mine: Annotated[bool, typer.Option("--mine", help="Only the cases held by --as.")] = False,
+    actor: ActorOpt = "operator:cli",
+    resolved: Annotated[bool, typer.Option("--resolved", help="Include resolved cases.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cases handed to a person, newest first: status, owner, urgency, unanswered customer messages, summary."""
+    from switchboard.cases import cases_view
+
+    with user_errors():
+        rows = cases_view(Context(), owner=actor if mine else None, include_resolved=resolved)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no cases")
+    for row in rows:
+        waiting = f" · {row['unanswered']} unanswered" if row["unanswered"] else ""
+        out.print(
+            f"[bold]case {row['case_id']}[/bold] {row['status']} · {row['owner'] or 'unassigned'} · "
+            f"{row['urgency']} · {row['customer_id']}{waiting}\n  {row['summary']}"
+        )
+
+
+@case_app.command("show")
+def case_show(case_id: int, as_json: JsonOpt = False) -> None:
+    """The case with its hand-over and the messages exchanged while a person held it."""
+    from switchboard.cases import show
+
+    with user_errors():
+        case = show(Context(), case_id)
+    if as_json:
+        print_json(case)
+        return
+    handover = case["handover"]
+    out.print(f"[bold]case {case['id']}[/bold] · {case['status']} · {case['owner'] or 'unassigned'}")
+    out.print(handover.get("summary", ""), markup=False)
+    out.print(f"wants: {handover.get('wants', '')}", markup=False)
+    out.print(f"sentiment {handover.get('sentiment')} · urgency {handover.get('urgency')}")
+    for action in handover.get("suggested_actions", []):
+        out.print(f"  → {action}", markup=False)
+    for message in case["messages"]:
+        out.print(f"  [{message['direction']}] {message['author']}: {message['body']}", markup=False)
+
+
+@case_app.command("assign")
+def case_assign(case_id: int, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Take the case: the bot stops answering in its thread; the customer's messages come to you."""
+    from switchboard.cases import assign
+
+    with user_errors():
+        case = assign(Context(), case_id, actor)
+    _print_case(case, as_json)
+
+
+@case_app.command("reply")
+def case_reply(case_id: int, text: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Reply to the customer in their thread."""
+    from switchboard.app import open_graph
+    from switchboard.cases import reply
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        case = reply(graph, Context(), case_id, actor, text)
+    _print_case(case, as_json)
+
+
+@case_app.command("release")
+def case_release(case_id: int, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+    """Return the thread to the bot, which continues with everything said."""
+    from switchboard.app import open_graph
+    from switchboard.cases import release
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        case = release(graph, Context(), case_id, actor)
+    _print_case(case, as_json)
+
+
+@case_app.command("resolve")
+def case_resolve(
+    case_id: int,
+    text: Annotated[str | None, typer.Argument(help="A last message to the customer.")] = None,
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve the case (and close its ticket); the bot answers in the thread again."""
+    from switchboard.app import open_graph
+    from switchboard.cases import resolve
+
+    with user_errors(), open_graph(get_settings()) as graph:
+        case = resolve(graph, Context(), case_id, actor, text)
+    _print_case(case, as_json)
 
 
 @app.command()

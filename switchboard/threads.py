@@ -32,8 +32,10 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     return {"configurable": configurable}
 
 
-def inbox(graph: SupportGraph, *, scan: bool = False) -> list[dict[str, Any]]:
-    """Threads waiting for a person, newest first, with what they wait on.
+def inbox(graph: SupportGraph, *, scan: bool = False, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Threads waiting for a person, newest first, with what they wait on and where the review
+    stands: approvals had and needed (four-eyes), who approved, the deadline, the queue
+    (operators, or supervisors once overdue) and whether it is overdue as of ``now``.
 
     Reads the index the gates keep in the graph's Store (`nodes.waiting`). ``scan`` (or a graph
     without a Store) lists every checkpoint instead, the way to find threads paused before the
@@ -60,6 +62,18 @@ def inbox(graph: SupportGraph, *, scan: bool = False) -> list[dict[str, Any]]:
             value = interrupt_.value if isinstance(interrupt_.value, dict) else {}
             if scan:
                 mark_waiting(store, thread_id, customer_id, value)
+            approval = value.get("approval") or {}
+            review = {
+                "approvals": approval.get("approvals", 0),
+                "needed": approval.get("needed", 1),
+                "approved_by": approval.get("approved_by", []),
+                "deadline": approval.get("deadline"),
+                "queue": approval.get("queue", "operators"),
+                "overdue": bool(
+                    now and approval.get("deadline") and datetime.fromisoformat(approval["deadline"]) <= now
+                ),
+                "note": approval.get("note", ""),
+            }
             for request, config in zip(value.get("action_requests", []), value.get("review_configs", []), strict=False):
                 waiting.append(
                     {
@@ -69,7 +83,8 @@ def inbox(graph: SupportGraph, *, scan: bool = False) -> list[dict[str, Any]]:
                         "args": request["args"],
                         "description": request["description"],
                         "allowed_decisions": config["allowed_decisions"],
-                        "since": since,
+                        "since": approval.get("since") or since,
+                        **review,
                     }
                 )
     waiting.sort(key=lambda row: row["since"], reverse=True)

@@ -41,9 +41,9 @@ def approve(spec: dict[str, Any], thread_id: str) -> None:
     with open_checkpointer(spec["checkpoint_url"]) as saver, contextlib.suppress(ValueError):
         resume_turn(
             build_graph().compile(checkpointer=saver),
-            context(spec),
+            context(spec).with_(actor=f"operator:pid{os.getpid()}"),
             thread_id,
-            {"type": "approve", "actor": f"operator:pid{os.getpid()}"},
+            {"type": "approve"},
         )
 
 

@@ -213,11 +213,6 @@ def test_refund_waits_on_a_customer_is_refused_the_decision_and_an_operator_appr
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the lead's graph change: nodes/approval.py takes the deciding actor "
-    "from the resume payload; it must come from config['configurable']['langgraph_auth_user'].actor",
-)
 def test_the_approval_audit_names_the_operator_of_the_token_not_the_payload(
     servers: Servers,
 ) -> None:

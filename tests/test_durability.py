@@ -25,7 +25,7 @@ from graph.builder import build_graph
 from store.db import ensure_store, make_engine
 from store.schema import audit_log, effects, orders, refunds
 from switchboard import threads
-from switchboard.app import open_checkpointer, resume_turn, run_turn
+from switchboard.app import DecisionRefused, open_checkpointer, resume_turn, run_turn
 from tests.pg import throwaway_postgres
 
 pytestmark = pytest.mark.slow
@@ -182,7 +182,7 @@ def test_two_processes_approving_at_once_refund_once(forkserver: Any, spec: dict
     with open_checkpointer(spec["checkpoint_url"]) as saver:  # and a third, late click changes nothing
         graph = build_graph().compile(checkpointer=saver)
         with pytest.raises(ValueError):
-            resume_turn(graph, ctx_of(spec), thread_id, {"type": "approve"})
+            resume_turn(graph, ctx_of(spec).with_(actor="operator:late"), thread_id, {"type": "approve"})
     assert refunds_of(spec, thread_id) == 1
 
 
@@ -224,7 +224,7 @@ def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(gr
             )
         ).scalar_one()
     first = run_turn(graph, ctx, f"I want a refund for order {big}")
-    done = resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:alice"})
+    done = resume_turn(graph, ctx.with_(actor="operator:alice"), first["thread_id"], {"type": "approve"})
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
     history = threads.history(graph, ctx, first["thread_id"])
     before_billing = next(h for h in history if h["next"] == ["billing"])
@@ -263,17 +263,26 @@ def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: 
         first = run_turn(graph, ctx, f"I want a refund for order {order}", thread_id)
         assert first["status"] == "awaiting_approval"
         if decision == "reject":
-            resume_turn(graph, ctx, thread_id, {"type": "reject", "message": "outside policy"})
+            resume_turn(
+                graph, ctx.with_(actor="operator:alice"), thread_id, {"type": "reject", "message": "outside policy"}
+            )
             assert refunds_of(spec, thread_id) == 0
             return
         if decision == "edit_over_limit":
-            done = resume_turn(
-                graph, ctx, thread_id, {"type": "edit", "args": {"order_id": order, "amount_usd": "99999.00"}}
-            )
+            # more than is left to refund (below the four-eyes threshold): cannot be carried out, so it waits
+            with pytest.raises(DecisionRefused) as refused:
+                resume_turn(
+                    graph,
+                    ctx.with_(actor="operator:alice"),
+                    thread_id,
+                    {"type": "edit", "args": {"order_id": order, "amount_usd": "999.00"}},
+                )
+            done = refused.value.result
             assert ("issue_refund", "failed") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
+            assert done["status"] == "awaiting_approval" and "could not be carried out" in str(refused.value)
             assert refunds_of(spec, thread_id) == 0
             return
-        resume_turn(graph, ctx, thread_id, {"type": "approve", "actor": "operator:alice"})
+        resume_turn(graph, ctx.with_(actor="operator:alice"), thread_id, {"type": "approve"})
         assert refunds_of(spec, thread_id) == 1
         history = threads.history(graph, ctx, thread_id)
         target = next(h for h in history if h["next"] == ["billing"])

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, func, select
 from core.context import Context
 from core.models import ScriptedChatModel, register_fake
 from store.schema import audit_log, effects, order_items, orders, refunds, shipments, tickets
-from switchboard.app import UserError, resume_turn, run_turn
+from switchboard.app import DecisionRefused, UserError, resume_turn, run_turn
 
 DEMO = "C0007"
 
@@ -76,12 +76,14 @@ def test_refund_above_threshold_waits_for_a_person_and_happens_once(graph, make_
     assert ("issue_refund", "ok") not in calls(result)
     assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
 
-    decided = resume_turn(graph, ctx, result["thread_id"], {"decisions": [{"type": "approve"}]})
+    decided = resume_turn(
+        graph, ctx.with_(actor="operator:qa"), result["thread_id"], {"decisions": [{"type": "approve"}]}
+    )
     assert decided["status"] == "answered"
     assert ("issue_refund", "ok") in calls(decided)
     assert count(ctx, refunds, refunds.c.order_id == order.id) == 1
     with pytest.raises(UserError):  # approving again: nothing is waiting, nothing happens
-        resume_turn(graph, ctx, result["thread_id"], {"type": "approve"})
+        resume_turn(graph, ctx.with_(actor="operator:qa"), result["thread_id"], {"type": "approve"})
     assert count(ctx, refunds, refunds.c.order_id == order.id) == 1
     assert count(ctx, audit_log, audit_log.c.action == "approval") == 1
 
@@ -112,7 +114,7 @@ def test_the_inbox_reads_the_gates_index_and_checks_it_against_the_checkpoints(g
     assert [w["thread_id"] for w in inbox(graph, scan=True)] == [first["thread_id"]]
     assert [w["thread_id"] for w in inbox(graph)] == [first["thread_id"]]
 
-    resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:qa"})
+    resume_turn(graph, ctx.with_(actor="operator:qa"), first["thread_id"], {"type": "approve"})
     assert inbox(graph) == []
     assert graph.store.get(WAITING, first["thread_id"]) is None
 
@@ -121,7 +123,9 @@ def test_rejected_refund_changes_nothing(graph, make_context) -> None:
     ctx = make_context()
     order = order_of(ctx, "delivered", above_cents=50000)
     result = run_turn(graph, ctx, f"refund order {order.id} now")
-    decided = resume_turn(graph, ctx, result["thread_id"], {"type": "reject", "message": "outside policy"})
+    decided = resume_turn(
+        graph, ctx.with_(actor="operator:qa"), result["thread_id"], {"type": "reject", "message": "outside policy"}
+    )
     assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
     assert "did not approve" in decided["reply"]
 
@@ -477,7 +481,9 @@ def test_a_part_that_needs_approval_opens_the_gate_and_the_other_parts_are_answe
     assert ("get_shipment", "ok") in calls(result)  # the other part is answered now
     assert count(ctx, refunds, refunds.c.order_id == large.id) == 0
 
-    decided = resume_turn(graph, ctx, result["thread_id"], {"decisions": [{"type": "approve"}]})
+    decided = resume_turn(
+        graph, ctx.with_(actor="operator:qa"), result["thread_id"], {"decisions": [{"type": "approve"}]}
+    )
     assert decided["status"] == "answered"
     refund_calls = [c for c in decided["tool_calls"] if c["name"] == "issue_refund"]
     assert [(c["node"], c["outcome"]) for c in refund_calls] == [("billing", "ok")]
@@ -546,7 +552,7 @@ def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(grap
     steps = [(w["thread_id"], w["action"]) for w in inbox(graph)]
     assert (first["thread_id"], "cancel_order") in steps and (first["thread_id"], "close_account") in steps
 
-    done = resume_turn(graph, ctx, first["thread_id"], {"decisions": [{"type": "approve", "actor": "operator:qa"}]})
+    done = resume_turn(graph, ctx.with_(actor="operator:qa"), first["thread_id"], {"decisions": [{"type": "approve"}]})
     assert inbox(graph) == []
     assert [(c["node"], c["name"], c["outcome"]) for c in done["tool_calls"]] == [
         ("general", "cancel_order", "ok"),
@@ -555,7 +561,7 @@ def test_a_multi_step_request_is_planned_reviewed_and_executed_step_by_step(grap
     assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "cancelled") == 1
     # Approving again finds nothing waiting, and the steps' idempotency keys stop any replay.
     with pytest.raises(UserError):
-        resume_turn(graph, ctx, first["thread_id"], {"type": "approve"})
+        resume_turn(graph, ctx.with_(actor="operator:qa"), first["thread_id"], {"type": "approve"})
 
 
 def test_a_planned_refund_without_an_amount_gets_the_refundable_amount_and_small_ones_run(graph, make_context) -> None:
@@ -580,7 +586,12 @@ def test_a_rejected_plan_changes_nothing_and_an_invalid_plan_is_not_run(graph, m
     ctx = make_context()
     pending = order_of(ctx, "pending")
     first = run_turn(graph, ctx, f"cancel order {pending.id} and close my account")
-    done = resume_turn(graph, ctx, first["thread_id"], {"type": "reject", "message": "customer must confirm by phone"})
+    done = resume_turn(
+        graph,
+        ctx.with_(actor="operator:qa"),
+        first["thread_id"],
+        {"type": "reject", "message": "customer must confirm by phone"},
+    )
     assert done["tool_calls"] == []
     assert "did not approve" in done["reply"]
     assert count(ctx, orders, orders.c.id == pending.id, orders.c.status == "pending") == 1
@@ -593,21 +604,24 @@ def test_an_edit_is_checked_again_before_anything_runs(graph, make_context) -> N
     ctx = make_context()
     order = order_of(ctx, "delivered", above_cents=50000)
     first = run_turn(graph, ctx, f"refund order {order.id} please")
-    too_much = resume_turn(
-        graph,
-        ctx,
-        first["thread_id"],
-        {"type": "edit", "args": {"order_id": order.id, "amount_usd": f"{order.total_cents / 100 + 1000:.2f}"}},
-    )
-    assert ("issue_refund", "failed") in calls(too_much)
+    # more than is left to refund: it cannot be carried out, so the approval still waits and says why
+    with pytest.raises(DecisionRefused, match="could not be carried out") as refused:
+        resume_turn(
+            graph,
+            ctx.with_(actor="operator:eve"),
+            first["thread_id"],
+            {"type": "edit", "args": {"order_id": order.id, "amount_usd": f"{order.total_cents / 100 + 100:.2f}"}},
+        )
+    assert ("issue_refund", "failed") in calls(refused.value.result)
+    assert refused.value.result["status"] == "awaiting_approval"
     assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
 
     second = run_turn(graph, ctx, f"refund order {order.id} please")
     edited = resume_turn(
         graph,
-        ctx,
+        ctx.with_(actor="operator:eve"),
         second["thread_id"],
-        {"type": "edit", "actor": "operator:eve", "args": {"order_id": order.id, "amount_usd": "300.00"}},
+        {"type": "edit", "args": {"order_id": order.id, "amount_usd": "300.00"}},
     )
     assert ("issue_refund", "ok") in calls(edited)
     with create_engine(ctx.settings.resolved_database_url()).connect() as conn:

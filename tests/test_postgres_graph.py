@@ -46,7 +46,7 @@ def test_refund_with_approval_on_postgres_store_and_checkpointer(
     with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:
         graph = build_graph().compile(checkpointer=saver, store=store)
         assert [(w["thread_id"], w["action"]) for w in inbox(graph)] == [(first["thread_id"], "issue_refund")]
-        done = resume_turn(graph, ctx, first["thread_id"], {"type": "approve", "actor": "operator:test"})
+        done = resume_turn(graph, ctx.with_(actor="operator:test"), first["thread_id"], {"type": "approve"})
         assert inbox(graph) == []
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
     with engine.connect() as conn:
