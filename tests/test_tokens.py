@@ -119,12 +119,18 @@ def test_an_operator_acts_for_the_customer_it_names_and_a_customer_for_itself() 
         user_for(customer, "C0008")
 
 
-def test_cli_prints_a_token_signed_with_the_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_prints_a_token_signed_with_the_configured_key(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     from typer.testing import CliRunner
 
     from switchboard.cli import app
 
+    from core.settings import get_settings
+
     monkeypatch.setenv("SWITCHBOARD_TOKEN_KEY", KEY)
+    get_settings.cache_clear()  # the process's settings are read once: read them again with this key
+    request.addfinalizer(get_settings.cache_clear)
     result = CliRunner().invoke(app, ["admin", "token", "--operator", "ann", "--role", "supervisor", "--ttl", "15m"])
     assert result.exit_code == 0, result.output
     principal = verify(result.output.strip(), keys(KEY))
