@@ -60,7 +60,7 @@ import numpy as np
 
 from intents.catalog import INTENTS, department_for
 
-CLASSIFIER_VERSION = "2026.12.04-8"
+CLASSIFIER_VERSION = "2026.12.04-9"
 """Bump when normalisation, features or training change: stored models go stale."""
 
 MAX_CHARS = 2000
@@ -72,6 +72,9 @@ SEED_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "see
 # take paypal"). Unlike the seed files they teach the speller its words (no deliberate typos).
 CORE_SEEDS: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "core_seeds.jsonl"
 """Hand-written training utterances (JSON lines: text, intent, style), trained on with Bitext."""
+# Intent-free sentences around a request (a story, a greeting, a signature) that training wraps
+# some noisy copies in (``intents.augment.add_context``).
+CONTEXT_SENTENCES: Path = Path(__file__).resolve().parents[1] / "data" / "routing" / "context.jsonl"
 
 # --------------------------------------------------------------------------------------
 # Normalisation
@@ -815,7 +818,8 @@ def _read_seeds(path: Path, seeds: dict[str, list[str]]) -> dict[str, list[str]]
 def seeds_digest(seed_dir: Path | None = None) -> str:
     """One hash over the seed files' names and contents: a changed file makes the model stale."""
     h = hashlib.sha256()
-    for path in [CORE_SEEDS, *_seed_files(SEED_DIR if seed_dir is None else seed_dir)]:
+    context = [CONTEXT_SENTENCES] if CONTEXT_SENTENCES.is_file() else []
+    for path in [CORE_SEEDS, *context, *_seed_files(SEED_DIR if seed_dir is None else seed_dir)]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
