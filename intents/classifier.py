@@ -63,6 +63,9 @@ from intents.catalog import INTENTS, department_for
 CLASSIFIER_VERSION = "2026.12.04-9"
 """Bump when normalisation, features or training change: stored models go stale."""
 
+_WORD_CACHE_MAX = 20_000
+"""Words whose n-gram and token ids the single-message path keeps (about 1 KiB each at most)."""
+
 MAX_CHARS = 2000
 """Only the start of a longer message is classified (the request is nearly always there)."""
 
@@ -971,7 +974,7 @@ class IntentClassifier:
             get = self.char_vec.vocabulary_.get
             found = [get(g) for g in self._char_analyzer(word)]
             ids = np.array([j for j in found if j is not None], dtype=np.int64)
-            if len(self._char_ids) < 100_000:
+            if len(self._char_ids) < _WORD_CACHE_MAX:
                 self._char_ids[word] = ids
         return ids
 
@@ -982,7 +985,7 @@ class IntentClassifier:
         ids = self._token_ids.get(word)
         if ids is None and self._vectors is not None:
             ids = self._vectors.tokenizer.encode(word, add_special_tokens=False).ids
-            if len(self._token_ids) < 100_000:
+            if len(self._token_ids) < _WORD_CACHE_MAX:
                 self._token_ids[word] = ids
         return ids or []
 
