@@ -16,9 +16,12 @@ Only training uses this module; prediction never does. Every function takes its 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _NEIGHBOURS: dict[str, str] = {}
@@ -371,51 +374,41 @@ def augment(text: str, rng: random.Random, intent: str | None = None) -> str:
     return out or text
 
 
-# Story sentences customers wrap a request in; they name no intent of their own, so a
-# copy that carries one teaches the model to look past them in long messages.
-CONTEXT_BEFORE: tuple[str, ...] = (
-    "i have been a customer for years.",
-    "so i bought something from you last week.",
-    "sorry to bother you, long story short.",
-    "i tried everything already and i am tired.",
-    "this is the third time i write.",
-    "my wife told me to ask you.",
-    "i ordered a few things from your site recently.",
-    "i am writing from my phone, sorry for typos.",
-    "your website is really confusing.",
-    "i have a question.",
-    "ok so here is the thing.",
-    "i am not very good with computers.",
-    "it is for my business.",
-    "i live abroad.",
-    "i need this sorted today.",
-    "the last time i shopped here it went fine.",
-    "my english is not so good.",
-    "i waited on hold for an hour.",
-)
-CONTEXT_AFTER: tuple[str, ...] = (
-    "thanks in advance",
-    "i need an answer today",
-    "it is urgent",
-    "please reply soon",
-    "thank you for your help",
-    "i am really tired of this",
-    "have a nice day",
-)
-CONTEXT_RATE = 0.0
-# Off: at 0.2 it gained 4 rows on the hand-written sets (none on hard_blind_v2) but cost
-# 0.7 points of 5-fold grouped CV (97.9 % vs 98.6 %), flipping the 34-row "refund $N"
-# template to track_refund; 0.1 flipped it too. Kept for ablations.
+# Sentences customers wrap a request in (data/routing/context.jsonl: a story before it, a greeting
+# above it, a closing or a signature after it). They name no intent of their own, so copies that
+# carry them teach the model to look past them in long messages and e-mails.
+CONTEXT_FILE = Path(__file__).resolve().parents[1] / "data" / "routing" / "context.jsonl"
+CONTEXT_RATE = 0.15
+# At 0.2 with the 2026.11 in-code sentences it gained 4 rows on the hand-written sets but cost
+# 0.7 points of 5-fold grouped CV (97.9 % vs 98.6 %). With these sentences (-9) at 0.15: grouped
+# fold 0 99.8 % either way, varied_blind_v1 94.9 -> 95.4 %, the other hand-written sets pooled the same.
+
+
+@lru_cache(maxsize=1)
+def context_sentences(path: Path = CONTEXT_FILE) -> dict[str, tuple[str, ...]]:
+    """``where`` ("before", "after", "open") -> the sentences of the context file."""
+    out: dict[str, list[str]] = {}
+    if Path(path).is_file():
+        with Path(path).open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    row = json.loads(line)
+                    out.setdefault(str(row["where"]), []).append(str(row["text"]))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def add_context(text: str, rng: random.Random) -> str:
-    """Wrap the request in a story sentence before and/or a closing remark after."""
+    """Wrap the request in a story sentence before, a greeting above or a closing after it."""
+    ctx = context_sentences()
+    before, after, opening = ctx.get("before", ()), ctx.get("after", ()), ctx.get("open", ())
     r = rng.random()
-    if r < 0.7:
-        return f"{rng.choice(CONTEXT_BEFORE)} {text}"
-    if r < 0.85:
-        return f"{text}. {rng.choice(CONTEXT_AFTER)}"
-    return f"{rng.choice(CONTEXT_BEFORE)} {text}. {rng.choice(CONTEXT_AFTER)}"
+    if before and r < 0.55:
+        text = f"{rng.choice(before)} {text}"
+    elif opening and r < 0.7:
+        text = f"{rng.choice(opening)} {text}"
+    if after and rng.random() < 0.35:
+        text = f"{text}. {rng.choice(after)}"
+    return text
 
 
 # Off-topic messages: the "none of the intents" class that keeps confidence low for them.

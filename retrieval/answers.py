@@ -38,12 +38,86 @@ RANK_PRIOR = (0.08, 0.03, 0.0)
 HEADING_SHARE = 1.0
 TITLE_CONTEXT = True
 DEADLINE_BONUS = 0.2
+# A sentence that only points elsewhere ('See "Payment declined or failed".', '... see "Privacy
+# requests"') answers nothing itself; the reply would cite a title, not a fact.
+POINTER_PENALTY = 0.15
+_POINTER = re.compile(r'(?:^|[:;,.]\s*|\b(?:and|or)\s+)see "', re.I)
 _ASKS_DEADLINE = re.compile(
     r"\bhow (?:long|many days|much time) do (?:i|we) (?:\w+ly |still )?(?:have|get) (?:to|for) (?!wait)\w+"
     r"|\buntil when\b|\bdeadline\b|\btime limit\b|\blast day (?:to|for)\b|\bhow late can\b",
     re.I,
 )
 _STATES_DEADLINE = re.compile(r"\b(?:within|until|up to|no later than|deadline|by the end of)\b", re.I)
+
+# What kind of fact a question asks for, and what a sentence stating that kind of fact holds. The
+# sentence vectors hear the topic ("locked", "refund") but not the ask ("how long", "how many
+# times"), so among the sentences on the topic the one of the asked kind gains ``ASK_BONUS``.
+ASK_BONUS = 0.2
+_DURATION = r"\b\d+(?:\s*(?:to|-|or)\s*\d+)?\s*(?:business |working |calendar )?(?:minutes?|hours?|days?|weeks?|months?|years?)\b"
+ASK_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        "duration",
+        re.compile(
+            r"\bhow (?:long|soon|quickly|many (?:days|hours|weeks|minutes|months))\b|\bwhen (?:will|would|does|do|can)\b"
+            r"|\buntil when\b|\bhow much time\b",
+            re.I,
+        ),
+        re.compile(_DURATION + r"|\bsame (?:or next )?(?:business )?day\b|\bimmediately\b", re.I),
+    ),
+    (
+        "amount",
+        re.compile(
+            r"\bhow much\b|\bwhat (?:does|will|would) (?:it|that|this) cost\b|\bwhat(?:'s| is| are) the (?:fee|price|cost|charge)"
+            r"|\bis (?:there|it) (?:a )?(?:fee|charge|free)\b|\bdo (?:you|i) (?:charge|pay)\b",
+            re.I,
+        ),
+        re.compile(r"[$€£]\s?\d|\b\d+(?:\.\d+)?\s?%|\bfree\b|\bno (?:fee|charge|cost)\b", re.I),
+    ),
+    (
+        "count",
+        re.compile(r"\bhow many\b(?! (?:days|hours|weeks|minutes|months|years|times)\b)", re.I),
+        re.compile(
+            r"\b(?:up to |at most |at least |maximum of |max )?\d+\b"
+            r"(?! ?(?:%|business|working|days?|hours?|minutes?|weeks?|months?|years?)\b)",
+            re.I,
+        ),
+    ),
+    (
+        "frequency",
+        re.compile(r"\bhow (?:many times|often)\b|\btimes (?:a|per|each) (?:year|month|week|day)\b", re.I),
+        re.compile(r"\b(?:per|a|each|every) (?:year|month|week|day|hour|order)\b|\b(?:once|twice|\d+ times)\b", re.I),
+    ),
+    (
+        "undo",  # "I closed my account by mistake, can I undo it?": the way back, not the way there
+        re.compile(r"\b(?:undo|reverse|revert|take (?:it|that) back|restore|reactivate|reopen|by mistake)\b", re.I),
+        re.compile(r"\b(?:reactivat|restor|undo|revers|revert|reopen|cancel it from)\w*", re.I),
+    ),
+    (
+        "label",  # "how will your charges show up on my statement": the name it appears under
+        re.compile(r"\b(?:show(?:s|ed)? up|appear|look like|called|named|listed) (?:on|as|in)\b", re.I),
+        re.compile(r"\b(?:appears?|shown|listed|named|called) as\b", re.I),
+    ),
+    (
+        "steps",
+        re.compile(r"\bhow (?:do|can|would|should) (?:i|we)\b|\bhow to\b|\bwhere (?:do|can|would) (?:i|we)\b", re.I),
+        re.compile(r">|\b(?:select|go to|choose|tap|click|open|use|enter)\b", re.I),
+    ),
+    (
+        "requirement",
+        re.compile(
+            r"\bwhat (?:do|would|will|should) (?:i|we) (?:need|have) to\b|\bwhat (?:do|should|must) (?:i|we) "
+            r"(?:send|provide|give|upload|bring)\b|\bwhat (?:documents|information|details|proof)\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:need to|needs to|must|required?|upload|provide|have ready|proof|verif\w+)\b", re.I),
+    ),
+)
+
+
+def asked_kinds(question: str) -> list[str]:
+    """The kinds of fact ``question`` asks for ("duration", "amount", "count", "steps", ...)."""
+    return [name for name, asks, _ in ASK_KINDS if asks.search(question)]
+
 
 # Words that carry no topic: skipped when matching questions to sentences here, and by the
 # reply check (nodes/guards/facts.py) when it asks whether a sentence says more than the facts.
@@ -210,6 +284,7 @@ STOP_WORDS = frozenset(
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MIN_CHARS = 20
+SHORT_LEADS = True  # a sentence under _MIN_CHARS joins the next one instead of being dropped
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])")
 _ABBREVIATION_END = re.compile(r"\b(?:[ap]\.m|e\.g|i\.e|etc|approx|no|vs|st|mr|mrs|ms|dr)\.$", re.I)
 
@@ -249,10 +324,26 @@ def _stem(word: str) -> str:
     return word
 
 
+# a few spellings and short forms customers use for the articles' words
+_WORD_FORMS = {"amex": "american", "recognize": "recognise", "recognized": "recognised", "organize": "organise"}
+
+
+def _match_stem(word: str) -> str:
+    """``_stem``, and "complete"/"completed" or "receive"/"received" meet on one stem: the
+    picker's word match (the knowledge base and the desks keep ``content_words``)."""
+    word = _stem(_WORD_FORMS.get(word, word))
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
 def content_words(text: str) -> set[str]:
     """Lower-case, lightly stemmed words that carry meaning; error codes ("e-203") count."""
     words = re.findall(r"[a-z0-9][a-z0-9-]*", text.lower().replace("'", ""))
     return {_stem(w) for w in words if w not in STOP_WORDS and (len(w) > 2 or w.isdigit())}
+
+
+def _match_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9][a-z0-9-]*", text.lower().replace("'", ""))
+    return {_match_stem(w) for w in words if w not in STOP_WORDS and (len(w) > 2 or w.isdigit())}
 
 
 def _sentences(line: str) -> list[str]:
@@ -300,9 +391,14 @@ def split_units(passage_text: str, doc_id: str, rank: int) -> list[AnswerUnit]:
                 )
             else:
                 line = f"{cells[0]}: {' '.join(cells[1:])}" if len(cells) > 1 else cells[0]
+        carry = ""  # a short lead ("Wait 30 minutes.") reads with the sentence after it
         for sentence in _sentences(line):
+            sentence = f"{carry} {sentence}" if carry else sentence
+            carry = ""
             if len(sentence) >= _MIN_CHARS:
                 units.append(AnswerUnit(sentence, heading, doc_id, rank, len(units), listed, in_section))
+            elif SHORT_LEADS:
+                carry = sentence
     return units
 
 
@@ -325,20 +421,23 @@ def rank_units(question: str, passages: Sequence[dict[str, Any]]) -> list[tuple[
     u_vecs = vectors.encode([f"{c}. {u.text}" if c else u.text for c, u in zip(context, units, strict=True)])
     meaning = np.asarray(u_vecs @ q_vec)
     # words rare among the candidates ("canada") decide more than common ones ("ship")
-    q_words = content_words(question)
-    text_words = [content_words(u.text) for u in units]
-    head_words = [content_words(c) for c in context]
+    q_words = _match_words(question)
+    text_words = [_match_words(u.text) for u in units]
+    head_words = [_match_words(c) for c in context]
     df = {w: sum(w in tw or w in hw for tw, hw in zip(text_words, head_words, strict=True)) for w in q_words}
     idf = {w: math.log((len(units) + 1) / (df[w] + 1)) + 1.0 for w in q_words}
     q_mass = sum(idf.values()) or 1.0
     deadline = asks_for_deadline(question)
+    kinds = [states for name, asks, states in ASK_KINDS if asks.search(question)]
     scored = []
     for unit, tw, hw, cos in zip(units, text_words, head_words, meaning.tolist(), strict=True):
         # a word only in the heading or title counts HEADING_SHARE of one in the sentence itself
         overlap = sum(idf[w] * (1.0 if w in tw else HEADING_SHARE) for w in q_words & (tw | hw)) / q_mass
         prior = RANK_PRIOR[unit.rank] if unit.rank < len(RANK_PRIOR) else 0.0
         limit = DEADLINE_BONUS if deadline and _STATES_DEADLINE.search(unit.text) else 0.0
-        scored.append((MEANING_WEIGHT * cos + WORDS_WEIGHT * overlap + prior + limit, unit))
+        kind = ASK_BONUS if any(states.search(unit.answer_text) for states in kinds) else 0.0
+        pointer = POINTER_PENALTY if _POINTER.search(unit.text) else 0.0
+        scored.append((MEANING_WEIGHT * cos + WORDS_WEIGHT * overlap + prior + limit + kind - pointer, unit))
     scored.sort(key=lambda item: -item[0])
     return scored
 

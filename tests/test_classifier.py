@@ -140,7 +140,7 @@ def test_prediction_shape_and_department_map(model):
         assert all(intent in INTENTS and intent != p.intent for intent, _ in p.alternatives)
         probs = [p.confidence, *(prob for _, prob in p.alternatives)]
         assert probs == sorted(probs, reverse=True)
-        assert sum(probs) <= 1.0 + 1e-6
+        assert sum(probs) <= 1.0 + 1.5e-4  # the three alternatives are rounded to 4 decimals
 
 
 @pytest.mark.parametrize("text", ["asdkjh qwe", "1234 5678", "?!?", "what is the weather like"])

@@ -21,6 +21,11 @@
   non-native English, sarcasm, the ask buried in chit-chat, a goal stated instead of the
   action), written for issue 16 from the intent definitions before any change for it.
   Reported apart from the gated sets, with accuracy per ``style``; not gated yet.
+  ``varied_blind_v1`` then became the development set of the issue 16 changes.
+- ``varied_blind_v3``: 162 more (story, complaint, ask_someone, long, indirect, implicit; 6
+  per intent), written by the tuner before tuning and sealed until the tuned model was frozen.
+  The blind sets (``SEALED_SETS``) print figures only: no confusions or rows, even with
+  ``--errors`` or ``--json``.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
 
 Also reports microseconds per single-message ``predict`` and the confidence the
@@ -76,7 +81,11 @@ HAND_SETS: dict[str, Path] = {
 VARIED_SETS: dict[str, Path] = {
     "varied_blind_v1": HERE / "varied_blind_v1.jsonl",
     "varied_blind_v2": HERE / "varied_blind_v2.jsonl",
+    "varied_blind_v3": HERE / "varied_blind_v3.jsonl",
 }
+# Blind sets: their figures are printed, never their rows (no confusions, no errors, also in --json).
+# varied_blind_v1 became the development set of issue 16's changes; v2 and v3 stay blind.
+SEALED_SETS = ("varied_blind_v2", "varied_blind_v3")
 SCORED_SETS: dict[str, Path] = {**HAND_SETS, **VARIED_SETS}
 DEFAULT_SETS = ("grouped", *SCORED_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"
@@ -267,7 +276,7 @@ def _table(report: dict[str, Any]) -> str:
             styles = ", ".join(f"{k} {v:.1%}" for k, v in report[name]["per_style"].items())
             lines.append(f"{name} intent accuracy per style: {styles}")
     for name in ("grouped", *SCORED_SETS):
-        if name in report and report[name]["confusions"]:
+        if name in report and report[name].get("confusions"):
             lines.append(f"\n{name}: most common confusions (gold -> predicted)")
             lines.extend(f"  {c}" for c in report[name]["confusions"])
     if "latency" in report:
@@ -301,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="list every misrouted message")
     args = parser.parse_args(argv)
     report = evaluate(model_path=args.model, sets=args.sets.split(","), cv=args.cv)
+    for name in SEALED_SETS:
+        if name in report:
+            report[name] = {k: v for k, v in report[name].items() if k not in ("confusions", "errors")}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
