@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     token_key: str = ""
     token_previous_keys: str = ""
     token_ttl: str = "8h"
+    # Where the web pages (web/) call the server's own API; empty: the socket the page was served on.
+    web_api_url: str = ""
     # The email channel (mail/): where mail comes in and goes out, its limits and the proofs it believes.
     support_address: str = "support@northwind.example"  # customers write here; replies come from it
     support_name: str = "Northwind Customer Support"
