@@ -43,9 +43,11 @@ class Chart:
     height: float = 0.0
     width: float = LABEL_W + PLOT_W + VALUE_W
 
+    total: float = 0.0
+
     @property
     def empty(self) -> bool:
-        return not self.rows
+        return not self.rows or not self.total
 
 
 def bar_chart(
@@ -77,4 +79,5 @@ def bar_chart(
         chart.rows.append(Row(label=label, y=y + group_h / 2 + 4, bars=bars))
         y += group_h + ROW_GAP
     chart.height = max(y - ROW_GAP, 0.0) + 2
+    chart.total = sum(float(v or 0.0) for _, values in rows for v in values)
     return chart

@@ -163,13 +163,16 @@ async def _relay(request: Request, session: Session, thread_id: str, text: str) 
                         isinstance(message, dict)
                         and isinstance(meta, dict)
                         and meta.get("langgraph_node") in REPLY_NODES
-                        and str(message.get("type", "")).startswith("ai")
+                        and str(message.get("type", "")).lower().startswith("ai")
                     ):
                         yield _line(
                             {
                                 "event": "reply",
                                 "id": str(message.get("id") or ""),
-                                "chunk": message.get("type") == "AIMessageChunk",
+                                # a model's token stream comes in pieces; a node's message (Aegra types it
+                                # AIMessageChunk too) is whole
+                                "chunk": message.get("type") == "AIMessageChunk"
+                                and meta.get("ls_integration") == "langchain_chat_model",
                                 "text": message.get("content") if isinstance(message.get("content"), str) else "",
                             }
                         )

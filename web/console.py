@@ -142,6 +142,11 @@ async def collect_inbox(
     return rows
 
 
+def _changes_world(tool: Any) -> bool:
+    spec = TOOLS.get(str(tool))
+    return bool(spec and spec.changes_world)
+
+
 def _is_number(value: Any) -> bool:
     try:
         float(value)
@@ -236,6 +241,8 @@ async def _approval_view(
         )
     claims = await off_loop(serverside.claims_for, thread_id)
     approvals = [c for c in claims if c["subject"].startswith("approval:")]
+    order_id = next((r["args"].get("order_id") for r in requests if isinstance(r["args"].get("order_id"), int)), None)
+    order = await off_loop(serverside.order_facts, customer_id, thread_id, order_id) if order_id else []
     outcome = None
     if decided:
         mine = next((c for c in approvals if c["subject"] == _approval_subject(thread_id, decided)), None)
@@ -243,7 +250,7 @@ async def _approval_view(
             "claim": mine,
             "status": status_of(state),
             "reply": values.get("reply", ""),
-            "tool_calls": values.get("tool_calls") or [],
+            "tool_calls": [c for c in values.get("tool_calls") or [] if _changes_world(c.get("name"))],
             "recheck": [r for r in requests] if current and current.get("id") != decided else [],
             "graph_check": (values.get("decision") or {}).get("policy_check", ""),
         }
@@ -259,6 +266,8 @@ async def _approval_view(
         pending_action=values.get("pending_action") or {},
         messages=messages_of(values),
         facts=values.get("facts") or [],
+        order_id=order_id,
+        order=order,
         tool_calls=values.get("tool_calls") or [],
         decision=values.get("decision"),
         approvals=approvals,

@@ -28,7 +28,11 @@ from nodes.waiting import WAITING
 from store.db import make_engine
 from store.schema import audit_log, decision_claims
 from tools.audit import write_audit
+from tools.base import ToolContext
 from tools.compensation import compensate_after, effects_after
+from tools.registry import TOOLS
+
+ORDER_READS = ("get_order", "get_shipment", "get_payment_status", "list_refunds")
 
 _PAGE = 200
 
@@ -145,6 +149,24 @@ def audit_rows(thread_id: str, actions: tuple[str, ...] | None = None) -> list[d
         query = query.where(audit_log.c.action.in_(actions))
     with engine().connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.order_by(audit_log.c.id))]
+
+
+def order_facts(customer_id: str, thread_id: str, order_id: int) -> list[dict[str, Any]]:
+    """What the read tools say about an order now, in their own words (`ToolSpec.describe`).
+
+    The same read functions the workflow's desks call, for the thread's customer (their ownership
+    check applies); read-only, so nothing is written or audited."""
+    ctx = ToolContext(customer_id=customer_id, thread_id=thread_id, node="console")
+    out = []
+    with engine().connect() as conn:
+        for name in ORDER_READS:
+            spec = TOOLS[name]
+            try:
+                facts = spec.describe(spec.fn(conn, ctx, order_id=order_id))
+            except Exception as exc:  # a refusal (another customer's order) or an outage: say so
+                facts = [f"could not read: {exc}"]
+            out.append({"tool": name, "facts": facts})
+    return out
 
 
 def metrics() -> dict[str, Any]:

@@ -65,7 +65,12 @@ def _session_keys() -> tuple[bytes, ...]:
     if not keys:
         raise WebError(503, "Sign-in is not configured", "The server has no token key (SWITCHBOARD_TOKEN_KEY).")
     ordered = [settings.token_key, *(k for k in keys.values() if k != settings.token_key)]
-    return tuple(hmac.new(k.encode(), _SESSION_LABEL, hashlib.sha256).digest() for k in ordered if k)
+    return tuple(session_key(k) for k in ordered if k)
+
+
+def session_key(token_key: str) -> bytes:
+    """The cookie signing key for a token key (HMAC-SHA256 of a fixed label: never the token key itself)."""
+    return hmac.new(token_key.encode(), _SESSION_LABEL, hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -80,10 +85,10 @@ def _mac(key: bytes, message: str) -> str:
     return _b64(hmac.new(key, message.encode(), hashlib.sha256).digest())
 
 
-def seal(token: str, sid: str) -> str:
-    """The session cookie's value: the token and the session id, signed."""
+def seal(token: str, sid: str, *, key: bytes | None = None) -> str:
+    """The session cookie's value: the token and the session id, signed (by `key`, or the current key)."""
     body = _b64(json.dumps({"t": token, "s": sid}, separators=(",", ":")).encode())
-    return f"{body}.{_mac(_session_keys()[0], body)}"
+    return f"{body}.{_mac(key or _session_keys()[0], body)}"
 
 
 def unseal(value: str) -> tuple[str, str] | None:

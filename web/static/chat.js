@@ -70,6 +70,20 @@
     }, 3000);
   }
 
+  // The first message of a new conversation: this page becomes that conversation (no reload).
+  function becomeConversation(threadId, url) {
+    var conv = conversation();
+    if (conv.dataset.thread) { return; }
+    conv.dataset.thread = threadId;
+    conv.dataset.part = url + "/part";
+    form.action = url + "/messages";
+    window.history.replaceState(null, "", url);
+    var others = document.getElementById("conversation-list");
+    if (others) { others.hidden = true; }
+    var label = form.querySelector("label");
+    if (label) { label.textContent = "Your message"; }
+  }
+
   if (!form) { return; }
   var conv = conversation();
   if (conv && conv.dataset.status === "awaiting_approval") { follow(); }
@@ -96,10 +110,10 @@
     progress.className = "progress";
     progress.textContent = "Sending…";
     reply.parentNode.append(progress);
-    var target = null, finalStatus = null, replies = {};
+    var finalStatus = null, replies = {};
 
     function handle(event) {
-      if (event.event === "thread") { target = event.url; }
+      if (event.event === "thread") { becomeConversation(event.thread_id, event.url); }
       else if (event.event === "progress") { progress.textContent = event.text + "…"; }
       else if (event.event === "reply") {
         replies[event.id] = event.chunk ? (replies[event.id] || "") + event.text : event.text;
@@ -133,7 +147,6 @@
     }).then(function () {
       delete form.dataset.sending;
       textarea.value = "";
-      if (target && !conversation().dataset.thread) { window.location.assign(target); return; }
       conversation().dataset.live = "0";
       return refresh().then(function (status) {
         status = status || finalStatus;
