@@ -91,10 +91,10 @@ def seal(token: str, sid: str, *, key: bytes | None = None) -> str:
     return f"{body}.{_mac(key or _session_keys()[0], body)}"
 
 
-def unseal(value: str) -> tuple[str, str] | None:
-    """(token, session id) from a cookie we signed; None for anything else."""
+def unseal(value: str, *, keys: tuple[bytes, ...] | None = None) -> tuple[str, str] | None:
+    """(token, session id) from a cookie we signed (with any accepted key); None for anything else."""
     body, _, mac = value.partition(".")
-    if not body or not mac or not any(hmac.compare_digest(mac, _mac(k, body)) for k in _session_keys()):
+    if not body or not mac or not any(hmac.compare_digest(mac, _mac(k, body)) for k in keys or _session_keys()):
         return None
     try:
         data = json.loads(_unb64(body))
