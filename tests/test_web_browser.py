@@ -91,6 +91,15 @@ def live_refunds(servers: Servers, order_id: int) -> list[int]:
     return [cents for cents, status in refunds_of(servers, order_id) if status != "reversed"]
 
 
+def tab_to(page: Any, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching `selector` has the focus (keyboard-only use)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
 def wait_until_decided(customer: Person) -> str:
     """The customer's page follows the decision by itself (no reload) and shows the outcome."""
     page = customer.page
@@ -220,8 +229,13 @@ def test_rollback_from_the_thread_view_reverses_the_refund_and_is_audited(
     customer = person(people, browser, servers, 0, "customer", servers.token(customer="C0056"))
     thread = ask(customer, "I want a refund of $700 for order 10935")
     ann = person(people, browser, servers, 1, "ann", servers.token(operator="ann"))
-    ann.page.goto(f"/console/approvals/C0056/{thread}")
-    ann.page.click("#approve")
+    ann.page.goto("/console")  # from the inbox to the decision with the keyboard alone
+    ann.page.locator(f"tr[data-key^='{thread}:']").wait_for()
+    tab_to(ann.page, f"tr[data-key^='{thread}:'] a")
+    ann.page.keyboard.press("Enter")
+    ann.page.wait_for_selector("#approve")
+    tab_to(ann.page, "#approve")
+    ann.page.keyboard.press("Enter")
     ann.page.locator("#outcome").wait_for()
     assert live_refunds(servers, 10935) == [70000]
 
