@@ -14,7 +14,7 @@ from tools.registry import TOOLS
 from web import session as web_session
 from web.api import age, interrupts_of, money, status_of, tool_calls_over
 from web.charts import bar_chart
-from web.console import timeline
+from web.console import allowed_decisions, timeline
 from web.forms import edit_fields, parse_edit
 from web.pages import env, safe_next
 from web.session import Session, WebError, seal, session_key, unseal
@@ -164,3 +164,21 @@ def test_templates_escape_customer_text() -> None:
     )
     assert "<img" not in page and "<script>" not in page
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;&lt;script&gt;" in page
+
+
+def test_a_plan_is_decided_whole_and_only_a_single_action_is_edited() -> None:
+    def interrupt(*configs: list[str]) -> dict[str, Any]:
+        names = [f"tool{i}" for i in range(len(configs))]
+        return {
+            "id": "i",
+            "value": {
+                "action_requests": [{"name": n, "args": {}} for n in names],
+                "review_configs": [
+                    {"action_name": n, "allowed_decisions": c} for n, c in zip(names, configs, strict=True)
+                ],
+            },
+        }
+
+    everything = ["approve", "edit", "reject", "respond"]
+    assert allowed_decisions(interrupt(everything)) == everything
+    assert allowed_decisions(interrupt(["approve", "edit", "reject"], everything)) == ["approve", "reject"]

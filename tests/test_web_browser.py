@@ -73,7 +73,8 @@ def ask(customer: Person, text: str) -> str:
     thread = page.url.rsplit("/", 1)[-1]
     page.wait_for_selector(f"#conversation[data-thread='{thread}'][data-version]:not([data-version=''])")
     assert page.locator("#conversation .msg.customer").last.inner_text().endswith(text)
-    assert page.locator("#conversation .msg.assistant").count() >= 1
+    # an answer, or (a plan waits for review inside its subgraph, before any reply) the waiting banner
+    assert page.locator("#conversation .msg.assistant, #conversation .status-banner.awaiting_approval").count() >= 1
     return thread
 
 
@@ -272,6 +273,25 @@ def test_rollback_from_the_thread_view_reverses_the_refund_and_is_audited(
     assert "This thread waits for a decision" in page.locator("main").inner_text()
     page.goto("/console")
     page.locator(f"tr[data-key^='{thread}:']").wait_for()
+
+
+def test_a_plan_is_decided_as_a_whole(servers: Servers, browser: Any, people: list[Person]) -> None:
+    customer = person(people, browser, servers, 0, "customer", servers.token(customer="C0007"))
+    thread = ask(customer, "cancel order 11197 and close my account")
+    assert customer.page.locator(".status-banner.awaiting_approval").count() == 1
+    ann = person(people, browser, servers, 1, "ann", servers.token(operator="ann"))
+    ann.page.goto(f"/console/approvals/C0007/{thread}")
+    decide = ann.page.locator("section.decide")
+    text = decide.inner_text()
+    assert "cancel_order" in text and "close_account" in text and "applies to every step" in text
+    assert ann.page.locator("details.edit").count() == 0, "one step's edit would not fit the other"
+    ann.shot("console-plan-approval")
+    ann.page.click("details.reject summary")
+    ann.page.fill("#reject-reason", "Please confirm by phone first.")
+    ann.page.click("#reject")
+    ann.page.locator("#outcome").wait_for()
+    told = wait_until_decided(customer)
+    assert "Please confirm by phone first." in told, told
 
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> where is my order 11096?'

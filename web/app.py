@@ -10,7 +10,10 @@ servers' JSON errors on their own routes are untouched.
 
 from __future__ import annotations
 
+import functools
+import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,6 +37,26 @@ from web.session import (
 )
 
 STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger(__name__)
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(endpoint: Endpoint) -> Endpoint:
+    """An unexpected error on a page is a clear 500 page (details in the server's log, not the page)."""
+
+    @functools.wraps(endpoint)
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except WebError:
+            raise
+        except Exception:
+            log.exception("page %s failed", request.url.path)
+            raise WebError(
+                500, "Something went wrong", "This page could not be shown. The error is in the server's log."
+            ) from None
+
+    return run
 
 
 async def login_page(request: Request) -> Response:
@@ -99,10 +122,10 @@ app = FastAPI(
     redoc_url="/redoc" if _AEGRA else None,
     openapi_url="/openapi.json" if _AEGRA else None,
 )
-app.add_route("/login", login_page, methods=["GET"])
-app.add_route("/login", login, methods=["POST"])
-app.add_route("/logout", logout, methods=["POST"])
+app.add_route("/login", guarded(login_page), methods=["GET"])
+app.add_route("/login", guarded(login), methods=["POST"])
+app.add_route("/logout", guarded(logout), methods=["POST"])
 for path, endpoint, methods in (*console.ROUTES, *chat.ROUTES):
-    app.add_route(path, endpoint, methods=methods)
+    app.add_route(path, guarded(endpoint), methods=methods)
 app.mount("/web-static", StaticFiles(directory=STATIC), name="web-static")
 app.add_exception_handler(WebError, web_error)

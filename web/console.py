@@ -111,6 +111,8 @@ async def collect_inbox(
             return
         values = state.get("values") or {}
         reason = str((values.get("pending_action") or {}).get("reason") or "")
+        if not reason:
+            reason = str(((pending[0].get("value") or {}).get("description")) or "")
         for interrupt in pending:
             for req, _config in action_requests(interrupt):
                 args = req.get("args") or {}
@@ -197,6 +199,17 @@ async def inbox_json(request: Request) -> Response:
 # ---- approval detail and decisions -------------------------------------------------------------
 
 
+def allowed_decisions(interrupt: dict[str, Any]) -> list[str]:
+    """What every action of the interrupt allows; an edit only when it holds one action (a decision
+    on a plan applies to all its steps, and one step's edited arguments fit no other)."""
+    pairs = action_requests(interrupt)
+    sets = [set(config.get("allowed_decisions") or []) for _req, config in pairs]
+    common = set.intersection(*sets) if sets else set()
+    if len(pairs) > 1:
+        common.discard("edit")
+    return [d for d in ("approve", "edit", "reject", "respond") if d in common]
+
+
 def _approval_subject(thread_id: str, interrupt_id: str) -> str:
     return f"approval:{thread_id}:{interrupt_id}"
 
@@ -239,6 +252,12 @@ async def _approval_view(
                 "tool_description": spec.description if spec else "",
             }
         )
+    allowed = allowed_decisions(current) if current else []
+    reason = str(
+        (values.get("pending_action") or {}).get("reason")
+        or ((current or {}).get("value") or {}).get("description")
+        or (requests[0]["description"] if requests else "")
+    )
     claims = await off_loop(serverside.claims_for, thread_id)
     approvals = [c for c in claims if c["subject"].startswith("approval:")]
     order_id = next((r["args"].get("order_id") for r in requests if isinstance(r["args"].get("order_id"), int)), None)
@@ -263,7 +282,8 @@ async def _approval_view(
         thread_id=thread_id,
         interrupt_id=(current or {}).get("id", ""),
         requests=requests,
-        pending_action=values.get("pending_action") or {},
+        allowed=allowed,
+        reason=reason,
         messages=messages_of(values),
         facts=values.get("facts") or [],
         order_id=order_id,
@@ -314,13 +334,10 @@ async def decide(request: Request) -> Response:
         if interrupt_id not in pending:
             claims = await off_loop(serverside.claims_for, thread_id)
             raise _already_taken(customer_id, thread_id, interrupt_id, state, claims)
-        req, config = action_requests(pending[interrupt_id])[0]
-        if kind not in (config.get("allowed_decisions") or []):
-            raise WebError(
-                400,
-                "Not a decision this approval allows",
-                f"Allowed: {', '.join(config.get('allowed_decisions') or [])}.",
-            )
+        req, _config = action_requests(pending[interrupt_id])[0]
+        allowed = allowed_decisions(pending[interrupt_id])
+        if kind not in allowed:
+            raise WebError(400, "Not a decision this approval allows", f"Allowed here: {', '.join(allowed) or 'none'}.")
         payload: dict[str, Any] = {"type": kind, "actor": actor}
         note = ""
         if kind == "edit":

@@ -1,6 +1,7 @@
 """Rendering: Jinja2 templates with autoescaping on, and the headers every page carries.
 
-Customer text reaches a page only through ``{{ }}`` (escaped); no template marks it safe. The
+Customer text reaches a page only through ``{{ }}`` (escaped); no template marks it safe. A field the
+API's JSON lacks renders empty (jinja2's default `Undefined`): the pages show what a server returned. The
 Content-Security-Policy allows scripts and styles from this server only (no inline script, so
 an injected ``<script>`` or ``onerror=`` could not run even if it were ever left unescaped).
 """
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -34,7 +35,6 @@ SECURITY_HEADERS = {
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html", "svg"], default=True, default_for_string=True),
-    undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
