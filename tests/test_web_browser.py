@@ -376,6 +376,31 @@ def test_the_chat_streams_progress_then_the_checked_reply_only(servers: Servers)
     assert events[-1]["status"] == "answered"
 
 
+def test_without_javascript_a_message_posts_and_an_operator_responds_instead(servers: Servers) -> None:
+    customer = signed_in_client(servers, 0, servers.token(customer="C0233"))
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', customer.get("/chat").text)
+    assert csrf
+    sent = customer.post(
+        "/chat/new", data={"message": "I want a refund of $700 for order 10996", "csrf": csrf.group(1)}
+    )
+    assert sent.status_code == 303
+    thread = sent.headers["location"].rsplit("/", 1)[-1]
+    assert "Waiting for a person" in customer.get(sent.headers["location"]).text
+    again = customer.post(f"/chat/{thread}/messages", data={"message": "hello?", "csrf": csrf.group(1)})
+    assert again.status_code == 409 and "You can write again once they have decided" in again.text
+
+    operator = signed_in_client(servers, 1, servers.token(operator="dan"))
+    page = operator.get(f"/console/approvals/C0233/{thread}").text
+    form = dict(re.findall(r'name="(csrf|interrupt_id)" value="([^"]+)"', page))
+    answer = "We will call you tomorrow about this refund."
+    done = operator.post(f"/console/approvals/C0233/{thread}", data={**form, "decision": "respond", "message": answer})
+    assert done.status_code == 303 and "decided=" in done.headers["location"]
+    assert html.escape(answer, quote=False) in customer.get(f"/chat/{thread}").text
+    assert refunds_of(servers, 10996) == []
+    twice = operator.post(f"/console/approvals/C0233/{thread}", data={**form, "decision": "approve"})
+    assert twice.status_code == 409 and "operator:dan already chose “respond”" in twice.text
+
+
 def test_forms_without_the_session_csrf_token_change_nothing(servers: Servers) -> None:
     customer = signed_in_client(servers, 0, servers.token(customer="C0008"))
     refused = customer.post("/chat/new", data={"message": "hello", "csrf": "forged"})
