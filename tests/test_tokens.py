@@ -122,13 +122,20 @@ def test_an_operator_acts_for_the_customer_it_names_and_a_customer_for_itself() 
 def test_cli_prints_a_token_signed_with_the_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
+    from core.settings import get_settings
     from switchboard.cli import app
 
     monkeypatch.setenv("SWITCHBOARD_TOKEN_KEY", KEY)
-    result = CliRunner().invoke(app, ["admin", "token", "--operator", "ann", "--role", "supervisor", "--ttl", "15m"])
+    get_settings.cache_clear()  # an earlier test (tests/test_evals.py) read the settings without this key
+    try:
+        result = CliRunner().invoke(
+            app, ["admin", "token", "--operator", "ann", "--role", "supervisor", "--ttl", "15m"]
+        )
+        bad = CliRunner().invoke(app, ["admin", "token", "--customer", "nobody"])
+    finally:
+        get_settings.cache_clear()  # nor may this key outlive the test
     assert result.exit_code == 0, result.output
     principal = verify(result.output.strip(), keys(KEY))
     assert (principal.subject, principal.role) == ("operator:ann", "supervisor")
     assert 880 < principal.expires_at - time.time() <= 900
-    bad = CliRunner().invoke(app, ["admin", "token", "--customer", "nobody"])
     assert bad.exit_code == 2

@@ -284,6 +284,8 @@ async def _approval_view(
         requests=requests,
         allowed=allowed,
         reason=reason,
+        # what the workflow saw when it proposed, if the gate records it (nodes/approval.py)
+        proposal_facts=list((values.get("pending_action") or {}).get("facts") or []),
         messages=messages_of(values),
         facts=values.get("facts") or [],
         order_id=order_id,
