@@ -12,9 +12,12 @@ LLAMA_CPP  := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml | head 
 WHEELHOUSE ?= $(HOME)/.cache/switchboard/wheels
 PYTAG      := $(shell $(PYTHON) -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")' 2>/dev/null)
 LLAMA_DIR  := $(WHEELHOUSE)/$(subst ==,-,$(LLAMA_CPP))-$(PYTAG)-portable
+# The browser tests (pytest -m browser) drive Debian's chromium through Playwright: `playwright
+# install` downloads browsers, which cannot work offline.
+CHROMIUM   ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint eval bench serve up down clean
+.PHONY: help setup browser demo test test-fast lint eval bench serve up down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,8 +36,17 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e ".[dev,server]"
 	touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv, install, build the store, the classifier and the knowledge index
+setup: $(STAMP) browser ## Create .venv, install, build the store, the classifier and the knowledge index
 	$(BIN)/switchboard setup
+
+browser: ## Debian's chromium for the browser tests (apt-get runs only when it is missing)
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "note: $(CHROMIUM) is missing and apt-get cannot run here: the browser tests will fail (apt-get install chromium)"; \
+	fi
 
 demo: setup ## Set up, then run a short real conversation on the embedded model (no key, no network)
 	$(BIN)/switchboard demo

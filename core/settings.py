@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # first; approved messages are handed to the mail outbox at most this many a minute.
     outreach_approval_threshold: int = 100
     outreach_per_minute: int = 60
+    # Where the web pages (web/) call the server's own API; empty: the socket the page was served on.
+    web_api_url: str = ""
     # The email channel (mail/): where mail comes in and goes out, its limits and the proofs it believes.
     support_address: str = "support@northwind.example"  # customers write here; replies come from it
     support_name: str = "Northwind Customer Support"

@@ -216,4 +216,3 @@ class OutreachState(OutreachInput, total=False):
     status: Literal["awaiting_approval", "queued", "rejected", "nobody", "error"]
     reply: str  # what the operator reads back
     tool_calls: Annotated[list[ToolCallRecord], operator.add]
-

@@ -1,6 +1,6 @@
-"""The custom HTTP app both servers mount (``http.app`` in langgraph.json: `langgraph dev` and
-Aegra merge its lifespan with their own). It adds no route: its lifespan runs the people-in-the-loop
-schedule (server/sweeper.py) in the server process while the server runs.
+"""The server process's own schedule: the lifespan the pages' app (`web/app.py`, ``http.app`` in
+langgraph.json) hands both servers, which run the people-in-the-loop sweep (server/sweeper.py)
+while the server runs. ``app`` mounts it alone, for a deployment without the pages.
 """
 
 from __future__ import annotations

@@ -300,6 +300,22 @@ node_runs = Table(
     _one_of("outcome", NODE_OUTCOMES),
 )
 
+# Who took a waiting approval (or rolled a thread back) in the web console: one row per subject
+# ("approval:<thread>:<interrupt id>", "rollback:<thread>:<head checkpoint>"), claimed before the
+# console resumes the thread through the server, so a double click or two operators at once act
+# once and the second is told who was first.
+decision_claims = Table(
+    "decision_claims",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("customer_id", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", Text, nullable=False, default="", server_default=""),
+)
+
 # -- The email channel (mail/) ----------------------------------------------------------------
 # Raw inbound messages are stored before the SMTP server answers 250; a worker claims them with a
 # lease. dedupe_key is the Message-ID (or a content hash): the same mail delivered twice is one row.

@@ -124,9 +124,8 @@ def test_cli_prints_a_token_signed_with_the_configured_key(
 ) -> None:
     from typer.testing import CliRunner
 
-    from switchboard.cli import app
-
     from core.settings import get_settings
+    from switchboard.cli import app
 
     monkeypatch.setenv("SWITCHBOARD_TOKEN_KEY", KEY)
     get_settings.cache_clear()  # the process's settings are read once: read them again with this key
