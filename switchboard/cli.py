@@ -32,6 +32,26 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 CustomerOpt = Annotated[str, typer.Option("--customer", "-c", help="Customer id, e.g. C0007.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ActorOpt = Annotated[str, typer.Option("--as", help="Who decides (written to the audit log).")]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="Decide through this server's API (default: SWITCHBOARD_SERVER_URL, which `make up` writes); "
+        "a deployment's threads are never decided through the local checkpoints.",
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="--server: an operator token (default: SWITCHBOARD_OPERATOR_TOKEN, or one signed "
+        "here with SWITCHBOARD_TOKEN_KEY for the --as operator).",
+    ),
+]
+ThreadCustomerOpt = Annotated[
+    str | None,
+    typer.Option("--customer", help="--server: the thread's customer (default: found in the store)."),
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -190,18 +210,42 @@ def setup() -> None:
     print_json(report.__dict__)
 
 
-def _decide(thread: str, decision: dict[str, Any], as_json: bool) -> None:
+def _server(server: str | None) -> str:
+    return server or get_settings().server_url
+
+
+def _decide(
+    thread: str,
+    decision: dict[str, Any],
+    as_json: bool,
+    server: str | None = None,
+    token: str | None = None,
+    customer: str | None = None,
+) -> None:
     from switchboard.app import open_graph, resume_turn, thread_customer
 
-    with user_errors(), open_graph(get_settings()) as graph:
-        result = resume_turn(graph, _context(thread_customer(graph, thread)), thread, decision)
+    if url := _server(server):
+        from switchboard import remote
+
+        with user_errors():
+            result = remote.decide(get_settings(), url, thread, decision, token=token, customer=customer)
+    else:
+        with user_errors(), open_graph(get_settings()) as graph:
+            result = resume_turn(graph, _context(thread_customer(graph, thread)), thread, decision)
     print_json(result) if as_json else print_turn(result)
 
 
 @app.command()
-def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+def approve(
+    thread: str,
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
+) -> None:
     """Approve the action a thread is waiting on."""
-    _decide(thread, {"type": "approve", "actor": actor}, as_json)
+    _decide(thread, {"type": "approve", "actor": actor}, as_json, server, token, customer)
 
 
 @app.command()
@@ -210,9 +254,12 @@ def reject(
     reason: Annotated[str, typer.Option("--reason")],
     actor: ActorOpt = "operator:cli",
     as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
 ) -> None:
     """Reject the action a thread is waiting on."""
-    _decide(thread, {"type": "reject", "message": reason, "actor": actor}, as_json)
+    _decide(thread, {"type": "reject", "message": reason, "actor": actor}, as_json, server, token, customer)
 
 
 @app.command()
@@ -221,6 +268,9 @@ def edit(
     args: Annotated[str, typer.Option("--args", help="Edited arguments as JSON.")],
     actor: ActorOpt = "operator:cli",
     as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
 ) -> None:
     """Edit the arguments of the waiting action, then run it."""
     try:
@@ -230,7 +280,7 @@ def edit(
         return
     if not isinstance(parsed, dict):
         fail("--args must be a JSON object")
-    _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json)
+    _decide(thread, {"type": "edit", "args": parsed, "actor": actor}, as_json, server, token, customer)
 
 
 @app.command()
@@ -263,11 +313,25 @@ def inbox(
 
 
 @app.command()
-def resume(thread: str, as_json: JsonOpt = False) -> None:
+def resume(
+    thread: str,
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
+    actor: ActorOpt = "operator:cli",
+) -> None:
     """Continue a thread from its last checkpoint (after a crash or kill -9)."""
     from switchboard.app import open_graph
     from switchboard.threads import resume as resume_thread
 
+    if url := _server(server):
+        from switchboard import remote
+
+        with user_errors():
+            result = remote.resume(get_settings(), url, thread, actor=actor, token=token, customer=customer)
+        print_json(result) if as_json else print_turn(result)
+        return
     with user_errors(), open_graph(get_settings()) as graph:
         result = resume_thread(graph, Context(), thread)
     print_json(result) if as_json else print_turn(result)
