@@ -81,6 +81,19 @@ class Servers:
     database_url: str  # the store's SQLAlchemy URL (the same database Aegra uses)
     logs: list[Path]
     pids: list[int] = field(default_factory=list)
+    home: Path | None = None
+
+    def start_one(self) -> int:
+        """Start one more server on a free port once the others are up; return its index."""
+        assert self.home is not None
+        port = free_port()
+        log = self.home / f"aegra-{len(self.urls)}-{port}.log"
+        proc = start_server("127.0.0.1", port, self.env, log)
+        self.urls.append(f"http://127.0.0.1:{port}")
+        self.logs.append(log)
+        self.pids.append(proc.pid)
+        wait_healthy(self.urls[-1], lambda: proc.poll() is None, log)
+        return len(self.urls) - 1
 
     @property
     def token_key(self) -> str:
@@ -166,17 +179,11 @@ def aegra_servers(
                 **(extra_env or {}),
             },
         )
-        servers = Servers(urls=[], env=env, database_url=url, logs=[])
+        servers = Servers(urls=[], env=env, database_url=url, logs=[], home=home)
         try:
             migrate(env)
-            for index in range(n):  # staggered: each answers /health before the next starts
-                port = free_port()
-                log = home / f"aegra-{index}-{port}.log"
-                proc = start_server("127.0.0.1", port, env, log)
-                servers.urls.append(f"http://127.0.0.1:{port}")
-                servers.logs.append(log)
-                servers.pids.append(proc.pid)
-                wait_healthy(servers.urls[-1], lambda p=proc: p.poll() is None, log)
+            for _ in range(n):  # staggered: each answers /health before the next starts
+                servers.start_one()
             yield servers
         finally:
             for pid in servers.pids:
