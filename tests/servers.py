@@ -192,3 +192,25 @@ def aegra_servers(
                 with suppress(ChildProcessError):
                     os.waitpid(pid, 0)  # reap our child
             drop_redis_keys(prefix)
+
+
+def streamed(client: Any, thread_id: str, assistant: str = "support", **kwargs: Any) -> tuple[dict[str, Any], bool]:
+    """Run `assistant` on the thread, streamed to its end (`runs.wait` polls every 2 s with Redis):
+    (the final values, whether the stream ended with its `end` event).
+
+    Aegra 0.11 replays a run's buffered events, then subscribes for live ones: what is published in
+    between is lost, and a run that ends in that gap leaves the stream without its last values and
+    its `end`. Such a stream is read back from the thread's state once the run has finished."""
+    values: dict[str, Any] = {}
+    ended = False
+    for chunk in client.runs.stream(thread_id, assistant, stream_mode="values", **kwargs):
+        if chunk.event == "error":
+            raise RuntimeError(f"run failed: {chunk.data}")
+        if chunk.event == "values":
+            values = chunk.data
+        ended = ended or chunk.event == "end"
+    if not ended:
+        for run in client.runs.list(thread_id, limit=1):
+            client.runs.join(thread_id, run["run_id"])
+        values = client.threads.get_state(thread_id)["values"]
+    return values, ended

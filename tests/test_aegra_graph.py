@@ -27,7 +27,7 @@ from server.deploy import write_env_file
 from store.db import make_engine
 from store.schema import audit_log, node_runs, orders, refunds, shipments
 from tests.scripted_graph import TIMEOUT_WORD
-from tests.servers import Servers
+from tests.servers import Servers, streamed
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 LEAKS = ("99999", "123.45")  # the scripted model's rejected first draft
@@ -43,27 +43,14 @@ def refused(call: Callable[[], Any]) -> httpx.Response:
     return info.value.response
 
 
-# Aegra 0.11 replays a run's buffered events, then subscribes for live ones: what is published in
-# between is lost, and a run that ends in that gap leaves the stream without its last values and
-# its `end` event. A stream with no `end` is read back from the thread's state; how often it
-# happened is printed.
-LOST_STREAM_ENDS: list[str] = []
+LOST_STREAM_ENDS: list[str] = []  # streams that lost their end (tests.servers.streamed), printed below
 
 
 def turn(client: Any, thread_id: str, payload: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-    """One run streamed to its end (`runs.wait` polls every 2 s with Redis): the last values."""
-    values: dict[str, Any] = {}
-    ended = False
-    for chunk in client.runs.stream(thread_id, "support", input=payload, stream_mode="values", **kwargs):
-        assert chunk.event != "error", chunk.data
-        if chunk.event == "values":
-            values = chunk.data
-        ended = ended or chunk.event == "end"
+    """One run streamed to its end: the last values."""
+    values, ended = streamed(client, thread_id, input=payload, **kwargs)
     if not ended:
         LOST_STREAM_ENDS.append(thread_id)
-        for run in client.runs.list(thread_id, limit=1):
-            client.runs.join(thread_id, run["run_id"])
-        values = client.threads.get_state(thread_id)["values"]
     return values
 
 
@@ -107,13 +94,13 @@ def test_no_unchecked_draft_leaves_the_server_on_any_stream_mode(aegra: Servers)
     client = aegra.client(0, aegra.token(customer=customer))
     seen: dict[str, str] = {}
     for modes in (["values", "updates", "messages-tuple", "custom", "checkpoints"], ["messages"]):
-        for _attempt in range(3):  # a stream that lost its end (see LOST_STREAM_ENDS) is run again
+        for _attempt in range(3):  # a stream that lost its end (tests.servers.streamed) is run again
             thread = client.threads.create()["thread_id"]
             question = ask(f"Where is my order {order}?")
             chunks = list(client.runs.stream(thread, "support", input=question, stream_mode=modes))
             if any(chunk.event == "end" for chunk in chunks):
                 break
-            LOST_STREAM_ENDS.append(thread)
+            LOST_STREAM_ENDS.append(thread)  # see tests.servers.streamed
         for chunk in chunks:
             seen[chunk.event.split("|")[0]] = seen.get(chunk.event.split("|")[0], "") + json.dumps(chunk.data)
         drafts = query(
@@ -270,7 +257,7 @@ def test_forty_threads_two_turns_across_both_servers(aegra: Servers) -> None:
                     elif chunk.event == "values":
                         values = chunk.data
                     ended = ended or chunk.event == "end"
-                if not ended:  # see LOST_STREAM_ENDS
+                if not ended:  # see tests.servers.streamed
                     LOST_STREAM_ENDS.append(thread)
                     for run in await client.runs.list(thread, limit=1):
                         await client.runs.join(thread, run["run_id"])
