@@ -203,6 +203,17 @@ def test_the_cli_decides_through_the_server_api(aegra: Servers, tmp_path: Path) 
     nothing = switchboard(env, "resume", approved, "--json")
     assert json.loads(nothing.stdout)["note"] == "nothing to resume", nothing.stderr
 
+    # a thread stopped before its last step (an operator's breakpoint here; a crash of every
+    # server alike) is continued from its latest checkpoint through the API
+    operator = aegra.client(0, aegra.token(operator="ann"), act_for=customer)
+    turn(operator, approved, ask(f"Where is my order {order}?"), interrupt_before=["finalize"])
+    assert operator.threads.get_state(approved)["next"] == ["finalize"]
+    resumed = switchboard(env, "resume", approved, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert (result["resumed"], result["status"]) == (True, "answered") and str(order) in result["reply"], result
+    assert not operator.threads.get_state(approved)["next"]
+
 
 def test_metrics_count_the_servers_runs_and_a_timed_out_model_as_an_error(aegra: Servers, tmp_path: Path) -> None:
     order, customer, _ = orders_of(aegra, "shipped", range(100, 140))[1]  # not the lookup's customer
