@@ -1,11 +1,12 @@
-"""The served support graph with a pause right after the billing desk's refund is committed.
+"""The served support graph with a pause right after a refund is committed.
 
-For the crash test (tests/test_failover.py): the node wrapper writes the node's run to the store
-after the node's work and before LangGraph checkpoints it, so a pause there holds a run in the
-moment a crash hurts most: the refund is in the store, the checkpoint that says so is not. A
+For the crash test (tests/test_failover.py): the pause holds the billing node in the moment a
+crash hurts most, the refund in the store and the checkpoint that says so not yet written. A
 server killed then leaves the run to another, which runs the billing node again from its start.
+The pause is taken when the connection that inserted a refund goes back to the pool, which
+happens in the node's own thread, after the transaction committed.
 
-``SWITCHBOARD_TEST_PAUSE_AFTER_BILLING_S`` (seconds, default 0) sets the pause.
+``SWITCHBOARD_TEST_PAUSE_AFTER_REFUND_S`` (seconds, default 0) sets the pause.
 """
 
 from __future__ import annotations
@@ -14,17 +15,23 @@ import os
 import time
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Pool, event
 
 from graph.server import serve
 
-PAUSE_S = float(os.environ.get("SWITCHBOARD_TEST_PAUSE_AFTER_BILLING_S", "0"))
+PAUSE_S = float(os.environ.get("SWITCHBOARD_TEST_PAUSE_AFTER_REFUND_S", "0"))
+_MARK = "switchboard_test_refund_inserted"
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _pause_after_billing(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-    inserts_run = statement.lstrip().upper().startswith("INSERT INTO NODE_RUNS")
-    if PAUSE_S and inserts_run and isinstance(parameters, dict) and parameters.get("node") == "billing":
+def _note_refund(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+    if statement.lstrip().upper().startswith("INSERT INTO REFUNDS"):
+        conn.info[_MARK] = True
+
+
+@event.listens_for(Pool, "checkin")
+def _pause_after_refund(dbapi_connection: Any, record: Any) -> None:
+    if record is not None and record.info.pop(_MARK, False) and PAUSE_S:
         time.sleep(PAUSE_S)
 
 

@@ -59,6 +59,17 @@ def query(servers: Servers, statement: Any) -> list[Any]:
         return list(conn.execute(statement))
 
 
+def settled(servers: Servers, statement: Any, expected: Any, timeout_s: float = 15.0) -> Any:
+    """`statement`'s rows once they equal `expected` (a server writes node runs off the turn's
+    path, so they may land a moment after the run ends); the last rows read after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = query(servers, statement)
+        if rows == expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
 def orders_of(servers: Servers, status: str, customers: range, **bounds: int) -> list[tuple[int, str, int]]:
     """(order, customer, total cents): the first order in `status` of each customer in `customers` who
     has one. Each test takes its customers from a range of its own (so counts per customer or order
@@ -103,10 +114,8 @@ def test_no_unchecked_draft_leaves_the_server_on_any_stream_mode(aegra: Servers)
             LOST_STREAM_ENDS.append(thread)  # see tests.servers.streamed
         for chunk in chunks:
             seen[chunk.event.split("|")[0]] = seen.get(chunk.event.split("|")[0], "") + json.dumps(chunk.data)
-        drafts = query(
-            aegra, select(func.count()).where(node_runs.c.thread_id == thread, node_runs.c.node == "draft_reply")
-        )
-        assert drafts[0][0] == 2, "the first draft was rejected and written again"
+        drafts = select(func.count()).where(node_runs.c.thread_id == thread, node_runs.c.node == "draft_reply")
+        assert settled(aegra, drafts, [(2,)]) == [(2,)], "the first draft was rejected and written again"
         state = client.threads.get_state(thread)
         assert state["values"]["status"] == "answered" and "draft" not in state["values"]
         for leak in LEAKS:
@@ -224,6 +233,8 @@ def test_metrics_count_the_servers_runs_and_a_timed_out_model_as_an_error(aegra:
         server = aegra.client(index % 2, aegra.token(customer=customer))
         thread = server.threads.create()["thread_id"]
         assert turn(server, thread, ask(text))["status"] == "answered"
+    finished = select(func.count()).where(node_runs.c.customer_id == customer, node_runs.c.node == "finalize")
+    assert settled(aegra, finished, [(3,)]) == [(3,)]
     shown = switchboard(
         _env_file(aegra, tmp_path / "switchboard.env"), "admin", "metrics", "--customer", customer, "--json"
     )
@@ -299,11 +310,13 @@ def test_forty_threads_two_turns_across_both_servers(aegra: Servers) -> None:
     took = time.monotonic() - started
     assert problems == [], problems
     owners = {customer for _, customer, _ in mine}
-    ran = query(
+    ran = settled(
         aegra,
         select(node_runs.c.customer_id, func.count())
         .where(node_runs.c.node == "intake", node_runs.c.customer_id.in_(owners))
-        .group_by(node_runs.c.customer_id),
+        .group_by(node_runs.c.customer_id)
+        .order_by(node_runs.c.customer_id),
+        [(customer, TURNS) for customer in sorted(owners)],
     )
     assert {customer: n for customer, n in ran} == dict.fromkeys(owners, TURNS)
     print(

@@ -1,10 +1,9 @@
 """`kill -9` of an Aegra server with runs in flight, just after their refunds were committed: the other
 server's reaper re-queues them, they finish there, and every order is refunded exactly once.
 
-The servers serve tests/failover_graph.py: the support graph, paused right after the billing desk
-commits a refund and before LangGraph checkpoints the node, so the killed server's runs run the
-billing node again on the survivor (its refund is replayed from the effect's idempotency key, not
-made again). The harness's short leases (tests/servers.py) make the recovery take seconds instead
+The servers serve tests/failover_graph.py: the support graph, paused right after a refund is
+committed and before LangGraph checkpoints the node, so the killed server's runs run the billing
+node again on the survivor, which finds the refund made (once). The harness's short leases (tests/servers.py) make the recovery take seconds instead
 of Aegra's default ~45 s.
 """
 
@@ -30,7 +29,7 @@ def test_runs_of_a_killed_server_finish_on_the_other_and_refund_once(
     tmp_path: Path, kb_dir: str, classifier_path: str
 ) -> None:
     config = write_config(tmp_path / "aegra.json", {"support": "tests/failover_graph.py:graph"})
-    extra = {"SWITCHBOARD_TEST_PAUSE_AFTER_BILLING_S": str(PAUSE_S)}
+    extra = {"SWITCHBOARD_TEST_PAUSE_AFTER_REFUND_S": str(PAUSE_S)}
     with aegra_servers(
         2, kb_dir=kb_dir, classifier_path=classifier_path, home=tmp_path, config=config, extra_env=extra
     ) as servers:
