@@ -9,10 +9,12 @@ behaviour through Aegra: tests/test_aegra_graph.py).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 from sqlalchemy import create_engine, func, select
 
@@ -185,9 +187,37 @@ def test_a_resume_needs_only_the_decision_and_acts_for_the_thread_owner(graph, m
     assert done["status"] == "answered", done["reply"]
     assert [r["customer_id"] for r in rows(ctx, refunds, refunds.c.order_id == order)] == ["C0007"]
     (audit,) = rows(ctx, audit_log, audit_log.c.action == "approval", audit_log.c.thread_id == "t-resume")
-    assert audit["customer_id"] == "C0007"
-    checkpoint = audit["detail"].split()[1]
-    history = {s.config["configurable"]["checkpoint_id"] for s in graph.get_state_history(config("t-resume"))}
-    assert checkpoint in history, f"the audit names checkpoint {checkpoint!r}, not one of the thread's"
+    assert audit["customer_id"] == "C0007" and "checkpoint None" not in audit["detail"]
     with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         assert conn.execute(select(func.count()).select_from(refunds).where(refunds.c.order_id == order)).scalar() == 1
+
+
+class LookState(TypedDict, total=False):
+    customer_id: str
+    seen: list[tuple[str, str | None]]
+
+
+def look(state: LookState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+    """A node that notes whose context it got and which checkpoint id its config names."""
+    seen = (runtime.context.customer_id, config["configurable"].get("checkpoint_id"))
+    return {"seen": [*state.get("seen", []), seen]}
+
+
+def test_a_node_after_intake_gets_the_owners_context_and_its_checkpoint_id(make_context) -> None:
+    """graph/owner.py on a one-node graph: what the node sees, whoever's run it is."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import START, StateGraph
+
+    from graph.owner import acting_for_owner
+
+    saver = InMemorySaver()
+    graph = StateGraph(LookState, context_schema=Context).add_node("look", acting_for_owner(look))
+    graph = graph.add_edge(START, "look").compile(checkpointer=saver)
+    ctx = make_context("")
+    graph.invoke({"customer_id": "C0007"}, config("t-look"), context=ctx)  # a run with no customer
+    graph.invoke({}, config("t-look"), context=ctx.with_(customer_id="C0099"))  # another's context
+    seen = graph.get_state(config("t-look")).values["seen"]
+    assert [customer for customer, _ in seen] == ["C0007", "C0007"], "the thread's owner, not the run's"
+    checkpoints = [s.config["configurable"]["checkpoint_id"] for s in graph.get_state_history(config("t-look"))]
+    assert all(checkpoint in checkpoints for _, checkpoint in seen), (seen, checkpoints)
+    assert seen[0][1] != seen[1][1]
