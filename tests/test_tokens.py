@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import jwt
 import pytest
@@ -119,7 +120,20 @@ def test_an_operator_acts_for_the_customer_it_names_and_a_customer_for_itself() 
         user_for(customer, "C0008")
 
 
-def test_cli_prints_a_token_signed_with_the_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def settings_read_again() -> Iterator[None]:
+    """Settings are read once per process: an earlier test may have read them, and the ones this
+    test reads (its token key) must not outlive it."""
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_cli_prints_a_token_signed_with_the_configured_key(
+    monkeypatch: pytest.MonkeyPatch, settings_read_again: None
+) -> None:
     from typer.testing import CliRunner
 
     from switchboard.cli import app
