@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "llm": ("benchmarks.llm", "run", "embedded model tokens/s, Switchboard vs raw llama.cpp"),
     "inbox": ("benchmarks.inbox", "run", "switchboard inbox from the gates' Store index vs a scan of every checkpoint"),
     "mail": ("benchmarks.mail", "run", "email channel: inbound messages processed/s, outbox delivered/s"),
+    "server": ("benchmarks.server", "run", "turns/s and p50/p95 through 1 vs 2 Aegra servers; recovery after kill -9"),
     "memory-graph": ("benchmarks.memory", "run_graph", "peak RSS of a process running graph turns"),
     "memory-model": ("benchmarks.memory", "run_model", "peak RSS of a process loading the embedded model"),
 }

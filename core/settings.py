@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     outreach_per_minute: int = 60
     # Where the web pages (web/) call the server's own API; empty: the socket the page was served on.
     web_api_url: str = ""
+    # The CLI as a client of a deployment: `switchboard approve|reject|edit|resume` decide through
+    # this server's API when it is set (`make up` writes it), with this operator token (or one the
+    # CLI signs with `token_key` for its `--as` operator).
+    server_url: str = ""
+    operator_token: str = ""
     # The email channel (mail/): where mail comes in and goes out, its limits and the proofs it believes.
     support_address: str = "support@northwind.example"  # customers write here; replies come from it
     support_name: str = "Northwind Customer Support"

@@ -9,8 +9,9 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, MessageLikeRepresentation
+from langchain_core.messages.utils import convert_to_messages
+from langgraph.graph.message import Messages, add_messages
 
 Status = Literal["answered", "awaiting_approval", "needs_info", "escalated", "error", "with_agent"]
 Outcome = Literal["ok", "refused", "failed"]
@@ -98,16 +99,64 @@ def keep_turn(existing: list[Any], new: list[Any]) -> list[Any]:
     return [*existing, *new]
 
 
+UNREADABLE = "switchboard_unreadable"  # additional_kwargs key of a message that arrived unreadable
+
+
+def _kind(value: object, *, plural: bool = False) -> str:
+    for types, one, many in (
+        (bool, "true/false", "true/false values"),
+        (int | float, "a number", "numbers"),
+        (dict, "an object", "objects"),
+        (list | tuple, "a list", "lists"),
+    ):
+        if isinstance(value, types):
+            return many if plural else one
+    return type(value).__name__
+
+
+def _unreadable(item: object) -> HumanMessage:
+    """A placeholder for a message that cannot be a chat message; intake refuses it with `why`."""
+    content = item.get("content") if isinstance(item, dict) else item
+    if isinstance(item, dict) and "content" not in item:
+        why = "a message needs a role and text content"
+    elif isinstance(content, list):
+        why = "the message must be text, not a list of " + " and ".join(
+            sorted({_kind(p, plural=True) for p in content})
+        )
+    else:
+        why = f"the message must be text, not {_kind(content)}"
+    extra = {"id": item["id"]} if isinstance(item, dict) and isinstance(item.get("id"), str) else {}
+    return HumanMessage(content="", additional_kwargs={UNREADABLE: why}, **extra)
+
+
+def add_readable_messages(left: Messages, right: Messages) -> Messages:
+    """`add_messages`, except that a message that cannot be a chat message (content 12345, an
+    object, a list of numbers, no content at all) does not fail the run: it becomes an empty
+    human message marked `UNREADABLE`, which intake refuses like any other unreadable input."""
+    items = right if isinstance(right, list) else [right]
+    readable: list[MessageLikeRepresentation] = []
+    for item in items:
+        if isinstance(item, BaseMessage):
+            readable.append(item)
+            continue
+        try:
+            readable.extend(convert_to_messages([item]))
+        except Exception:  # pydantic's ValidationError, ValueError, NotImplementedError, KeyError
+            readable.append(_unreadable(item))
+    return add_messages(left, readable)
+
+
 class InputState(TypedDict):
     """What a caller sends: the conversation so far (usually one new human message)."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[list[AnyMessage], add_readable_messages]
 
 
 class OutputState(TypedDict, total=False):
-    """What a caller reads back after a turn."""
+    """What a caller reads back after a turn, and all that a stream carries of the state (the
+    `values`, `updates` and `checkpoints` modes): never a draft the reply check has not passed."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[list[AnyMessage], add_readable_messages]
     status: Status
     reply: str
     intent: str | None
@@ -163,6 +212,7 @@ class PlanStep(TypedDict):
 
 
 class PlanInput(TypedDict, total=False):
+    customer_id: str  # the thread's owner: the steps act for it (graph/owner.py)
     spent_usd: float
     request: str
     entities: dict[str, Any]

@@ -8,6 +8,9 @@ intake -> coordinator -> {billing | technical | general | escalation | clarify |
 
 `build_graph()` returns the uncompiled builder: the CLI, the server and each
 test compile it with their own checkpointer.
+
+Intake says whose thread it is (the authenticated customer on a server); every node after it
+acts for that owner, whoever's run resumed the thread (`graph.owner.acting_for_owner`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from langgraph.types import RetryPolicy
 
 from core.context import Context
 from core.state import InputState, OutputState, SupportState
+from graph.owner import acting_for_owner
 from graph.plan import build_plan_graph
 from nodes.approval import approval_gate, execute_decision
 from nodes.billing import billing
@@ -48,34 +52,35 @@ def build_graph(*, check_replies: bool = True) -> StateGraph[SupportState, Conte
     """The support graph, uncompiled. ``check_replies=False`` is the measured baseline of
     `evals/safety_nets.py` (drafts go out unchecked, no fallback); nothing serves it."""
     builder = StateGraph(SupportState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
+    owned = acting_for_owner
     builder.add_node("intake", intake)
-    builder.add_node("coordinator", coordinator)
-    builder.add_node("clarify", clarify)
+    builder.add_node("coordinator", owned(coordinator))
+    builder.add_node("clarify", owned(clarify))
     for name, node in (
         ("billing", billing),
         ("technical", technical),
         ("general", general),
         ("escalation", escalation),
     ):
-        builder.add_node(name, node, retry_policy=STORE_RETRY)
+        builder.add_node(name, owned(node), retry_policy=STORE_RETRY)
         builder.add_edge(name, "draft_reply")
     builder.add_node("plan_execute", build_plan_graph().compile())
     builder.add_edge("plan_execute", "draft_reply")
-    builder.add_node("subrequest", subrequest, retry_policy=STORE_RETRY)
-    builder.add_node("merge_parts", merge_parts)
+    builder.add_node("subrequest", owned(subrequest), retry_policy=STORE_RETRY)
+    builder.add_node("merge_parts", owned(merge_parts))
     builder.add_edge("subrequest", "merge_parts")
     builder.add_edge("merge_parts", "draft_reply")
-    builder.add_node("draft_reply", draft_reply)
+    builder.add_node("draft_reply", owned(draft_reply))
     if check_replies:
-        builder.add_node("check_reply", check_reply)
-        builder.add_node("fallback_reply", fallback_reply)
+        builder.add_node("check_reply", owned(check_reply))
+        builder.add_node("fallback_reply", owned(fallback_reply))
     else:
-        builder.add_node("check_reply", unchecked_reply)
-        builder.add_node("fallback_reply", no_fallback)
+        builder.add_node("check_reply", owned(unchecked_reply))
+        builder.add_node("fallback_reply", owned(no_fallback))
         builder.add_edge("check_reply", "finalize")
-    builder.add_node("finalize", finalize)
-    builder.add_node("approval_gate", approval_gate)
-    builder.add_node("execute_decision", execute_decision, retry_policy=STORE_RETRY)
+    builder.add_node("finalize", owned(finalize))
+    builder.add_node("approval_gate", owned(approval_gate))
+    builder.add_node("execute_decision", owned(execute_decision), retry_policy=STORE_RETRY)
 
     builder.add_edge(START, "intake")
     builder.add_edge("clarify", "finalize")

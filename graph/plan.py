@@ -10,13 +10,14 @@ from langgraph.graph import START, StateGraph
 
 from core.context import Context
 from core.state import PlanInput, PlanOutput, PlanState
+from graph.owner import acting_for_owner
 from nodes.planning import execute_step, make_plan, review_plan
 
 
 def build_plan_graph() -> StateGraph[PlanState, Context, PlanInput, PlanOutput]:
     builder = StateGraph(PlanState, context_schema=Context, input_schema=PlanInput, output_schema=PlanOutput)
-    builder.add_node("make_plan", make_plan)
-    builder.add_node("review_plan", review_plan)
-    builder.add_node("execute_step", execute_step)
+    builder.add_node("make_plan", acting_for_owner(make_plan))  # the steps act for the thread's owner
+    builder.add_node("review_plan", acting_for_owner(review_plan))
+    builder.add_node("execute_step", acting_for_owner(execute_step))
     builder.add_edge(START, "make_plan")
     return builder

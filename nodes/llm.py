@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from langchain_core.load import dumps
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import Generation
+from langgraph.constants import TAG_NOSTREAM
 
 from core.context import Context
 from tools.faults import maybe_fail, parse_faults
@@ -85,6 +86,9 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
 
     The same prompt (the same question over the same facts) is answered from a
     cache within ``model_cache_ttl_s``, without calling the model again.
+
+    The call is tagged ``nostream``: LangGraph's `messages` stream mode skips it, so no draft
+    leaves a server before the reply check has passed it (the checked reply streams instead).
     """
     name = spec or ctx.settings.model
     usage = _usage.get()
@@ -98,7 +102,7 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
     started = time.perf_counter()
     try:
         maybe_fail(parse_faults(ctx.settings.faults), "model", f"{name}|{messages[-1].content}")
-        message = ctx.resources.chat_model(name).invoke(messages)
+        message = ctx.resources.chat_model(name).invoke(messages, config={"tags": [TAG_NOSTREAM]})
     except Exception as exc:  # any provider error: the workflow has a deterministic path
         log.warning("model %s failed after %.0f ms: %s", name, (time.perf_counter() - started) * 1000, exc)
         note_fallback(f"model_failed:{type(exc).__name__}")

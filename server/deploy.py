@@ -332,6 +332,8 @@ class Deployment:
         )
         env["UP_PREFIX"] = prefix
         env["UP_PORTS"] = ",".join(map(str, self.ports))
+        # `switchboard approve|reject|edit|resume` with these settings decide through the API
+        env["SWITCHBOARD_SERVER_URL"] = self.url(self.ports[0])
         return env
 
 

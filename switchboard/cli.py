@@ -34,6 +34,26 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ActorOpt = Annotated[
     str, typer.Option("--as", help="The local operator deciding, e.g. operator:ann or supervisor:bo (audited).")
 ]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="Decide through this server's API (default: SWITCHBOARD_SERVER_URL, which `make up` writes); "
+        "a deployment's threads are never decided through the local checkpoints.",
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="--server: an operator token (default: SWITCHBOARD_OPERATOR_TOKEN, or one signed "
+        "here with SWITCHBOARD_TOKEN_KEY for the --as operator).",
+    ),
+]
+ThreadCustomerOpt = Annotated[
+    str | None,
+    typer.Option("--customer", help="--server: the thread's customer (default: found in the store)."),
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -240,8 +260,21 @@ def setup() -> None:
     print_json(report.__dict__)
 
 
-def _decide(thread: str, decision: dict[str, Any], actor: str, as_json: bool) -> None:
-    """The CLI is the trusted local operator: ``--as`` is who decides (the graph checks the role)."""
+def _server(server: str | None) -> str:
+    return server or get_settings().server_url
+
+
+def _decide(
+    thread: str,
+    decision: dict[str, Any],
+    actor: str,
+    as_json: bool,
+    server: str | None = None,
+    token: str | None = None,
+    customer: str | None = None,
+) -> None:
+    """The CLI is the trusted local operator: ``--as`` is who decides (the graph checks the role).
+    Against a deployment it decides through the server's API, as that operator."""
     from switchboard.app import open_graph, resume_turn, thread_customer
     from switchboard.outreach import decide_outreach, is_outreach, open_outreach_graph
 
@@ -250,9 +283,15 @@ def _decide(thread: str, decision: dict[str, Any], actor: str, as_json: bool) ->
             done = decide_outreach(outreach_graph, Context(actor=actor), thread, decision)
         print_json(done) if as_json else out.print(done["reply"], markup=False)
         return
-    with user_errors(), open_graph(get_settings()) as graph:
-        ctx = Context(customer_id=thread_customer(graph, thread), actor=actor)
-        result = resume_turn(graph, ctx, thread, decision)
+    if url := _server(server):
+        from switchboard import remote
+
+        with user_errors():
+            result = remote.decide(get_settings(), url, thread, decision, actor=actor, token=token, customer=customer)
+    else:
+        with user_errors(), open_graph(get_settings()) as graph:
+            ctx = Context(customer_id=thread_customer(graph, thread), actor=actor)
+            result = resume_turn(graph, ctx, thread, decision)
     print_json(result) if as_json else print_turn(result)
     approval = result.get("approval")
     if approval and not as_json:
@@ -260,9 +299,16 @@ def _decide(thread: str, decision: dict[str, Any], actor: str, as_json: bool) ->
 
 
 @app.command()
-def approve(thread: str, actor: ActorOpt = "operator:cli", as_json: JsonOpt = False) -> None:
+def approve(
+    thread: str,
+    actor: ActorOpt = "operator:cli",
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
+) -> None:
     """Approve the action a thread is waiting on (above the four-eyes threshold: one of two approvals)."""
-    _decide(thread, {"type": "approve"}, actor, as_json)
+    _decide(thread, {"type": "approve"}, actor, as_json, server, token, customer)
 
 
 @app.command()
@@ -271,9 +317,12 @@ def reject(
     reason: Annotated[str, typer.Option("--reason")],
     actor: ActorOpt = "operator:cli",
     as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
 ) -> None:
     """Reject the action a thread is waiting on."""
-    _decide(thread, {"type": "reject", "message": reason}, actor, as_json)
+    _decide(thread, {"type": "reject", "message": reason}, actor, as_json, server, token, customer)
 
 
 @app.command()
@@ -282,6 +331,9 @@ def edit(
     args: Annotated[str, typer.Option("--args", help="Edited arguments as JSON.")],
     actor: ActorOpt = "operator:cli",
     as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
 ) -> None:
     """Edit the arguments of the waiting action, then run it."""
     try:
@@ -291,7 +343,7 @@ def edit(
         return
     if not isinstance(parsed, dict):
         fail("--args must be a JSON object")
-    _decide(thread, {"type": "edit", "args": parsed}, actor, as_json)
+    _decide(thread, {"type": "edit", "args": parsed}, actor, as_json, server, token, customer)
 
 
 @app.command()
@@ -366,11 +418,25 @@ def sweep(
 
 
 @app.command()
-def resume(thread: str, as_json: JsonOpt = False) -> None:
+def resume(
+    thread: str,
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    customer: ThreadCustomerOpt = None,
+    actor: ActorOpt = "operator:cli",
+) -> None:
     """Continue a thread from its last checkpoint (after a crash or kill -9)."""
     from switchboard.app import open_graph
     from switchboard.threads import resume as resume_thread
 
+    if url := _server(server):
+        from switchboard import remote
+
+        with user_errors():
+            result = remote.resume(get_settings(), url, thread, actor=actor, token=token, customer=customer)
+        print_json(result) if as_json else print_turn(result)
+        return
     with user_errors(), open_graph(get_settings()) as graph:
         result = resume_thread(graph, Context(), thread)
     print_json(result) if as_json else print_turn(result)

@@ -135,3 +135,22 @@ def _clear_fakes() -> Iterator[None]:
     from core.models import unregister_fakes
 
     unregister_fakes()
+
+
+@pytest.fixture(scope="session")
+def aegra(tmp_path_factory: pytest.TempPathFactory, kb_dir: str, classifier_path: str):  # noqa: ANN201
+    """Two Aegra servers on one throwaway PostgreSQL and a Redis prefix, shared by the server test
+    modules (started once: ~10 s each on 2 cores). They serve ``support`` (the served graph on a
+    scripted model whose first drafts are wrong: tests/scripted_graph.py) and ``probe``
+    (tests/probe_graph.py: what a run receives)."""
+    from tests.servers import aegra_servers, write_config
+
+    home = tmp_path_factory.mktemp("aegra")
+    config = write_config(
+        home / "aegra.json",
+        {"support": "tests/scripted_graph.py:graph", "probe": "tests/probe_graph.py:graph"},
+    )
+    with aegra_servers(
+        2, kb_dir=kb_dir, classifier_path=classifier_path, home=home, config=config, model="fake:server-script"
+    ) as servers:
+        yield servers

@@ -81,6 +81,19 @@ class Servers:
     database_url: str  # the store's SQLAlchemy URL (the same database Aegra uses)
     logs: list[Path]
     pids: list[int] = field(default_factory=list)
+    home: Path | None = None
+
+    def start_one(self) -> int:
+        """Start one more server on a free port once the others are up; return its index."""
+        assert self.home is not None
+        port = free_port()
+        log = self.home / f"aegra-{len(self.urls)}-{port}.log"
+        proc = start_server("127.0.0.1", port, self.env, log)
+        self.urls.append(f"http://127.0.0.1:{port}")
+        self.logs.append(log)
+        self.pids.append(proc.pid)
+        wait_healthy(self.urls[-1], lambda: proc.poll() is None, log)
+        return len(self.urls) - 1
 
     @property
     def token_key(self) -> str:
@@ -166,17 +179,11 @@ def aegra_servers(
                 **(extra_env or {}),
             },
         )
-        servers = Servers(urls=[], env=env, database_url=url, logs=[])
+        servers = Servers(urls=[], env=env, database_url=url, logs=[], home=home)
         try:
             migrate(env)
-            for index in range(n):  # staggered: each answers /health before the next starts
-                port = free_port()
-                log = home / f"aegra-{index}-{port}.log"
-                proc = start_server("127.0.0.1", port, env, log)
-                servers.urls.append(f"http://127.0.0.1:{port}")
-                servers.logs.append(log)
-                servers.pids.append(proc.pid)
-                wait_healthy(servers.urls[-1], lambda p=proc: p.poll() is None, log)
+            for _ in range(n):  # staggered: each answers /health before the next starts
+                servers.start_one()
             yield servers
         finally:
             for pid in servers.pids:
@@ -185,3 +192,25 @@ def aegra_servers(
                 with suppress(ChildProcessError):
                     os.waitpid(pid, 0)  # reap our child
             drop_redis_keys(prefix)
+
+
+def streamed(client: Any, thread_id: str, assistant: str = "support", **kwargs: Any) -> tuple[dict[str, Any], bool]:
+    """Run `assistant` on the thread, streamed to its end (`runs.wait` polls every 2 s with Redis):
+    (the final values, whether the stream ended with its `end` event).
+
+    Aegra 0.11 replays a run's buffered events, then subscribes for live ones: what is published in
+    between is lost, and a run that ends in that gap leaves the stream without its last values and
+    its `end`. Such a stream is read back from the thread's state once the run has finished."""
+    values: dict[str, Any] = {}
+    ended = False
+    for chunk in client.runs.stream(thread_id, assistant, stream_mode="values", **kwargs):
+        if chunk.event == "error":
+            raise RuntimeError(f"run failed: {chunk.data}")
+        if chunk.event == "values":
+            values = chunk.data
+        ended = ended or chunk.event == "end"
+    if not ended:
+        for run in client.runs.list(thread_id, limit=1):
+            client.runs.join(thread_id, run["run_id"])
+        values = client.threads.get_state(thread_id)["values"]
+    return values, ended

@@ -7,7 +7,7 @@ serve tests/probe_graph.py, which reports what a run receives (authenticated use
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,20 +16,15 @@ from sqlalchemy import func, select
 
 from store.db import make_engine
 from store.schema import audit_log, orders, refunds
-from tests.servers import Servers, aegra_servers, write_config
+from tests.servers import Servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory, kb_dir: str, classifier_path: str) -> Iterator[Servers]:
-    home = tmp_path_factory.mktemp("aegra")
-    config = write_config(
-        home / "aegra.json",
-        {"support": "graph/server.py:graph", "probe": "tests/probe_graph.py:graph"},
-    )
-    with aegra_servers(2, kb_dir=kb_dir, classifier_path=classifier_path, home=home, config=config) as running:
-        yield running
+def servers(aegra: Servers) -> Servers:
+    """The session's two Aegra servers (tests/conftest.py): `support` on a scripted model, and `probe`."""
+    return aegra
 
 
 def refused(call: Callable[[], Any]) -> httpx.Response:

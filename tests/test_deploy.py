@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from server.deploy import is_our_server, pid_alive, port_free, read_env_file
 from tests.pg import PG_ADMIN_URL
-from tests.servers import ROOT, drop_redis_keys, free_port
+from tests.servers import ROOT, drop_redis_keys, free_port, streamed
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -30,6 +31,12 @@ def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def admin_token(env: dict[str, str], *who: str) -> str:
+    switchboard = str(Path(sys.executable).parent / "switchboard")
+    done = subprocess.run([switchboard, "admin", "token", *who], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def test_make_up_twice_then_down_leaves_nothing_running(tmp_path: Path) -> None:
     ports = [free_port(), free_port()]
     database = f"up_{uuid.uuid4().hex[:10]}"
@@ -39,6 +46,7 @@ def test_make_up_twice_then_down_leaves_nothing_running(tmp_path: Path) -> None:
         UP_DIR=str(run_dir),
         UP_PORTS=",".join(map(str, ports)),
         UP_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{database}",
+        SWITCHBOARD_MODEL="fake:facts",  # the servers inherit it; the default embedded model is slow here
     )
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     try:
@@ -76,10 +84,41 @@ def test_make_up_twice_then_down_leaves_nothing_running(tmp_path: Path) -> None:
             check=True,
         )
         assert '"C0001"' in customers.stdout
+        # the README's walk-through: a customer's SDK client gets an answer and a waiting approval
+        # on one server; an operator's token approves it on the other
+        from langgraph_sdk import get_sync_client
+
+        customer = get_sync_client(url=urls[0], api_key=token)
+        thread = customer.threads.create()["thread_id"]
+        answer, _ = streamed(
+            customer, thread, input={"messages": [{"role": "human", "content": "Where is my order 11096?"}]}
+        )
+        assert answer["status"] == "answered" and "11096" in answer["reply"], answer
+        waiting, _ = streamed(
+            customer, thread, input={"messages": [{"role": "human", "content": "I want a refund for order 10859"}]}
+        )
+        assert waiting["status"] == "awaiting_approval", waiting
+        assert (
+            customer.threads.get_state(thread)["interrupts"][0]["value"]["action_requests"][0]["name"] == "issue_refund"
+        )
+        inbox = subprocess.run(
+            [switchboard, "inbox", "--json"], env=cli_env, capture_output=True, text=True, check=True
+        ).stdout
+        assert [(r["thread_id"], r["customer_id"], r["action"]) for r in json.loads(inbox)] == [
+            (thread, "C0007", "issue_refund")
+        ]
+        operator = get_sync_client(
+            url=urls[1], api_key=admin_token(cli_env, "--operator", "ann"), headers={"X-Switchboard-Customer": "C0007"}
+        )
+        done, _ = streamed(operator, thread, command={"resume": {"decisions": [{"type": "approve"}]}})
+        assert done["status"] == "answered" and "10859" in done["reply"], done
+        assert customer.threads.get(thread)["status"] == "idle"
+
         settings = read_env_file(run_dir / "switchboard.env")
         assert database in settings["SWITCHBOARD_DATABASE_URL"] and database in settings["DATABASE_URL"]
         assert settings["REDIS_BROKER_ENABLED"] == "true"
         assert settings["REDIS_CHANNEL_PREFIX"].startswith(settings["UP_PREFIX"])
+        assert settings["SWITCHBOARD_SERVER_URL"] == urls[0]
 
         down = make("down", env)
         assert down.returncode == 0, down.stdout + down.stderr
