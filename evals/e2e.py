@@ -44,7 +44,7 @@ from evals.world import (
 )
 from graph.builder import build_graph
 from nodes.guards import facts as grounding
-from store.db import make_engine
+from store.db import SEED_CLOCK, make_engine
 from switchboard.app import UserError, pending_interrupts, resume_turn, run_turn
 
 HERE = Path(__file__).resolve().parent
@@ -439,6 +439,7 @@ def base_context(model: str, *, kb_dir: str, classifier_path: str | None = None)
         smart_model=None,
         chroma_dir=kb_dir,
         faults="",
+        clock=SEED_CLOCK,  # the seeded store's today: return windows and approval windows repeat
         refund_approval_threshold_usd=500.0,
         max_message_chars=4000,
         reply_max_attempts=2,
