@@ -101,13 +101,21 @@ def _refused(desk: Desk, check: ToolOutcome, state: SupportState) -> None:
         return  # an outage or a foreign order: report_failures says it
     desk.failures.remove(check)  # told here, in its place, not again at the end
     desk.tell(check.error)
-    if (check.result or {}).get("next_step") == "warranty":
-        page = article_of(
-            desk, f"warranty claim faulty product after the return window {state['request']}", WARRANTY_ARTICLE
-        )
-        answer = pick_answer(f"warranty claim {state['request']}", [page]) if page else None
-        if answer:
-            desk.tell(f"{answer[0]} (source: {WARRANTY_ARTICLE})")
+    if (check.result or {}).get("next_step") == "warranty":  # after the window: the warranty path
+        page = article_of(desk, "warranty claim after the 30-day return window faulty product", WARRANTY_ARTICLE)
+        if page is None:
+            return
+        steps = [
+            prefix + sentence
+            for heading, prefix in (
+                ("Manufacturer warranty", ""),
+                ("Northwind Protect", "With a Northwind Protect plan: "),
+            )
+            for sentence in section_items(page["document"], heading)
+            if re.search(r"\bwarranty claim\b|\bfile a claim\b", sentence, re.IGNORECASE)
+        ]
+        if steps:
+            desk.tell(" ".join(steps) + f" (source: {WARRANTY_ARTICLE})")
 
 
 def track_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

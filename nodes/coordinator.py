@@ -29,6 +29,7 @@ from nodes.guards.routing import (
     REFUND_INTENT,
     SERVICE_STATUS,
     TICKET_STATUS,
+    asks_about_a_refund,
     asks_for_refund,
     continues_refund,
     other_order,
@@ -124,6 +125,9 @@ def _money_route(state: SupportState, request: str, predict: Any) -> tuple[str, 
             if previous in (REFUND_INTENT, "cancel_order"):  # a change is confirmed before it is made
                 return previous, {**entities, "thread_order_id": other}
             return "track_order", {**entities, "order_id": other, "order_ids": [other]}
+    intent = predict(request).intent
+    if intent == REFUND_INTENT and asks_about_a_refund(request):
+        return "track_refund", entities  # "did you ever refund me for order 10871?": a read, not a new refund
     if "address" in entities and detect_actions(request) == ["update_shipping_address"]:
         return "change_shipping_address", entities  # "please send order 11197 to 1420 Larimer St, ..."
     if asks_for_refund(request, entities) or continues_refund(

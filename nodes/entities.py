@@ -125,6 +125,12 @@ ITEM_SUBJECT = re.compile(
     r"\d{5}\b",
     re.I,
 )
+# "I'd like my money back for that order": the whole order, whatever item the complaint names
+ORDER_SCOPE = re.compile(
+    r"\b(?:refund|reimburse)\s+(?:me\s+)?(?:for\s+)?(?:(?:the|my|this|that|whole|entire)\s+)*order\b"
+    r"|\bmoney back\s+(?:for|on)\s+(?:(?:the|my|this|that|whole|entire)\s+)*order\b|\b(?:whole|entire|full)\s+order\b",
+    re.I,
+)
 _COUNTS = {"one": 1, "two": 2, "three": 3}
 _NOT_ITEMS = re.compile(r"^(?:order|purchase|package|parcel|delivery|shipment|money|refund|amount|rest|whole)\b", re.I)
 
@@ -140,7 +146,7 @@ def read_item(text: str) -> dict[str, Any]:
                 found["item_quantity"] = int(_COUNTS.get(count.lower(), count))
             return found
     m = ITEM_SUBJECT.search(text)
-    if m and not _NOT_ITEMS.match(m.group("item")):
+    if m and not _NOT_ITEMS.match(m.group("item")) and not ORDER_SCOPE.search(text):
         return {"item": m.group("item").strip(" '\""), "item_scope": "subject"}
     return {}
 
@@ -297,8 +303,8 @@ def extract_entities(text: str, *, answering: bool = False) -> dict[str, Any]:
         found["subscribe"] = False
     elif SUBSCRIBE.search(text):
         found["subscribe"] = True
-    rating = RATING.search(text)
-    if rating:
+    rating = RATING.search(text) or next((m for piece in data if (m := RATING.search(piece))), None)
+    if rating:  # stars the customer gives, in their words or in the review they hand over
         found["rating"] = int(rating.group(1))
     last4 = CARD_LAST4.search(text)
     if last4 or OTHER_CARD.search(text):  # the tool's own value for "some other card"

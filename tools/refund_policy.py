@@ -234,8 +234,8 @@ def decide(
     today = now.date()
     # -- eligibility: delivered, within the window
     if facts.status == "pending":
-        return _refuse("not_delivered", f"Order {order} has not shipped yet, so there is nothing to refund: it can "
-                       "be cancelled instead, which releases the payment.", "cancel")  # fmt: skip
+        return _refuse("not_delivered", f"Order {order} has not shipped yet, so it cannot be refunded: it can be "
+                       "cancelled instead, which releases the payment.", "cancel")  # fmt: skip
     if facts.status == "cancelled":
         return _refuse("not_delivered", f"Order {order} was cancelled before it shipped, so its payment was "
                        "released and there is nothing to refund.")  # fmt: skip
@@ -250,8 +250,8 @@ def decide(
     if facts.status == "refunded" or facts.remaining_cents() <= 0:
         return _refuse(
             "refundable_remainder",
-            f"Order {order} has already been refunded in full ({usd(facts.refunded_cents())}), so there is "
-            "nothing left to refund.",
+            f"Order {order} has already been refunded in full ({usd(facts.refunded_cents())}), so it cannot be "
+            "refunded again.",
         )
     # -- freezes: the bank controls the money, or the order is being looked into
     statuses = set(facts.payment_statuses)

@@ -83,13 +83,22 @@ _MONEY_BACK = re.compile(
 )
 _ABOUT_A_REFUND = re.compile(
     r"\b(?:status|why|how come|where(?:'s| is| are)|when (?:will|do|can|would|does|did)|how long|"
-    r"did (?:you|i|it|they|we)|"
+    r"did (?:you|i|it|they|we|that|the|my|this)|"
     r"has (?:it|my|the|that)|have you|was (?:it|my|the|that)|were (?:you|they)|still waiting|track(?:ing)?|"
     r"haven'?t (?:received|got|gotten|seen)|never (?:received|got|arrived)|polic(?:y|ies)|rules?|"
     r"how (?:does|do) (?:refunds|returns|it) work)\b",
     re.IGNORECASE,
 )
 REFUND_INTENT = "get_refund"
+_QUESTION = re.compile(
+    r"\?\s*$|^\s*(?:did|has|have|was|were|is|are|where|when|what|why|how)\b|\b(?:or not|go through|went through)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_a_refund(text: str) -> bool:
+    """A question about a refund already asked for (its status, whether it was paid): read, never act."""
+    return bool(_ABOUT_A_REFUND.search(text) and _QUESTION.search(text))
 
 
 def asks_for_refund(text: str, entities: dict[str, object]) -> bool:
