@@ -296,6 +296,7 @@ def make_plan(
         "tool_calls": lookups.records,
     }
     if reasons:
+        update["evidence"] = [*notes, *reasons]  # the reply may say why a person reviews it
         update.update(
             status="awaiting_approval",
             plan_status="in_review",

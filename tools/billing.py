@@ -313,8 +313,8 @@ def check_refund(
     """What the refund policy says about a refund before it is proposed: the same `decide` that
     ``issue_refund`` runs. A refusal is raised (the gateway audits it with the rule's name); an
     item the order does not hold, or holds twice, comes back as a question (verdict ``ask``)."""
+    facts = refund_facts(conn, ctx, order_id)  # ownership first: a foreign order is "not found", whatever else
     limits = _limits(ctx)
-    facts = refund_facts(conn, ctx, order_id)
     if item and line_id is None:
         found = match_lines(item, facts.lines)
         listed = ", ".join(line.name for line in facts.lines)
@@ -424,8 +424,8 @@ def issue_refund(
 ) -> dict[str, Any]:
     """Refund as the written policy allows, decided again here, in the transaction that writes it:
     no path (a script, a model's plan, an edited approval) gets past `tools.refund_policy.decide`."""
+    facts = refund_facts(conn, ctx, order_id)  # ownership first
     limits = _limits(ctx)
-    facts = refund_facts(conn, ctx, order_id)
     asked = cents(amount_usd) if amount_usd is not None else None
     approved = approved_by_a_person(conn, ctx, order_id, asked, line_id, to_card_last4)
     now = ctx.clock()
