@@ -23,9 +23,9 @@ BARE_ORDER_ID = re.compile(r"(?<![\d$.,])(1\d{4})(?!\d|[.,]\d)")
 # -- amounts ---------------------------------------------------------------------------------------
 _NUM = r"(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+)?"
 # a minus sign written against the number ("-75", "-$5"), or the word; "order 10956 - $20" is a dash
-_NEG = r"(?P<neg>(?<![\w.])[-\u2212](?=[$\d.])|\bminus\s+|\bnegative\s+)?"
+_NEG = r"(?P<neg>(?<![\w.])[-\u2212](?=[$\d.])|\bminus\s+|\bnegative\s+)?(?:(?<![\w.])\+(?=[$\d.]))?"
 MONEY = (
-    re.compile(_NEG + r"\$\s*(?P<neg2>-)?(?P<num>" + _NUM + r")", re.I),  # $50, -$50, $-50, $1e9
+    re.compile(_NEG + r"\$\s*(?:(?P<neg2>-)|\+)?(?P<num>" + _NUM + r")", re.I),  # $50, -$50, $-50, $+5, $1e9
     re.compile(_NEG + r"(?<![\w$.,])(?P<num>" + _NUM + r")\s*(?:usd|dollars?|bucks)\b", re.I),  # 50 dollars
     re.compile(r"\busd\s*" + _NEG + r"(?P<num>" + _NUM + r")", re.I),  # USD 50
     # "refund 2e2 on order 10894", "refund 50 of order ...": a number right after the verb, not an order number
@@ -41,6 +41,7 @@ _WORD_AMOUNT = re.compile(
     r"(?:hundred\s+|thousand\s+)?(?:dollars|bucks|usd)\b",
     re.I,
 )
+_MONEYISH = re.compile(r"\$|\b(?:usd|dollars?|bucks)\b", re.I)
 VAGUE_AMOUNT = re.compile(
     r"\bwhatever (?:you (?:think|feel|consider) is )?(?:fair|reasonable|right|you (?:can|want|think))\b|"
     r"\b(?:some|part|a (?:bit|part|portion)) of (?:it|the (?:money|price|cost)|my money)\b|\bsome money\b|"
@@ -70,6 +71,10 @@ def read_amount(text: str) -> tuple[str | None, str | None]:
     words = _WORD_AMOUNT.search(text)
     if words:
         return None, f"{words.group(0)} is written in words; please write it in digits"
+    money = _MONEYISH.search(text)  # "$NaN", "$ lots", "hundreds of dollars": money, but no amount
+    if money:
+        said = text[max(0, money.start() - 12) : money.end() + 12].strip()
+        return None, f"'{said}' has no amount I can read"
     return None, None
 
 
