@@ -221,8 +221,10 @@ def return_deadline(delivered_on: date, limits: RefundLimits) -> date:
     return deadline
 
 
-def _refuse(rule: str, message: str, next_step: str = "", **extra: object) -> Decision:
-    return Decision("refuse", rule, message, next_step=next_step, **extra)  # type: ignore[arg-type]
+def _refuse(
+    rule: str, message: str, next_step: str = "", *, line_id: int | None = None, return_by: date | None = None
+) -> Decision:
+    return Decision("refuse", rule, message, next_step=next_step, line_id=line_id, return_by=return_by)
 
 
 def decide(
@@ -374,23 +376,21 @@ def decide(
                 f"{usd(sum(r.amount_cents for r in recent))} so far)",
             )
         )
-    common = {
-        "amount_cents": amount,
-        "line_id": line.line_id if line else None,
-        "quantity": units,
-        "return_by": deadline,
-    }
+    line_id = line.line_id if line else None
     if approvals and not approved:
         return Decision(
             "approval",
             approvals[0][0],
             f"A refund of {usd(amount)} for order {order} needs approval from a member of our team.",
+            amount_cents=amount,
             next_step="wait",
             approvals=tuple(reason for _, reason in approvals),
             approval_rules=tuple(rule for rule, _ in approvals),
-            **common,  # type: ignore[arg-type]
+            line_id=line_id,
+            quantity=units,
+            return_by=deadline,
         )
-    return Decision("refund", "", "", **common)  # type: ignore[arg-type]
+    return Decision("refund", "", "", amount_cents=amount, line_id=line_id, quantity=units, return_by=deadline)
 
 
 def approval_reasons(amount_cents: int | None, to_card_last4: str | None, limits: RefundLimits) -> list[str]:
