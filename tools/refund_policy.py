@@ -277,9 +277,9 @@ def decide(
     if facts.investigation:
         return _refuse(
             "under_investigation",
-            f"Order {order} is under investigation ({facts.investigation}), so it is frozen: no refund, return "
-            "or replacement can be issued for it until the investigation closes. We will contact you when it "
-            "does.",
+            f"Order {order} is under investigation ({facts.investigation}), so it is frozen: we cannot give a "
+            "refund, a return or a replacement for it until the investigation closes. We will contact you when "
+            "it does.",
             "wait",
         )
     assert facts.delivered_at is not None
