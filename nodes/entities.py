@@ -31,7 +31,7 @@ MONEY = (
     # "refund 2e2 on order 10894", "refund 50 of order ...": a number right after the verb, not an order number
     re.compile(
         r"\b(?:refund|reimburse|credit|take)\s+(?:me\s+)?(?:back\s+)?" + _NEG + r"(?P<num>" + _NUM + r")"
-        r"(?=\s+(?:on|of|for|from|off|back)\b)",
+        r"(?=\s+(?:on|for|from|off|back)\b|\s+of\s+(?:my\s+|the\s+|this\s+|that\s+)?order\b)",  # "2 of the hubs": a count
         re.I,
     ),
 )
@@ -109,17 +109,18 @@ ITEM_REFUND = (
         r"\b(?:refund|return|send back|reimburse(?: me)? for|(?:my )?money back for|a refund for)\s+(?:me\s+)?"
         r"(?:for\s+)?(?:just\s+|only\s+)?"
         + _COUNT
-        + r"(?:the|my|those|these|a|an)\s+(?:(?:two|three|four|\d)\s+)?"
+        + r"(?:the|my|those|these|a|an|both(?: of the)?|all(?: of)? the)\s+(?:(?:two|three|four|\d)\s+)?"
         + _ITEM
         + _ORDER_AFTER,
         re.I,
     ),
     re.compile(
-        r"\b(?:money back|refund|reimburse(?:ment)?)\s+(?:for|on)\s+(?:just\s+|only\s+)?(?:the|my)\s+"
+        r"\b(?:money back|refund|reimburse(?:ment)?)\s+(?:me\s+)?(?:for|on)\s+(?:just\s+|only\s+)?(?:the|my)\s+"
         + _ITEM
         + _ITEM_END,
         re.I,
     ),
+    re.compile(r"\b(?:just|only)\s+for\s+(?:the|my)\s+" + _ITEM + _ITEM_END, re.I),  # "... but only for the monitor"
     re.compile(r"\b(?:refund|return)\s+(?:just|only)\s+" + _COUNT + r"(?:the|my)\s+" + _ITEM + _ITEM_END, re.I),
     re.compile(r"\$\s*\d[\d,]*(?:\.\d+)?\s+(?:for|on)\s+(?:the|my)\s+" + _ITEM + _ITEM_END, re.I),
 )

@@ -92,6 +92,10 @@ def test_an_amount_that_is_read_is_a_positive_whole_cent_amount_written_plainly(
         ("just refund the $44.99 for the charger on order 10901", "charger", "refund", None),
         ("and the doorbell from order 11050, it won't pair with my phone", "doorbell", "subject", None),
         ("the kettle from order 11050, can you refund it?", "kettle", "subject", None),
+        ("refund both hubs from order 11006", "hubs", "refund", None),
+        ("refund 2 of the hubs on order 11006", "hubs", "refund", 2),
+        ("refund order 10976 but only for the monitor", "monitor", "refund", None),
+        ("refund me for the charger, order 10976", "charger", "refund", None),
     ],
 )
 def test_an_item_is_read_with_its_scope(text: str, item: str, scope: str, quantity: int | None) -> None:
