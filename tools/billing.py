@@ -439,7 +439,7 @@ def issue_refund(
         raise PolicyRefused(
             decision.approval_rules[0],
             f"a refund of {usd(decision.amount_cents)} for order {order_id} needs a person's approval first "
-            f"({'; '.join(decision.approvals)})",
+            f"({'; '.join(decision.approvals)}); ask for it again and I will send it to our team for review",
             _decision_result(facts, decision),
         )
     amount = decision.amount_cents

@@ -253,7 +253,7 @@ def decide(
         return _refuse(
             "refundable_remainder",
             f"Order {order} has already been refunded in full ({usd(facts.refunded_cents())}), so it cannot be "
-            "refunded again.",
+            "refunded again; ask me about that refund to see where it is.",
         )
     # -- freezes: the bank controls the money, or the order is being looked into
     statuses = set(facts.payment_statuses)
@@ -308,7 +308,7 @@ def decide(
             return _refuse(
                 "line_remainder",
                 f"The {line.name} on order {order} has already been refunded ({usd(done_cents)}), so it cannot "
-                "be refunded again.",
+                "be refunded again; another item of the order can still be.",
                 line_id=line.line_id,
             )
         if ask.quantity is not None and (
@@ -327,7 +327,8 @@ def decide(
             if amount > left_cents:
                 return _refuse(
                     "line_remainder",
-                    f"At most {usd(left_cents)} can still be refunded for the {line.name} on order {order}.",
+                    f"At most {usd(left_cents)} can still be refunded for the {line.name} on order {order}: "
+                    "tell me an amount up to that.",
                     line_id=line.line_id,
                 )
     else:
@@ -339,7 +340,8 @@ def decide(
     if amount > remaining:
         return _refuse(
             "refundable_remainder",
-            f"At most {usd(remaining)} can still be refunded on order {order}.",
+            f"At most {usd(remaining)} can still be refunded on order {order}: tell me an amount up to that, "
+            "or which item the refund is for.",
             line_id=line.line_id if line else None,
         )
     # -- approval: a person decides
