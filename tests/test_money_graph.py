@@ -27,9 +27,11 @@ def count(ctx: Context, table: Any, *where: Any) -> int:
 
 def test_the_tests_and_evals_clock_is_the_seeds_today(make_context) -> None:  # noqa: ANN001
     assert make_context().settings.now() == SEED_CLOCK and SEED_CLOCK.date() == SEED_TODAY
-    from core.settings import get_settings
+    from core.settings import Settings
 
-    assert get_settings().now() == SEED_CLOCK  # pinned for every Settings a test process builds
+    # pinned for every Settings a test process (and the CLI and servers it starts) builds from the
+    # environment; a fresh one, not the process's cached get_settings(), which other tests patch
+    assert Settings().now() == SEED_CLOCK
 
 
 def test_a_refusal_is_said_once_with_the_rule_and_the_next_step(graph, make_context) -> None:  # noqa: ANN001
