@@ -193,3 +193,19 @@ def test_a_refusal_at_plan_time_is_audited_like_one_at_the_tool(engine: Engine) 
     with engine.connect() as conn:
         row = conn.execute(select(audit_log.c.args_json).where(audit_log.c.thread_id == "t-plan-time")).scalar_one()
     assert json.loads(row)["order_id"] == 10859
+
+
+def test_an_approval_is_used_only_by_a_refund_that_needed_it_and_the_use_is_audited(engine: Engine) -> None:
+    thread = "t-needed"
+    gw = gateway(engine, "C0233", thread)
+    approved = {"order_id": 10996, "amount_usd": "450.00", "reason": "customer request"}
+    write_audit(engine, action="approval", outcome="edit", thread_id=thread, customer_id="C0233",
+                node="billing", actor="operator:ann", tool="issue_refund", args=approved)  # fmt: skip
+    assert refund(gw, "s1", **approved).ok  # $450 alone needed no one: the approval stays unused
+    assert refund(gw, "s2", order_id=10996, amount_usd="40.00").ok  # $490 within 30 days: still no one
+    # $450 more makes $940 on the order within 30 days: it needs a person, and the approval covers it
+    assert refund(gw, "s3", **approved).ok
+    assert refund(gw, "s4", **approved).error_type == "PolicyRefused"  # and it is used up
+    with engine.connect() as conn:
+        used = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "approval_used")).scalars().all()
+    assert len(used) == 1 and used[0].startswith("approval #") and "approval_threshold" in used[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,6 @@ from sqlalchemy.engine import Connection
 
 from store.schema import (
     audit_log,
-    effects,
     invoices,
     order_holds,
     order_items,
@@ -23,6 +23,7 @@ from store.schema import (
     refunds,
     shipments,
 )
+from tools.audit import write_audit
 from tools.base import AmountUSD, Args, OrderId, PolicyRefused, ToolContext, ToolError, cents, usd
 from tools.orders import owned_order
 from tools.refund_policy import (
@@ -370,19 +371,22 @@ def _same_refund(
         return False
 
 
-def approved_by_a_person(
+APPROVAL_USED = "approval_used"  # the audit action that records which approval a refund used
+
+
+def unused_approval(
     conn: Connection, ctx: ToolContext, order_id: int, amount: int | None, line_id: int | None, card: str | None
-) -> bool:
-    """Whether a person approved exactly this refund in this thread, and that approval is not used up.
+) -> int | None:
+    """The audit row of a person's approval of exactly this refund, in this thread, not used yet.
 
     An approval is a person's recorded decision: the approval gate and the plan review write it to
     the audit log (action ``approval``, outcome ``approve`` or ``edit``, the arguments as decided)
-    just before they run the step. Each approval covers one refund: a refund with the same
-    arguments done in this thread after the approval (the effects ledger) used it up. A customer's
-    words ("my manager approved it") are never an approval: only the workflow's gates write these rows.
+    before they run the step. A refund that needed it records that it used it (``approval_used``,
+    in the refund's own transaction), so one approval covers one refund, whatever the clocks say. A
+    customer's words ("my manager approved it") are never an approval: only the gates write these rows.
     """
     decided = conn.execute(
-        select(audit_log.c.at, audit_log.c.args_json)
+        select(audit_log.c.id, audit_log.c.args_json)
         .where(
             audit_log.c.action == "approval",
             audit_log.c.outcome.in_(("approve", "edit")),
@@ -390,26 +394,21 @@ def approved_by_a_person(
             audit_log.c.customer_id == ctx.customer_id,
             audit_log.c.tool == "issue_refund",
         )
-        .order_by(audit_log.c.at, audit_log.c.id)
+        .order_by(audit_log.c.id)
     ).all()
-    approvals = [row.at for row in decided if _same_refund(json.loads(row.args_json), order_id, amount, line_id, card)]
-    if not approvals:
-        return False
-    done = conn.execute(
-        select(effects.c.created_at, effects.c.args_json)
-        .where(
-            effects.c.tool == "issue_refund",
-            effects.c.thread_id == ctx.thread_id,
-            effects.c.idempotency_key != (ctx.idempotency_key or ""),
-        )
-        .order_by(effects.c.created_at)
-    ).all()
-    for effect in done:  # each earlier refund of these arguments uses up the oldest approval before it
-        if _same_refund(json.loads(effect.args_json), order_id, amount, line_id, card):
-            before = [at for at in approvals if at <= effect.created_at]
-            if before:
-                approvals.remove(before[0])
-    return bool(approvals)
+    matching = [row.id for row in decided if _same_refund(json.loads(row.args_json), order_id, amount, line_id, card)]
+    if not matching:
+        return None
+    used = {
+        int(m.group(1))
+        for detail in conn.execute(
+            select(audit_log.c.detail).where(
+                audit_log.c.action == APPROVAL_USED, audit_log.c.thread_id == ctx.thread_id
+            )
+        ).scalars()
+        if (m := re.match(r"approval #(\d+)", detail))
+    }
+    return next((row_id for row_id in matching if row_id not in used), None)
 
 
 def issue_refund(
@@ -427,10 +426,14 @@ def issue_refund(
     facts = refund_facts(conn, ctx, order_id)  # ownership first
     limits = _limits(ctx)
     asked = cents(amount_usd) if amount_usd is not None else None
-    approved = approved_by_a_person(conn, ctx, order_id, asked, line_id, to_card_last4)
     now = ctx.clock()
     ask = RefundAsk(amount_cents=asked, line_id=line_id, quantity=quantity, to_card_last4=to_card_last4)
-    decision = decide(facts, ask, limits, now, approved=approved)
+    decision = decide(facts, ask, limits, now)
+    approval, needed = None, decision.approval_rules
+    if decision.verdict == "approval":  # only a refund that needs a person uses a person's approval
+        approval = unused_approval(conn, ctx, order_id, asked, line_id, to_card_last4)
+        if approval is not None:
+            decision = decide(facts, ask, limits, now, approved=True)
     if decision.verdict == "ask":
         raise PolicyRefused(decision.rule, decision.message, _decision_result(facts, decision))
     if decision.verdict == "refuse":
@@ -468,6 +471,18 @@ def issue_refund(
     full = amount == remaining
     if full:
         conn.execute(update(orders).where(orders.c.id == order_id).values(status="refunded"))
+    if approval is not None:
+        write_audit(
+            conn,
+            action=APPROVAL_USED,
+            outcome="ok",
+            thread_id=ctx.thread_id,
+            customer_id=ctx.customer_id,
+            node=ctx.node,
+            tool="issue_refund",
+            args={"order_id": order_id, "amount_usd": f"{amount / 100:.2f}"},
+            detail=f"approval #{approval} used by refund {refund_id} ({', '.join(needed)})",
+        )
     low, high = limits.card_days
     return {
         "refund_id": refund_id,
@@ -479,7 +494,7 @@ def issue_refund(
         "status": "pending",
         "previous_order_status": facts.status,
         "full_refund": full,
-        "approved": approved,
+        "approved": approval is not None,
         "destination": "the original payment method"
         if to_card_last4 is None or to_card_last4 in facts.payment_cards
         else ("another card" if to_card_last4 == "other" else f"the card ending {to_card_last4}"),
