@@ -53,7 +53,21 @@ class Settings(BaseSettings):
     # the rest (see nodes.coordinator), is answered from the articles instead of with a clarifying
     # question; unrelated text ("do you have a store in Boston?") scored at most 0.28
     kb_route_min_score: float = 0.3
-    refund_approval_threshold_usd: float = 500.0
+    # The store's written refund policy (data/kb: refund-policy, return-policy, refund-manual-approval,
+    # refund-timelines); tools/refund_policy.py applies it, tests/test_policy_documents.py checks that
+    # the articles state these same numbers.
+    refund_approval_threshold_usd: float = 500.0  # a refund above it waits for a person...
+    refund_approval_window_days: int = 30  # ...counting everything refunded on the order in this many days
+    return_window_days: int = 30  # from the delivery date
+    # the holiday exception: delivered between these days (MM-DD) -> returnable until this day of the next year
+    holiday_delivered_from: str = "11-01"
+    holiday_delivered_to: str = "12-24"
+    holiday_returns_until: str = "01-31"
+    # velocity: more refunds than this, or more money than this, on one account within the days below waits
+    refund_velocity_max_refunds: int = 3
+    refund_velocity_max_usd: float = 1000.0
+    refund_velocity_days: int = 7
+    refund_card_days: str = "5-10"  # business days for a card refund to show after we issue it
     max_message_chars: int = 4000
     reply_max_attempts: int = 2
     tool_attempts: int = 4

@@ -49,7 +49,7 @@ from nodes.waiting import mark_decided, mark_waiting
 from tools.approvals import DecisionRecord, open_approval, record_decision
 
 ALLOWED_DECISIONS = ["approve", "edit", "reject", "respond"]
-CANNOT_CARRY_OUT = ("ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied")
+CANNOT_CARRY_OUT = ("ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied", "PolicyRefused")
 NeededFn = Callable[[dict[str, Any]], int]
 
 

@@ -16,56 +16,106 @@ from nodes.desk import (
     Script,
     article_of,
     propose,
-    refundable,
     resolve_order,
     run_desk,
     search_kb,
 )
 from nodes.instrument import instrumented
 from retrieval.answers import pick_answer, section_items
+from tools.gateway import ToolOutcome
+
+WARRANTY_ARTICLE = "warranty-and-protection-plans"
 
 
 def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    """A refund, as the store's written policy allows it (`tools.refund_policy`).
+
+    The amount is read, never guessed: an unreadable or vague one is asked about. An item named
+    as the thing to refund ("just the laptop stand") is that line's price. The ``check_refund``
+    tool says what the policy allows before anything is proposed; ``issue_refund`` decides the
+    same again when it runs. A refusal says which rule and what the customer can do next.
+    """
     order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded", text=state["request"])
     if order_id is None:
         return
-    found = refundable(desk, order_id)
-    if found is None:
-        return
-    order, remaining = found
-    if order["status"] not in ("delivered", "shipped"):
-        desk.tell(
-            f"Order {order_id} is {order['status']}, so it cannot be refunded"
-            + (" (it can still be cancelled)." if order["status"] == "pending" else ".")
+    if e.get("amount_unreadable"):
+        problem = e.get("amount_problem")
+        desk.ask(
+            (f"I could not use that amount ({problem}). " if problem else "I could not read the amount. ")
+            + f"How much should be refunded on order {order_id}, in dollars and cents above zero (for example $25.00)?"
         )
         return
-    if remaining <= 0:
-        desk.tell(f"Order {order_id} has already been refunded in full.")
+    if e.get("amount_vague") and "item" not in e:
+        desk.ask(
+            f"How much should be refunded on order {order_id}, in dollars and cents (for example $25.00), "
+            "or which item is the refund for?"
+        )
         return
-    if e.get("amount_unreadable"):
-        desk.ask("I could not read the amount. How much should be refunded, in dollars and cents (for example $25.00)?")
-        return
+    args: dict[str, Any] = {"order_id": order_id}
+    # an item the refund is for; an item a complaint is about, with an amount of its own, is the order's
+    if "item" in e and (e.get("item_scope") == "refund" or "amount_usd" not in e):
+        args["item"] = str(e["item"])[:80]
+        if e.get("item_quantity"):
+            args["quantity"] = int(e["item_quantity"])
     if "amount_usd" in e:
-        requested = Decimal(e["amount_usd"])
-    elif "refund_share" in e:  # "refund half of it": a share of the order's total, to the cent
-        requested = (Decimal(order["total_cents"]) * Decimal(e["refund_share"]) / 100).quantize(Decimal("0.01"))
-    else:
-        requested = Decimal(remaining) / 100
-    if requested <= 0 or requested != requested.quantize(Decimal("0.01")):
-        desk.ask("Refunds are in whole cents and above zero. How much should be refunded (for example $25.00)?")
-        return
-    if requested * 100 > remaining:
-        desk.tell(f"At most ${remaining / 100:,.2f} can still be refunded on order {order_id}.")
-        return
-    args = {"order_id": order_id, "amount_usd": f"{requested:.2f}", "reason": "customer request"}
-    if "to_card_last4" in e:  # another card: policy sends it to a person
+        args["amount_usd"] = e["amount_usd"]
+    if e.get("to_card_last4"):
         args["to_card_last4"] = e["to_card_last4"]
-    propose(desk, ctx, "issue_refund", args)
-    if desk.pending:
+    check = desk.call("check_refund", quiet=True, **args)
+    if check.ok and check.result and "refund_share" in e and "amount_usd" not in args:
+        # "refund half of it": a share of the order's total, to the cent, checked like any amount
+        total = Decimal(check.result["total_cents"]) / 100
+        share = (total * Decimal(e["refund_share"])).quantize(Decimal("0.01"))
+        check = desk.call("check_refund", quiet=True, **{**args, "amount_usd": f"{share:.2f}"})
+    if not check.ok:
+        _refused(desk, check, state)
+        return
+    result = check.result or {}
+    if result["verdict"] == "ask":
+        desk.ask(result["message"])
+        return
+    refund: dict[str, Any] = {"order_id": order_id, "amount_usd": result["amount_usd"], "reason": "customer request"}
+    if result.get("line_id"):
+        refund["line_id"] = result["line_id"]
+        if result.get("quantity"):
+            refund["quantity"] = result["quantity"]
+    if "destination" in result["approval_rules"]:  # another card than the one that paid: a person decides
+        refund["to_card_last4"] = e["to_card_last4"]
+    what = f"the {result['item']} on order {order_id}" if result.get("item") else f"order {order_id}"
+    if desk.order_guessed:
+        desk.ask(f"Do you mean order {order_id}? Please confirm by sending the order number.")
+        return
+    if result["verdict"] == "approval":
+        desk.hold_for_approval("issue_refund", refund, "; ".join(result["approvals"]))
         desk.tell(
-            f"A refund of ${requested:,.2f} for order {order_id} needs approval from a member of our team; "
+            f"A refund of {result['amount']} for {what} needs approval from a member of our team; "
             "I have sent it for review and will confirm once it is decided."
         )
+        return
+    propose(desk, ctx, "issue_refund", refund)
+
+
+def _refused(desk: Desk, check: ToolOutcome, state: SupportState) -> None:
+    """Say the refusal once (with the rule's own words), and the next step the policy names."""
+    if check.error_type != "PolicyRefused" or not check.error:
+        return  # an outage or a foreign order: report_failures says it
+    desk.failures.remove(check)  # told here, in its place, not again at the end
+    desk.tell(check.error)
+    if (check.result or {}).get("next_step") == "warranty":  # after the window: the warranty path
+        page = article_of(desk, "warranty claim after the 30-day return window faulty product", WARRANTY_ARTICLE)
+        if page is None:
+            return
+        steps = [
+            prefix + sentence
+            for heading, prefix in (
+                ("Manufacturer warranty", ""),
+                ("Northwind Protect", "With a Northwind Protect plan: "),
+            )
+            for sentence in section_items(page["document"], heading)
+            if re.search(r"\bwarranty claim\b|\bfile a claim\b", sentence, re.IGNORECASE)
+        ]
+        if steps:
+            desk.tell(" ".join(steps) + f" (source: {WARRANTY_ARTICLE})")
 
 
 def track_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

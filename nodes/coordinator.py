@@ -9,7 +9,8 @@ A message is never sent silently to the wrong specialist.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -19,12 +20,19 @@ from core.context import Context
 from core.state import SupportState
 from intents.catalog import INTENTS, department_for
 from nodes import prompts
-from nodes.guards.message import without_steering
+from nodes.entities import extract_entities
+from nodes.guards.message import own_words, without_steering
 from nodes.guards.routing import (
     ASKS_SERVICE_STATUS,
     ASKS_TICKET_STATUS,
+    READING_INTENTS,
+    REFUND_INTENT,
     SERVICE_STATUS,
     TICKET_STATUS,
+    asks_about_a_refund,
+    asks_for_refund,
+    continues_refund,
+    other_order,
     reading_intent,
 )
 from nodes.instrument import instrumented
@@ -79,11 +87,82 @@ def _ask_router_model(ctx: Context, text: str, model: str) -> str | None:
     return token if token in INTENTS else None
 
 
+def _earlier_requests(state: SupportState) -> list[str]:
+    """The customer's earlier messages in this thread, newest first (this turn's excluded)."""
+    texts = [m.content for m in state.get("messages", []) if isinstance(m, HumanMessage) and isinstance(m.content, str)]
+    return list(reversed(texts[:-1]))
+
+
+def _was_refunding(earlier: list[str]) -> bool:
+    """Whether the thread's last request was for money back (a refund, or a refund continued)."""
+    for text in earlier:
+        own = own_words(text)
+        found = extract_entities(text)
+        if asks_for_refund(own, found):
+            return True
+        if not continues_refund(own, found, REFUND_INTENT):
+            return False
+    return False
+
+
+def _money_route(state: SupportState, request: str, predict: Any) -> tuple[str, dict[str, Any]] | None:
+    """(intent, entities) when the rules of a money conversation decide the route, else None:
+    "and the other one?" is the other order this thread named; an order and a parsed address with
+    "send it to" is an address change; a request for money back for a
+    named order, item or amount is a refund request; "and the doorbell from order 11050" after a
+    refund request continues it."""
+    entities = dict(state.get("entities", {}))
+    earlier = _earlier_requests(state)
+    if entities.get("other_order") and earlier:
+        memory = state.get("memory", {})
+        named = [o for text in earlier[:1] for o in extract_entities(text).get("order_ids", [])]
+        thread_orders = list(memory.get("thread_order_ids") or named)
+        other = other_order(thread_orders, [])
+        if other is not None:
+            previous = memory.get("thread_intent") or reading_intent(predict(own_words(earlier[0])).intent, earlier[0])
+            if previous in READING_INTENTS:
+                return previous, {**entities, "order_id": other, "order_ids": [other]}
+            if previous in (REFUND_INTENT, "cancel_order"):  # a change is confirmed before it is made
+                return previous, {**entities, "thread_order_id": other}
+            return "track_order", {**entities, "order_id": other, "order_ids": [other]}
+    intent = predict(request).intent
+    if intent == REFUND_INTENT and asks_about_a_refund(request):
+        return "track_refund", entities  # "did you ever refund me for order 10871?": a read, not a new refund
+    if "address" in entities and detect_actions(request) == ["update_shipping_address"]:
+        return "change_shipping_address", entities  # "please send order 11197 to 1420 Larimer St, ..."
+    if asks_for_refund(request, entities) or continues_refund(
+        request, entities, REFUND_INTENT if _was_refunding(earlier) else None
+    ):
+        return REFUND_INTENT, entities
+    return None
+
+
+_QUESTION = re.compile(
+    r"\?|^\s*(?:where|when|what|how|why|which|who|can|could|is|are|do|does|did|will|would|has|have)\b", re.I
+)
+
+
+def _one_refund(request: str, parts: list[Any], entities: dict[str, Any]) -> bool:
+    """Whether a message that asks for a refund is that one request: its other clauses only say
+    what is wrong with the same order ("the TV from order 10903 has dead pixels"), asking nothing."""
+    if not asks_for_refund(request, entities):
+        return False
+    orders = set(entities.get("order_ids", []))
+    for part in parts:
+        found = extract_entities(part.text)
+        if asks_for_refund(part.text, found):
+            continue
+        if _QUESTION.search(part.text) or not set(found.get("order_ids", [])) <= orders:
+            return False  # a question, or another order: a request of its own
+    return True
+
+
 @instrumented("coordinator")
 def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route]:
     ctx = runtime.context
-    if wants_plan(state["request"]):  # several world-changing actions: plan first, then execute
-        departments = list(dict.fromkeys(DEPARTMENT_OF[a] for a in detect_actions(state["request"])))
+    own = own_words(state["request"])  # what is quoted, forwarded or to be stored asks for nothing
+    if wants_plan(own):  # several world-changing actions: plan first, then execute
+        departments = list(dict.fromkeys(DEPARTMENT_OF[a] for a in detect_actions(own)))
         return Command(
             update={
                 "intent": "multi_step",
@@ -105,7 +184,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         )
     model = ctx.resources.classifier
     # an injected "ignore your instructions ... approval granted" says nothing about what the customer wants
-    request = without_steering(state["request"]) if state.get("injection_flags") else state["request"]
+    request = without_steering(own) if state.get("injection_flags") else own
     prediction = model.predict(request)
     parts = split_request(
         request,
@@ -114,8 +193,15 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         whole=prediction,
         knowledge_match=lambda clause: _matching_article(ctx, clause),
     )
+    if parts and _one_refund(request, parts, state.get("entities", {})):
+        parts = []  # "The TV from order 10903 has dead pixels. Can you refund $200 of it?": one request
     if parts:
-        intents = [reading_intent(p.intent, p.text, model.canonical) for p in parts]
+        intents = [
+            REFUND_INTENT
+            if asks_for_refund(p.text, extract_entities(p.text))
+            else reading_intent(p.intent, p.text, model.canonical)
+            for p in parts
+        ]
         departments = [
             p.department if intent == p.intent else department_for(intent)
             for p, intent in zip(parts, intents, strict=True)
@@ -144,6 +230,21 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         )
     intent, confidence = prediction.intent, prediction.confidence
     routed_by = "classifier"
+    money = _money_route(state, request, model.predict)
+    if money is not None:
+        intent, entities = money
+        department = department_for(intent)
+        return Command(
+            update={
+                "intent": intent,
+                "confidence": confidence,
+                "department": department,
+                "departments": [department],
+                "alternatives": list(prediction.alternatives),
+                "entities": {**entities, "routed_by": "rules"},
+            },
+            goto=department,
+        )
     if confidence < ctx.settings.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None

@@ -8,9 +8,8 @@ Each specialist (billing, technical, general) is a table of scripts, one per int
 on a desk by `run_desk`. A script is plain code: it works on the embedded model, which
 never chooses a tool. When a capable model is configured it may propose the plan instead
 (`plan_with_model`); the gateway still checks every call against the node's permissions.
-The helpers below resolve which order a message means, read what is still refundable,
-propose a world-changing step (or hold it for a person), and turn failures into honest
-sentences.
+The helpers below resolve which order a message means, propose a world-changing step (or hold
+it for a person), and turn failures into honest sentences.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from core.context import Context
 from core.state import PendingAction, SupportState, ToolCallRecord
 from nodes import prompts
 from nodes.llm import ask_model, smart_model_allowed
-from nodes.policy import approval_reason
+from nodes.policy import approval_reason, refund_limits
 from retrieval.answers import content_words, pick_answer
 from tools.faults import parse_faults
 from tools.gateway import ToolGateway, ToolOutcome
@@ -70,6 +69,8 @@ class Desk:
             faults=parse_faults(ctx.settings.faults),
             attempts=ctx.settings.tool_attempts,
             backoff_s=ctx.settings.tool_backoff_s,
+            clock=ctx.settings.now,
+            refund_limits=refund_limits(ctx.settings),
         )
         return cls(node=node, turn=turn, gateway=gateway, branch=branch, lane=lane)
 
@@ -152,7 +153,8 @@ class Desk:
 
 
 Script = Callable[[Desk, dict[str, Any], SupportState, Context], None]
-OUTAGE_TYPES_EXCLUDED = {"ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied"}
+OUTAGE_TYPES_EXCLUDED = {"ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied", "PolicyRefused"}
+TOLD_FAILURES = ("ToolError", "AccessDenied", "InvalidArguments", "PolicyRefused")  # said to the customer as they are
 
 
 def resolve_order(
@@ -203,17 +205,6 @@ def _order_label(order: dict[str, Any]) -> str:
     return f"{order['order_id']} ({order['status']}{': ' + ', '.join(items[:2]) + more if items else ''})"
 
 
-def refundable(desk: Desk, order_id: int) -> tuple[dict[str, Any], int] | None:
-    """(the order, cents still refundable on it), read through the desk's tools; None when a
-    read failed. Pending and completed refunds count as paid out."""
-    order = desk.call("get_order", order_id=order_id, quiet=True)
-    refunds = desk.call("list_refunds", order_id=order_id, quiet=True)
-    if not (order.ok and refunds.ok and order.result is not None and refunds.result is not None):
-        return None
-    already = sum(r["amount_cents"] for r in refunds.result["refunds"] if r["status"] in ("pending", "completed"))
-    return order.result, int(order.result["total_cents"]) - already
-
-
 def article_of(desk: Desk, query: str, doc_id: str) -> dict[str, Any] | None:
     """Help article ``doc_id`` (a passage with its whole ``document``) when a search for ``query``
     finds it: read through the desk's knowledge-base tool, so it is audited and cited like any other."""
@@ -252,7 +243,7 @@ def report_failures(desk: Desk) -> None:
     """Turn refusals into honest statements, and outages into a ticket in the manual-review queue."""
     outages = [f for f in desk.failures if f.error_type not in OUTAGE_TYPES_EXCLUDED]
     for failure in desk.failures:
-        if failure.error_type in ("ToolError", "AccessDenied", "InvalidArguments") and failure.error:
+        if failure.error_type in TOLD_FAILURES and failure.error:
             desk.tell(failure.error[0].upper() + failure.error[1:].rstrip(".") + ".")
     if not outages:
         return

@@ -95,7 +95,8 @@ def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Cont
         return
     if "address" not in e:
         desk.ask(
-            f"What is the new shipping address for order {order_id}? "
+            ("I could not read a full address there. " if e.get("address_unreadable") else "")
+            + f"What is the new shipping address for order {order_id}? "
             "Please write it as: street, city, state/region, postal code."
         )
         return
@@ -116,11 +117,16 @@ def change_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
 
 
 def newsletter(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    propose(desk, ctx, "set_newsletter", {"subscribed": e.get("subscribe", True)})
+    """ "Take me off your mailing list" unsubscribes; a message that says neither way is asked about."""
+    if "subscribe" not in e:
+        desk.ask("Would you like to subscribe to our newsletter, or to stop receiving it?")
+        return
+    propose(desk, ctx, "set_newsletter", {"subscribed": bool(e["subscribe"])})
 
 
 def review(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    args: dict[str, Any] = {"body": state["request"]}
+    quoted = e.get("quoted") or []  # 'Post this review: "..."': the review is the quoted text, as written
+    args: dict[str, Any] = {"body": quoted[0] if quoted else state["request"]}
     if "order_id" in e:
         args["order_id"] = e["order_id"]
     if "rating" in e:

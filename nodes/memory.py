@@ -47,6 +47,7 @@ def recall(store: BaseStore | None, customer_id: str, thread_id: str | None = No
         "order_ids": list(dict.fromkeys(order_ids)),
         "language": language,
         "thread_order_ids": list(this_thread.value.get("order_ids", []) if this_thread else []),
+        "thread_intent": this_thread.value.get("intent") if this_thread else None,  # what its last turn asked
     }
 
 
@@ -81,6 +82,7 @@ def remember(store: BaseStore | None, customer_id: str, thread_id: str, state: S
             "summary": summary,
             "order_ids": order_ids[:5],
             "language": language,
+            "intent": state.get("intent"),
             "updated_at": datetime.now(UTC).isoformat(),
         },
     )

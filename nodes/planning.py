@@ -25,7 +25,8 @@ from core.state import ApprovalProgress, PlanState, PlanStep
 from nodes import prompts
 from nodes.approval import decide, open_progress, parse_decision, progress_view
 from nodes.approval_rules import plan_approvals_needed
-from nodes.desk import Desk, refundable, thread_id_of
+from nodes.desk import Desk, thread_id_of
+from nodes.guards.message import own_words
 from nodes.guards.routing import ASKS_COST
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
@@ -39,7 +40,11 @@ ACTIONS: dict[str, re.Pattern[str]] = {
         r"\bcancel+(ing)?\b(?!.{0,15}\b(fee|subscription|newsletter|e-?mails?|membership)\b)", re.I
     ),
     "issue_refund": re.compile(r"\b(refund|money back)\b", re.I),
-    "update_shipping_address": re.compile(r"\b(change|update)\b.{0,30}\baddress\b", re.I),
+    "update_shipping_address": re.compile(
+        r"\b(change|update)\b.{0,30}\baddress\b|\bnew (?:shipping |delivery )?address\b"
+        r"|\b(?:send|ship|deliver|redirect)\b[^.?!]{0,30}\bto\s+\d{1,6}\s+[A-Za-z]",
+        re.I,
+    ),
     "set_newsletter": re.compile(
         r"\b(unsubscribe|opt[- ]?out)\b|\b(cancel+|stop|end)\b.{0,15}\b(newsletter|e-?mails)\b", re.I
     ),
@@ -185,35 +190,42 @@ def validate_plan(steps: list[PlanStep]) -> list[str]:
     return problems
 
 
-def fill_refund_amounts(steps: list[PlanStep], desk: Desk, share: str | None = None) -> list[str]:
-    """A refund step with no stated amount gets what is still refundable on its order, or
-    ``share`` of the order's total ("refund half of it"), capped at what is still refundable.
+def check_refund_steps(steps: list[PlanStep], desk: Desk, share: str | None = None) -> tuple[list[str], list[str]]:
+    """Ask the refund policy (`tools.refund_policy`, through ``check_refund``) about every refund
+    step, at plan time, so the reviewer sees what will be paid and why it waits.
 
-    Read now, at plan time, so the policy decides on a real amount (a small refund needs no
-    review) and the reviewer sees what will be paid. Returns notes for steps dropped because
-    nothing is left to refund.
+    A step with no stated amount gets what is still refundable on its order, or ``share`` of the
+    order's total ("refund half of it"). A step the policy refuses (outside the return window, a
+    disputed payment, nothing left) is dropped, and the refusal is said: a part of the request is
+    never dropped silently. Returns (notes for the customer, approval reasons for the reviewer).
     """
     notes: list[str] = []
+    reasons: list[str] = []
     for step in list(steps):
         args = step["args"]
-        if step["tool"] != "issue_refund" or "amount_usd" in args or not isinstance(args.get("order_id"), int):
+        if step["tool"] != "issue_refund" or not isinstance(args.get("order_id"), int):
             continue
-        found = refundable(desk, args["order_id"])
-        if found is None:
-            continue  # left without an amount: the policy sends it to a person
-        order, remaining = found
-        if remaining <= 0:
+        asked = {k: args[k] for k in ("order_id", "amount_usd", "to_card_last4") if args.get(k) is not None}
+        outcome = desk.call("check_refund", quiet=True, **asked)
+        if outcome.ok and outcome.result and share and "amount_usd" not in asked:
+            cents = int((Decimal(outcome.result["total_cents"]) * Decimal(share)).quantize(Decimal(1)))
+            outcome = desk.call("check_refund", quiet=True, **asked, amount_usd=f"{cents / 100:.2f}")
+        if not outcome.ok:
+            if outcome.error_type == "PolicyRefused":
+                steps.remove(step)
+                notes.append(f"{outcome.error}")
+            continue  # an outage: left as it is, and the tool decides again when the step runs
+        result = outcome.result or {}
+        if result.get("verdict") not in ("refund", "approval"):
             steps.remove(step)
-            notes.append(f"Order {args['order_id']} has already been refunded in full, so no refund step is planned.")
-        else:
-            cents = (
-                min(remaining, int((Decimal(order["total_cents"]) * Decimal(share)).quantize(Decimal(1))))
-                if share
-                else remaining
-            )
-            args["amount_usd"] = f"{cents / 100:.2f}"
-            args.setdefault("reason", "customer request")
-    return notes
+            notes.append(str(result.get("message") or f"The refund for order {args['order_id']} needs more detail."))
+            continue
+        args["amount_usd"] = result["amount_usd"]
+        args.setdefault("reason", "customer request")
+        if "destination" not in result.get("approval_rules", []):
+            args.pop("to_card_last4", None)  # the card that paid is the original method
+        reasons.extend(r for r in result.get("approvals", []) if r not in reasons)
+    return notes, reasons
 
 
 @instrumented("make_plan")
@@ -225,15 +237,17 @@ def make_plan(
     remembered = state.get("memory", {}).get("order_ids", [])
     if remembered and "order_id" not in entities:
         entities["remembered_order_id"] = remembered[0]
-    steps, notes = template_plan(state["request"], entities)
+    steps, notes = template_plan(own_words(state["request"]), entities)  # quoted text asks for nothing
     proposed = model_plan(ctx, state)
     if proposed is not None and not validate_plan(proposed):
         steps, notes = proposed, []
     problems = validate_plan(steps)
     lookups = Desk.open("billing", state.get("turn", 0), ctx, config, branch=state.get("branch", 0), lane="-plan")
+    checked: list[str] = []
     if not problems:
-        notes = [*notes, *fill_refund_amounts(steps, lookups, entities.get("refund_share"))]
-        if not steps:  # every step turned out to be done already: say so, run nothing
+        refused, checked = check_refund_steps(steps, lookups, entities.get("refund_share"))
+        notes = [*notes, *refused]
+        if not steps:  # every step turned out to be done already or refused: say so, run nothing
             return Command(
                 update={
                     "plan": [],
@@ -268,6 +282,7 @@ def make_plan(
             goto="__end__",
         )
     reasons = [r for s in steps if (r := approval_reason(s["tool"], s["args"], ctx))]
+    reasons.extend(r for r in checked if not any(r in given for given in reasons))
     if len(steps) >= REVIEW_ALWAYS_FROM_STEPS:
         reasons.append(f"a plan of {len(steps)} world-changing steps")
     described = "; ".join(f"{n}. {s['tool'].replace('_', ' ')} {json.dumps(s['args'])}" for n, s in enumerate(steps, 1))
@@ -281,6 +296,7 @@ def make_plan(
         "tool_calls": lookups.records,
     }
     if reasons:
+        update["evidence"] = [*notes, *reasons]  # the reply may say why a person reviews it
         update.update(
             status="awaiting_approval",
             plan_status="in_review",

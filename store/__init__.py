@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from store.db import (
     DEFAULT_SQLITE_PATH,
     DEFAULT_SQLITE_URL,
+    SEED_CLOCK,
     SEED_TODAY,
     StoreReport,
     create_schema,
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_SQLITE_PATH",
     "DEFAULT_SQLITE_URL",
     "DEMO_CUSTOMER_ID",
+    "SEED_CLOCK",
     "SEED_TODAY",
     "StoreReport",
     "UTCDateTime",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from store.schema import metadata
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED_TODAY = date(2026, 11, 15)  # the seeded world's "today": data never depends on the wall clock
+# The clock tests and evals pin (Settings.clock): the seed's today, at noon UTC, so every age the
+# seed describes ("delivered 33 days ago") is the age the return window and the approval window see.
+SEED_CLOCK = datetime.combine(SEED_TODAY, clock_time(12, 0), tzinfo=UTC)
 
 
 def sqlite_url(path: str | Path) -> str:

@@ -70,8 +70,15 @@ ORDER_STATUSES: Final = ("pending", "shipped", "delivered", "cancelled", "refund
 SHIPPING_METHODS: Final = ("standard", "express", "international")
 INVOICE_STATUSES: Final = ("paid", "open", "failed", "disputed", "void")
 PAYMENT_METHODS: Final = ("card", "paypal", "bank_transfer")
-PAYMENT_STATUSES: Final = ("succeeded", "failed", "disputed", "pending")
+PAYMENT_STATUSES: Final = (
+    "succeeded",
+    "failed",
+    "disputed",
+    "pending",
+    "charged_back",
+)  # charged_back: the bank reversed it
 REFUND_STATUSES: Final = ("pending", "completed", "rejected", "reversed")
+HOLD_KINDS: Final = ("investigation",)
 CARRIERS: Final = ("UPS", "FedEx", "DHL", "USPS")
 SHIPMENT_STATUSES: Final = ("label_created", "in_transit", "delivered", "returned")
 TICKET_STATUSES: Final = ("open", "pending", "closed")
@@ -184,6 +191,32 @@ refunds = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("idempotency_key", String(128), unique=True),
     _one_of("status", REFUND_STATUSES),
+)
+
+# Which order lines a refund gave money back for (an item refund); a whole-order refund has none.
+# quantity: units of the line returned (0 when the refund is an amount, not whole units).
+refund_items = Table(
+    "refund_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("refund_id", ForeignKey("refunds.id"), nullable=False, index=True),
+    Column("order_item_id", ForeignKey("order_items.id"), nullable=False, index=True),
+    Column("quantity", Integer, nullable=False, default=0, server_default="0"),
+    _money("amount_cents"),
+)
+
+# An order frozen while something is looked into (a missing-parcel trace, a fraud check): no refund,
+# return or replacement until the hold is closed (closed_at set).
+order_holds = Table(
+    "order_holds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    _one_of("kind", HOLD_KINDS),
 )
 
 shipments = Table(

@@ -11,6 +11,8 @@ The seeded world as of `today` (default 2026-11-15, 08:00 UTC):
   has a completed refund, a cancelled one has no parcel;
 - invoices paid, open (bank transfers not yet received), failed and disputed, and void
   for cancelled orders; `sum(quantity * unit_price_cents) == total_cents` for every order;
+- the refund policy's cases (`_policy_cases`): an earlier partial refund inside the approval
+  window, a charged-back payment, an order under investigation;
 - orders above $500 (and a dozen customers with several of them), a few locked
   accounts, a few closed customers, existing tickets and reviews, and service incidents
   with an unresolved degraded login incident and an unresolved payments incident.
@@ -500,6 +502,43 @@ def _order_rows(rng: random.Random, plans: list[OrderPlan], rows: Rows) -> None:
             rows.add(table, {"id": n, **row})
 
 
+# Hand-written rows the refund policy's cases rely on (evals/scenarios/e2e.money.v1.jsonl, the
+# store's written policy in data/kb), placed on orders of the default world: (order, its customer).
+# Like the demo customer's orders they never depend on luck; with another seed or size the orders
+# are someone else's, and the cases are left out. Each keeps every seeded id as it was (a new row
+# takes the next free id) and consumes no random numbers.
+EARLIER_REFUND_CASE: Final = (10968, "C0106")  # a completed $350.00 refund 5 days ago, 3 after delivery
+CHARGED_BACK_CASE: Final = (10920, "C0027")  # its only payment charged back by the bank
+INVESTIGATION_CASE: Final = (10942, "C0223")  # under investigation: a missing-parcel trace with the carrier
+
+
+def _policy_cases(as_of: datetime, rows: Rows) -> None:
+    owners = {o["id"]: o["customer_id"] for o in rows.by_table["orders"] if o["status"] == "delivered"}
+    order_id, customer_id = EARLIER_REFUND_CASE
+    if owners.get(order_id) == customer_id:
+        refunds = rows.by_table.setdefault("refunds", [])
+        rows.add("refunds", {
+            "id": max((r["id"] for r in refunds), default=0) + 1, "order_id": order_id, "customer_id": customer_id,
+            "amount_cents": 35000, "status": "completed", "reason": "Partial refund agreed for a scratched screen",
+            "created_at": _at(as_of.date() - timedelta(days=5), 10, 30), "idempotency_key": None,
+        })  # fmt: skip
+    order_id, customer_id = CHARGED_BACK_CASE
+    if owners.get(order_id) == customer_id:
+        for payment in rows.by_table["payments"]:
+            if payment["order_id"] == order_id and payment["status"] == "succeeded":
+                payment["status"] = "charged_back"
+        for invoice in rows.by_table["invoices"]:
+            if invoice["order_id"] == order_id:
+                invoice["status"] = "disputed"  # the bank decided the dispute for the cardholder
+    order_id, customer_id = INVESTIGATION_CASE
+    if owners.get(order_id) == customer_id:
+        rows.add("order_holds", {
+            "id": 1, "order_id": order_id, "kind": "investigation",
+            "reason": "a missing-parcel trace with the carrier", "opened_at": as_of - timedelta(days=2),
+            "closed_at": None,
+        })  # fmt: skip
+
+
 def _payment(plan: OrderPlan, status: str, at: datetime) -> dict[str, Any]:
     return {
         "invoice_id": f"INV-{plan.id}", "order_id": plan.id, "customer_id": plan.customer.id,
@@ -600,6 +639,7 @@ def build_rows(*, seed: int = 7, today: date = SEED_TODAY, customers: int = 240,
     rows = Rows()
     _customer_rows(rng, people, as_of, rows)
     _order_rows(rng, plans, rows)
+    _policy_cases(as_of, rows)
     _ticket_rows(rng, plans, as_of, rows)
     _review_rows(rng, plans, as_of, rows)
     _incident_rows(as_of, rows)
@@ -631,10 +671,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", default=DEFAULT_SQLITE_URL, help="SQLAlchemy URL (default: %(default)s)")
     parser.add_argument("--reset", action="store_true", help="drop and recreate every table first")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--today",
+        default=SEED_TODAY.isoformat(),
+        help="the seeded world's today, YYYY-MM-DD or 'now' (default: %(default)s, the tests' and evals' day)",
+    )
     args = parser.parse_args(argv)
+    today = datetime.now(UTC).date() if args.today == "now" else date.fromisoformat(args.today)
     if args.reset:
         reset_store(make_engine(args.url))
-    print(json.dumps(asdict(ensure_store(args.url, seed=args.seed)), indent=2))
+    print(json.dumps(asdict(ensure_store(args.url, seed=args.seed, today=today)), indent=2))
 
 
 if __name__ == "__main__":

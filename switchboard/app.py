@@ -54,7 +54,9 @@ def set_up(settings: Settings) -> SetupReport:
     from store.db import ensure_store
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = ensure_store(settings.resolved_database_url())
+    # seeded as of the workflow's today (the real date unless the clock is pinned), so the demo's
+    # "delivered 6 days ago" is 6 days before the day it runs; tests and evals pin the clock
+    store = ensure_store(settings.resolved_database_url(), today=settings.now().date())
     resources = Context(settings=settings).resources
     resources.classifier  # noqa: B018 - loads it, training it first when the file is missing
     report = resources.knowledge_base.ingest()

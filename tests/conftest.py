@@ -15,6 +15,11 @@ os.environ.setdefault("LANGCHAIN_TRACING_V2", "false")
 os.environ.setdefault("LANGSMITH_TEST_TRACKING", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The workflow's clock is the seeded store's today (store.db.SEED_CLOCK), in this process and in the
+# CLI and servers tests start: return windows and approval windows see the ages the seed describes.
+from store.db import SEED_CLOCK  # noqa: E402 - after the environment above
+
+os.environ.setdefault("SWITCHBOARD_CLOCK", SEED_CLOCK.isoformat())
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
 _real_connect = socket.socket.connect
@@ -106,6 +111,7 @@ def test_settings(store_url: str, kb_dir: str, classifier_path: str, tmp_path: P
         classifier_path=classifier_path,
         rate_limit="100000/minute",
         model_cache_path=tmp_path / "model_cache.sqlite",
+        clock=SEED_CLOCK,
     )
 
 

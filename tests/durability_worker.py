@@ -28,6 +28,8 @@ def context(spec: dict[str, Any]) -> Context:
         chroma_dir=spec["kb_dir"],
         classifier_path=spec["classifier_path"],
         rate_limit="100000/minute",
+        # dozens of $1 refunds for one customer: durability, not the velocity limit, is under test
+        refund_velocity_max_refunds=100_000,
     )
 
 

@@ -15,6 +15,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,8 +23,8 @@ from sqlalchemy import create_engine, func, select
 
 from core.context import Context
 from graph.builder import build_graph
-from store.db import ensure_store, make_engine
-from store.schema import audit_log, effects, orders, refunds
+from store.db import SEED_CLOCK, ensure_store, make_engine
+from store.schema import audit_log, effects, orders, refunds, shipments
 from switchboard import threads
 from switchboard.app import DecisionRefused, open_checkpointer, resume_turn, run_turn
 from tests.pg import throwaway_postgres
@@ -66,7 +67,8 @@ def spec(
         checkpoints = store.replace("postgresql+psycopg://", "postgresql://")
     return {
         "backend": request.param,
-        "customer_id": "C0007",
+        # C0233: 10996 ($1,569.96) is above the approval threshold and inside the 30-day return window
+        "customer_id": "C0233",
         "store_url": store,
         "checkpoint_url": checkpoints,
         "kb_dir": kb_dir,
@@ -81,13 +83,9 @@ def kill(pid: int | None) -> None:
 
 
 def ctx_of(spec: dict[str, Any]) -> Context:
-    return Context(customer_id=spec["customer_id"]).with_(
-        model="fake:facts",
-        database_url=spec["store_url"],
-        chroma_dir=spec["kb_dir"],
-        classifier_path=spec["classifier_path"],
-        rate_limit="100000/minute",
-    )
+    from tests.durability_worker import context
+
+    return context(spec)
 
 
 def refunds_of(spec: dict[str, Any], thread_id: str) -> int:
@@ -104,11 +102,14 @@ def order_id(spec: dict[str, Any], status: str, *, above: int = 0, below: int = 
         return int(
             conn.execute(
                 select(orders.c.id)
+                .join(shipments, shipments.c.order_id == orders.c.id)
                 .where(
                     orders.c.customer_id == spec["customer_id"],
                     orders.c.status == status,
                     orders.c.total_cents > above,
                     orders.c.total_cents <= below,
+                    # inside the return window: a refund there runs or waits; outside it is refused
+                    shipments.c.delivered_at >= SEED_CLOCK - timedelta(days=29),
                 )
                 .order_by(orders.c.id)
             )
@@ -215,14 +216,11 @@ def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: 
 
 
 def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(graph, make_context) -> None:
-    ctx = make_context()
+    ctx = make_context("C0233")  # 10996: above $500 and inside the return window (C0007's 10859 is outside it)
     engine = create_engine(ctx.settings.resolved_database_url())
+    big = 10996
     with engine.connect() as conn:
-        big = conn.execute(
-            select(orders.c.id).where(
-                orders.c.customer_id == "C0007", orders.c.status == "delivered", orders.c.total_cents > 50000
-            )
-        ).scalar_one()
+        assert conn.execute(select(orders.c.customer_id).where(orders.c.id == big)).scalar_one() == "C0233"
     first = run_turn(graph, ctx, f"I want a refund for order {big}")
     done = resume_turn(graph, ctx.with_(actor="operator:alice"), first["thread_id"], {"type": "approve"})
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
@@ -269,16 +267,16 @@ def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: 
             assert refunds_of(spec, thread_id) == 0
             return
         if decision == "edit_over_limit":
-            # more than is left to refund (below the four-eyes threshold): cannot be carried out, so it waits
+            # more than is left to refund: the policy refuses it, so the approval still waits and says why
             with pytest.raises(DecisionRefused) as refused:
                 resume_turn(
                     graph,
                     ctx.with_(actor="operator:alice"),
                     thread_id,
-                    {"type": "edit", "args": {"order_id": order, "amount_usd": "999.00"}},
+                    {"type": "edit", "args": {"order_id": order, "amount_usd": "99999.00"}},
                 )
             done = refused.value.result
-            assert ("issue_refund", "failed") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
+            assert ("issue_refund", "refused") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
             assert done["status"] == "awaiting_approval" and "could not be carried out" in str(refused.value)
             assert refunds_of(spec, thread_id) == 0
             return

@@ -1,4 +1,4 @@
-"""Every row of the hostile corpus (evals/hostile/corpus.v1.jsonl) through the whole graph.
+"""Every row of the hostile corpus (evals/hostile/corpus.v2.jsonl) through the whole graph.
 
 Asserted for every input: no crash (a reply, or a clear `UserError`), no unauthorised
 tool execution (effects ledger, refunds, tickets, orders, customers and accounts compared
@@ -24,7 +24,7 @@ from store.schema import audit_log, customers, effects, orders, refunds, tickets
 from switchboard.app import UserError, run_turn
 from tools.registry import TOOLS
 
-CORPUS = Path(__file__).resolve().parent.parent / "evals" / "hostile" / "corpus.v1.jsonl"
+CORPUS = Path(__file__).resolve().parent.parent / "evals" / "hostile" / "corpus.v2.jsonl"
 WORLD_CHANGING = {name for name, spec in TOOLS.items() if spec.changes_world}
 KNOWN_MUSTS = re.compile(
     r"^(user_error|reply|flagged|no_refund|no_effects|awaiting_approval|tool_refused|urgent_ticket|"

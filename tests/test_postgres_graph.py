@@ -27,16 +27,14 @@ def test_refund_with_approval_on_postgres_store_and_checkpointer(
 ) -> None:
     from graph.builder import build_graph
 
-    ctx = Context(customer_id="C0007").with_(
+    # C0233's 10996 is above $500 and inside the 30-day return window (C0007's 10859 is outside it)
+    ctx = Context(customer_id="C0233").with_(
         model="fake:facts", database_url=pg_url, chroma_dir=kb_dir, classifier_path=classifier_path
     )
     engine = make_engine(pg_url)
+    big = 10996
     with engine.connect() as conn:
-        big = conn.execute(
-            select(orders.c.id).where(
-                orders.c.customer_id == "C0007", orders.c.status == "delivered", orders.c.total_cents > 50000
-            )
-        ).scalar_one()
+        assert conn.execute(select(orders.c.total_cents).where(orders.c.id == big)).scalar_one() > 50000
     with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:
         graph = build_graph().compile(checkpointer=saver, store=store)
         first = run_turn(graph, ctx, f"I need a refund for order {big}")

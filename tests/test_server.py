@@ -171,19 +171,10 @@ def test_customers_see_only_their_threads_and_cannot_set_the_context(server: Dev
 
 def test_server_answers_and_an_operator_resumes_an_approval(server: DevServer) -> None:
     engine = make_engine(server.store_url)
+    big = 10996  # C0233's: above $500 and inside the 30-day return window (C0007's 10859 is outside it)
     with engine.connect() as conn:
-        big = (
-            conn.execute(
-                select(orders.c.id).where(
-                    orders.c.customer_id == "C0007",
-                    orders.c.status == "delivered",
-                    orders.c.total_cents > 50000,
-                )
-            )
-            .scalars()
-            .first()
-        )
-    customer = server.client(server.token(customer="C0007"))
+        assert conn.execute(select(orders.c.customer_id).where(orders.c.id == big)).scalar_one() == "C0233"
+    customer = server.client(server.token(customer="C0233"))
     assert customer.assistants.search(graph_id="support"), "the graph is served as 'support'"
 
     thread = customer.threads.create()
@@ -205,9 +196,9 @@ def test_server_answers_and_an_operator_resumes_an_approval(server: DevServer) -
                 audit_log.c.thread_id == thread["thread_id"],
             )
         ).all()
-    assert [r.actor for r in refusal] == ["customer:C0007"]
+    assert [r.actor for r in refusal] == ["customer:C0233"]
 
-    operator = server.client(server.token(operator="ann"), act_for="C0007")
+    operator = server.client(server.token(operator="ann"), act_for="C0233")
     done = operator.runs.wait(thread["thread_id"], "support", command=approve)
     assert done["status"] == "answered"
     with engine.connect() as conn:

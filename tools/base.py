@@ -6,11 +6,15 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from tools.refund_policy import RefundLimits
 
 MAX_AMOUNT_USD = Decimal("100000")
 
@@ -23,6 +27,16 @@ class AccessDenied(ToolError):
     """The record is not the context customer's (or does not exist: the two look the same)."""
 
 
+class PolicyRefused(ToolError):
+    """The store's written policy does not allow this (`tools.refund_policy`): the message says which
+    rule and what the customer can do next; ``rule`` is the rule's name, which the audit log records."""
+
+    def __init__(self, rule: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.details = details or {}
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """Injected by the gateway, never chosen by the model or taken from the message."""
@@ -32,6 +46,12 @@ class ToolContext:
     node: str
     idempotency_key: str | None = None
     kb_search: Callable[[str, int], list[dict[str, Any]]] | None = None
+    now: datetime | None = None  # the workflow's clock (Settings.now), handed in by the gateway
+    refund_limits: RefundLimits | None = None  # the refund policy's numbers; None: refunds are refused
+
+    def clock(self) -> datetime:
+        """The present as the run sees it: the gateway's clock; the real time only for a bare context."""
+        return self.now if self.now is not None else datetime.now(UTC)
 
 
 ToolFn = Callable[..., dict[str, Any]]

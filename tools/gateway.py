@@ -24,8 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from store.schema import effects
 from tools.audit import write_audit
-from tools.base import AccessDenied, ToolContext, ToolError
+from tools.base import AccessDenied, PolicyRefused, ToolContext, ToolError
 from tools.faults import Fault, maybe_fail
+from tools.refund_policy import RefundLimits
 from tools.registry import TOOLS, allowed
 
 Outcome = Literal["ok", "refused", "failed"]
@@ -70,7 +71,14 @@ class ToolGateway:
         faults: dict[str, Fault] | None = None,
         attempts: int = 4,
         backoff_s: float = 0.05,
+        clock: Callable[[], datetime] | None = None,
+        refund_limits: RefundLimits | None = None,
     ) -> None:
+        """``clock``: the workflow's present (`Settings.now`), handed to every tool so each date rule
+        reads the same day (the real time when none is given); ``refund_limits``: the refund policy's
+        numbers (`nodes.policy.refund_limits`); without them refunds are refused, never guessed."""
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.refund_limits = refund_limits
         self.engine = engine
         self.faults = faults or {}
         self.attempts = max(1, attempts)
@@ -114,9 +122,27 @@ class ToolGateway:
         kwargs = dict(parsed)
         clean_args = parsed.model_dump(mode="json")
         key = idempotency_key(self.thread_id, step_key or f"{node}:{name}:{_canonical(clean_args)}")
-        ctx = ToolContext(self.customer_id, self.thread_id, node, key if spec.changes_world else None, self.kb_search)
+        ctx = ToolContext(
+            self.customer_id,
+            self.thread_id,
+            node,
+            key if spec.changes_world else None,
+            self.kb_search,
+            now=self.clock(),
+            refund_limits=self.refund_limits,
+        )
         try:
             result, replayed = self._with_retries(spec.name, ctx, kwargs, clean_args, node, key)
+        except PolicyRefused as exc:  # the written policy says no: audited with the rule's name
+            self._audit(node, name, clean_args, "policy_refused", "refused", f"rule {exc.rule}: {exc}")
+            return ToolOutcome(
+                name,
+                clean_args,
+                "refused",
+                error=str(exc),
+                error_type="PolicyRefused",
+                result={"rule": exc.rule, **exc.details},
+            )
         except AccessDenied as exc:
             self._audit(node, name, clean_args, "tool_refused", "refused", f"ownership: {exc}")
             return ToolOutcome(name, clean_args, "refused", error=str(exc), error_type="AccessDenied")

@@ -72,6 +72,14 @@ TOOLS: Final[dict[str, ToolSpec]] = {
             billing.describe_refunds,
         ),
         ToolSpec(
+            "check_refund",
+            billing.check_refund,
+            billing.CheckRefundArgs,
+            False,
+            "What the refund policy allows for an order or one of its items (read before proposing a refund).",
+            billing.describe_check,
+        ),
+        ToolSpec(
             "get_cancellation_fee",
             billing.get_cancellation_fee,
             orders.OrderArgs,
@@ -213,6 +221,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "list_invoices",
             "get_payment_status",
             "list_refunds",
+            "check_refund",
             "get_cancellation_fee",
             "issue_refund",
             "search_knowledge_base",

@@ -250,6 +250,112 @@ def without_steering(text: str) -> str:
     return cut if len(_WORD.findall(cut)) >= 2 else text
 
 
+# -- the customer's own words, and the text they quote, forward or ask us to store ------------------
+#
+# A world-changing action needs a request in the customer's own words. Text in quotes, a forwarded
+# or ">"-quoted e-mail, a note or review to be stored, a bracketed aside addressed to "the bot":
+# that is data the customer hands over, never an instruction to the workflow. `own_words` is what
+# routing, planning and the entities read; `quoted_pieces` is the data (a review's body, a note).
+
+_QUOTES = (
+    re.compile(r'"([^"\n]{3,})"'),
+    re.compile(r"\u201c([^\u201d]{3,})\u201d"),
+    re.compile(r"\u2018([^\u2019]{3,})\u2019"),
+    # single quotes, not apostrophes: no letter just outside them, and long enough to be a quotation
+    re.compile(r"(?<![\w])'([^'\n]{12,}?)'(?![\w])"),
+)
+_FORWARDED = re.compile(
+    r"(?:^|\n)[^\n]*-{2,}\s*(?:forwarded|original)\s+message\s*-{2,}.*|(?:^|\n)\s*(?:begin forwarded message|"
+    r"on [^\n]{3,80} wrote):.*",
+    re.IGNORECASE | re.DOTALL,
+)
+_QUOTED_LINE = re.compile(r"(?:^|\n)\s*>[^\n]*")
+# (delivery note: ...), [assistant: ...]: an aside that is a note to store or is addressed to the workflow
+_ASIDE = re.compile(
+    r"[(\[]([^()\[\]]*?\b(?:note|message|instructions?|assistant|bot|ai|chatbot|agent|system|model)\b\s*[:,][^()\[\]]*)[)\]]",
+    re.IGNORECASE,
+)
+# "put this note on order 11183 for the driver: ..." -> everything after the colon is the note
+_TO_STORE = re.compile(
+    r"\b(?:put|add|leave|attach|post|write|store|save|include|pass on|forward)\b[^:\n]{0,40}?"
+    r"\b(?:note|message|review|comment|instructions?|text)\b[^:\n]{0,50}:\s*(.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+# "Pasting what your agent wrote me yesterday: '...'": the clause that introduces a quotation goes with it
+_INTRODUCES = re.compile(
+    r"\b(?:pasting|pasted|here(?:'s| is) what|forward(?:ed|ing)|wrote|said|says|sent me|told me|got this|"
+    r"received this|copy of|this is what|quote|quoting)\b",
+    re.IGNORECASE,
+)
+
+
+def _with_introduction(text: str, start: int) -> int:
+    before = text[:start].rstrip()
+    if not before.endswith(":"):
+        return start
+    clause_start = max(before.rfind(mark) for mark in (". ", "? ", "! ", "\n")) + 1
+    return clause_start if _INTRODUCES.search(before[clause_start:]) else start
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
+    for pattern in (_FORWARDED, _QUOTED_LINE, _TO_STORE):
+        for m in pattern.finditer(text):
+            start = m.start(1) if pattern is _TO_STORE else m.start()
+            found.append((start, m.end()))
+    for pattern in (*_QUOTES, _ASIDE):
+        found.extend((m.start(), m.end()) for m in pattern.finditer(text))
+    found = [(_with_introduction(text, start), end) for start, end in found]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def quoted_pieces(text: str) -> list[str]:
+    """The data in a message: quoted, forwarded, or handed over to be stored (without the quote marks)."""
+    pieces = []
+    for start, end in _spans(text):
+        piece = text[start:end].strip()
+        if piece[:1] in "([" and piece[-1:] in ")]":
+            piece = piece[1:-1]
+        pieces.append(piece.strip().strip("\"'\u201c\u201d\u2018\u2019").strip())
+    return pieces
+
+
+def own_words(text: str) -> str:
+    """The message without what it quotes, forwards or asks us to store: what the customer asks for."""
+    out, last = [], 0
+    for start, end in _spans(text):
+        out.append(text[last:start])
+        last = end
+    out.append(text[last:])
+    cut = re.sub(r"[ \t]+", " ", "".join(out))
+    cut = re.sub(r"\s+([,.;:!?])", r"\1", cut).strip()
+    return cut if cut else text
+
+
+# Inside data, an instruction is text that addresses the workflow, tells it to act on orders, money
+# or the account, or claims an approval; it is flagged (audited) and never followed.
+_INSTRUCTION_IN_DATA = re.compile(
+    r"\b(?:assistant|bot|ai|chatbot|agent|system|model)\b[^.:\n]{0,25}[:,]\s*\w"
+    r"|\b(?:refund|cancel|close|delete|issue|approve|unsubscribe|reset|change|update|transfer|process)\s+"
+    r"(?:\w+\s+){0,4}?(?:orders?|refunds?|account|money|payments?|address|everything|all|it|them|\d{4,})\b"
+    r"|\b(?:approved|authori[sz]ed|pre-?approved)\b.{0,40}\b(?:refund|cancel\w*|order)|\bno approval (?:is )?needed\b",
+    re.IGNORECASE,
+)
+
+
+def quoted_instructions(text: str) -> list[str]:
+    """The pieces of quoted or stored data that carry instructions (for the audit log)."""
+    return [piece for piece in quoted_pieces(text) if _INSTRUCTION_IN_DATA.search(piece)]
+
+
 def injection_flags(text: str) -> list[str]:
     """Names of the injection patterns the text matches. Flags are audited; they change no policy."""
     flags = [name for name, pattern in _INJECTION.items() if pattern.search(text)]
@@ -257,4 +363,6 @@ def injection_flags(text: str) -> list[str]:
         if any(pattern.search(payload) for pattern in _INJECTION.values()):
             flags.append("encoded_instructions")
             break
+    if quoted_instructions(text):
+        flags.append("quoted_instructions")
     return flags

@@ -69,3 +69,66 @@ ASKS_SERVICE_STATUS = re.compile(
     r"won'?t load|unreachable)\b|\b(?:outage|status page)\b",
     re.IGNORECASE,
 )
+
+
+# A request for money back, in the customer's own words. The classifier names the topic and
+# confuses "please refund order 10873" with a refund's status (track_refund, 0.93) or "refund the
+# earbuds from order 10920" with changing an order: a message that asks for money back for a named
+# order, item or amount, and asks nothing about a refund's status or the policy, is a refund request.
+_MONEY_BACK = re.compile(
+    r"\b(?:refund|reimburse)\b(?!\s+(?:status|policy|policies|timeline|process))|\bmoney back\b"
+    r"|\b(?:take|knock)\b[^.?!]{0,20}\$\s*\d[\d,.]*\s+off\b|\b(?:another|more)\s+\$\s*\d[\d,.]*\s+(?:off|back)\b"
+    r"|\$\s*\d[\d,.]*\s+(?:more\s+)?(?:back|off)\s+(?:on|of|for|from)\b",
+    re.IGNORECASE,
+)
+_ABOUT_A_REFUND = re.compile(
+    r"\b(?:status|why|how come|where(?:'s| is| are)|when (?:will|do|can|would|does|did)|how long|"
+    r"did (?:you|i|it|they|we|that|the|my|this)|"
+    r"has (?:it|my|the|that)|have you|was (?:it|my|the|that)|were (?:you|they)|still waiting|track(?:ing)?|"
+    r"haven'?t (?:received|got|gotten|seen)|never (?:received|got|arrived)|polic(?:y|ies)|rules?|"
+    r"how (?:does|do) (?:refunds|returns|it) work)\b",
+    re.IGNORECASE,
+)
+REFUND_INTENT = "get_refund"
+_QUESTION = re.compile(
+    r"\?\s*$|^\s*(?:did|has|have|was|were|is|are|where|when|what|why|how)\b|\b(?:or not|go through|went through)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_a_refund(text: str) -> bool:
+    """A question about a refund already asked for (its status, whether it was paid): read, never act."""
+    return bool(_ABOUT_A_REFUND.search(text) and _QUESTION.search(text))
+
+
+def asks_for_refund(text: str, entities: dict[str, object]) -> bool:
+    """A request for money back for a named order, item or amount (not a question about one)."""
+    named = any(k in entities for k in ("order_id", "amount_usd", "amount_unreadable", "amount_vague", "item"))
+    return named and bool(_MONEY_BACK.search(text)) and not _ABOUT_A_REFUND.search(text)
+
+
+# "and the doorbell from order 11050" after "refund the smartwatch from order 11050": the same
+# request, continued. Only a refund continues this way, and only with something to refund named.
+_CONTINUES = re.compile(r"^\s*(?:and|also|plus|oh and|what about)\b|\b(?:too|as well|another|more|again)\b", re.I)
+
+
+def continues_refund(text: str, entities: dict[str, object], thread_intent: str | None) -> bool:
+    named = any(k in entities for k in ("item", "amount_usd", "amount_unreadable"))
+    return (
+        thread_intent == REFUND_INTENT and named and bool(_CONTINUES.search(text)) and not _ABOUT_A_REFUND.search(text)
+    )
+
+
+# Intents that only read: "and the other one?" after tracking an order tracks the other one.
+READING_INTENTS = frozenset(
+    {"track_order", "delivery_period", "track_refund", "check_invoice", "get_invoice", "payment_issue", "change_order"}
+)
+
+
+def other_order(thread_order_ids: list[int], named: list[int]) -> int | None:
+    """The other order this conversation named: not the one the last turn was about."""
+    if len(thread_order_ids) < 2:
+        return None
+    current = thread_order_ids[0]  # the order the last turn used comes first (nodes.memory.remember)
+    others = [o for o in thread_order_ids if o != current and o not in named]
+    return others[0] if others else None
