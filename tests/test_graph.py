@@ -16,7 +16,7 @@ from switchboard.app import DecisionRefused, UserError, pending_interrupts, resu
 DEMO = "C0007"
 # C0233 owns 10996 ($1,569.96, delivered the day before today): above the approval threshold and inside
 # the 30-day return window. (C0007's 10859 was delivered 33 days ago: the written policy refuses it.)
-BIG = "C0233"
+BIG = "C0068"  # 10987: $889.96, delivered inside the return window, between the two approval thresholds
 
 
 def order_of(
@@ -610,13 +610,14 @@ def test_an_edit_is_checked_again_before_anything_runs(graph, make_context) -> N
     ctx = make_context(BIG)
     order = order_of(ctx, "delivered", above_cents=50000, newest=True)
     first = run_turn(graph, ctx, f"refund order {order.id} please")
-    # more than is left on the order: the policy refuses it, so the approval still waits and says why
+    # more than is left on the order (still under the four-eyes threshold): the policy refuses it, so the
+    # approval still waits and says why
     with pytest.raises(DecisionRefused, match="could not be carried out") as refused:
         resume_turn(
             graph,
             ctx.with_(actor="operator:eve"),
             first["thread_id"],
-            {"type": "edit", "args": {"order_id": order.id, "amount_usd": f"{order.total_cents / 100 + 1000:.2f}"}},
+            {"type": "edit", "args": {"order_id": order.id, "amount_usd": f"{order.total_cents / 100 + 50:.2f}"}},
         )
     assert ("issue_refund", "refused") in calls(refused.value.result)
     assert refused.value.result["status"] == "awaiting_approval"
