@@ -232,6 +232,8 @@ class MailChannel:
     resume: Resumer | None = None
     search: Search | None = None
     clock: Callable[[], datetime] = utcnow
+    # thread id -> {"status", "reply"}: lets the deliverer tell mail customers what a person decided
+    read_thread: Callable[[str], dict[str, Any] | None] | None = None
 
     # -- intake and delivery --
 
@@ -256,6 +258,10 @@ class MailChannel:
         from mail.outreach import hand_over_due
 
         hand_over_due(self.engine, self.settings, self.clock(), limit=limit)  # outreach rows that fell due
+        if self.read_thread is not None:
+            from mail.decisions import notify_decisions
+
+            notify_decisions(self.engine, self.settings, self.read_thread, self.clock())
         return deliver_due(self.engine, self.settings, self.clock(), send=send, limit=limit)
 
     def drain(self, limit: int | None = None) -> list[Processed]:

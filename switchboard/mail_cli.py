@@ -37,10 +37,10 @@ def build_channel(runner: str, stack: ExitStack) -> Any:
     if runner == "graph":
         from switchboard.mail_graph import graph_parts
 
-        run, resume, search = graph_parts(settings, stack)
-    else:
-        module, _, name = runner.partition(":")
-        run, resume, search = getattr(importlib.import_module(module), name or "factory")(engine, settings, stack)
+        run, resume, search, read = graph_parts(settings, stack)
+        return MailChannel(engine, settings, run, resume, search, read_thread=read)
+    module, _, name = runner.partition(":")
+    run, resume, search = getattr(importlib.import_module(module), name or "factory")(engine, settings, stack)
     return MailChannel(engine, settings, run, resume, search)
 
 

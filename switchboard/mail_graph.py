@@ -25,6 +25,7 @@ from core.context import Context
 from core.settings import Settings
 from graph.builder import SupportGraph
 from mail.channel import Resumer, ResumeRequest, Search, TurnRequest, TurnRunner
+from mail.decisions import ThreadReader
 from switchboard.app import UserError, open_graph, run_turn
 
 HELD_REPLY = "Thank you for your email: we have your request."
@@ -54,7 +55,7 @@ def _turn(graph: SupportGraph, ctx: Context, text: str, thread_id: str, key: str
     return run_turn(graph, ctx, text, thread_id, message_id=key)
 
 
-def graph_parts(settings: Settings, stack: ExitStack) -> tuple[TurnRunner, Resumer, Search]:
+def graph_parts(settings: Settings, stack: ExitStack) -> tuple[TurnRunner, Resumer, Search, ThreadReader]:
     """(runner, resumer, help search) over one graph opened for the life of ``stack``."""
     graph = stack.enter_context(open_graph(settings))
     lock = threading.Lock()  # one turn at a time: the SQLite checkpointer shares one connection
@@ -85,4 +86,15 @@ def graph_parts(settings: Settings, stack: ExitStack) -> tuple[TurnRunner, Resum
             )
             return _turn_once(graph, ctx, request.request_text, request.thread_id, request.request_key)
 
-    return run, resume, Context(settings=settings).resources.kb_search()
+    def read(thread_id: str) -> dict[str, Any] | None:
+        """Where a thread stands after a person's decision (for the outcome email)."""
+        with lock:
+            snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+        if not snapshot.values:
+            return None
+        waiting = any(task.interrupts for task in snapshot.tasks)
+        running = bool(snapshot.next) and not waiting
+        status = "awaiting_approval" if waiting or running else snapshot.values.get("status", "")
+        return {"status": status, "reply": snapshot.values.get("reply", "")}
+
+    return run, resume, Context(settings=settings).resources.kb_search(), read
