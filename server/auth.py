@@ -100,7 +100,7 @@ def user_for(principal: Principal, act_for: str = "") -> dict[str, Any]:
         "permissions": permissions,
         "role": principal.role,
         "customer_id": customer_id,
-        "actor": principal.subject,
+        "actor": principal.via or principal.subject,  # a service acting for a customer is audited as itself
         "token_expires_at": principal.expires_at,
     }
 

@@ -30,6 +30,7 @@ MAX_TTL_S = 90 * 24 * 3600
 MIN_KEY_CHARS = 32  # RFC 7518 §3.2: an HS256 key of at least 256 bits
 _CUSTOMER_ID = re.compile(r"^C\d{4,}$")
 _OPERATOR_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,39}$")
+_SERVICE = re.compile(r"^service:[a-z][a-z0-9_-]{0,31}$")
 _TTL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -56,6 +57,7 @@ class Principal:
     role: Role
     expires_at: int
     token_id: str
+    via: str = ""  # a service acting for the subject (e.g. "service:mail" for a customer whose mail it matched)
 
     @property
     def name(self) -> str:
@@ -119,8 +121,11 @@ def subject_for(
     return f"operator:{operator}", role  # type: ignore[return-value]
 
 
-def sign(subject: str, role: Role, *, key: str, ttl_s: int, now: float | None = None) -> str:
-    """A signed token for `subject` that expires `ttl_s` seconds from now."""
+def sign(subject: str, role: Role, *, key: str, ttl_s: int, now: float | None = None, via: str = "") -> str:
+    """A signed token for `subject` that expires `ttl_s` seconds from now; ``via`` names the service that
+    acts for the subject with it (the token still opens only the subject's threads)."""
+    if via and not _SERVICE.match(via):
+        raise ValueError(f"bad service name {via!r}: expected e.g. service:mail")
     if not key:
         raise ValueError("no signing key: set SWITCHBOARD_TOKEN_KEY (make up writes one to var/up/switchboard.env)")
     check_key(key)
@@ -133,6 +138,7 @@ def sign(subject: str, role: Role, *, key: str, ttl_s: int, now: float | None = 
         "iat": issued,
         "exp": issued + ttl_s,
         "jti": uuid.uuid4().hex,
+        **({"via": via} if via else {}),
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": key_id(key)})
 
@@ -169,13 +175,15 @@ def verify(token: str, keys: dict[str, str], *, leeway_s: int = 10) -> Principal
     valid = (kind == "customer" and role == "customer" and _CUSTOMER_ID.match(name)) or (
         kind == "operator" and role in OPERATOR_ROLES and _OPERATOR_NAME.match(name)
     )
-    if not valid:
+    via = str(claims.get("via", ""))
+    if not valid or (via and not (kind == "customer" and _SERVICE.match(via))):
         raise TokenError("token names no valid customer or operator")
     return Principal(
         subject=subject,
         role=cast(Role, role),
         expires_at=int(claims["exp"]),
         token_id=str(claims.get("jti", "")),
+        via=via,
     )
 
 

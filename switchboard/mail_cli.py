@@ -20,8 +20,9 @@ RunnerOpt = Annotated[
     str,
     typer.Option(
         "--runner",
-        help="'graph' (the support graph in this process) or module:factory, a callable "
-        "(engine, Settings, ExitStack) -> (TurnRunner, Resumer, search) for tests and tools.",
+        help="'graph': the deployment's servers when SWITCHBOARD_SERVER_URL is set (make up writes it), "
+        "else the support graph in this process; 'local': this process in any case; or module:factory, a "
+        "callable (engine, Settings, ExitStack) -> (TurnRunner, Resumer, search) for tests and tools.",
     ),
 ]
 
@@ -34,7 +35,12 @@ def build_channel(runner: str, stack: ExitStack) -> Any:
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url())
     create_schema(engine)  # adds the mail tables to an existing store
-    if runner == "graph":
+    if runner == "graph" and settings.server_url:  # a deployment: its servers run the turns
+        from switchboard.mail_remote import server_parts
+
+        run, resume, search, read = server_parts(settings, settings.server_url)
+        return MailChannel(engine, settings, run, resume, search, read_thread=read)
+    if runner in ("graph", "local"):
         from switchboard.mail_graph import graph_parts
 
         run, resume, search, read = graph_parts(settings, stack)

@@ -123,11 +123,23 @@ class ServerThread:
         runs = self._call("listing the thread's runs", self.client.runs.list, self.thread_id, limit=20)
         return [r for r in runs if r.get("status") not in DONE]
 
-    def run(self, *, command: dict[str, Any] | None = None, checkpoint_id: str | None = None) -> None:
+    def run(
+        self,
+        *,
+        command: dict[str, Any] | None = None,
+        checkpoint_id: str | None = None,
+        input: dict[str, Any] | None = None,  # noqa: A002 - the SDK's name
+    ) -> None:
         """Run the graph on the thread, streamed to its end (`runs.wait` polls with a 2 s floor when the
         servers share a Redis queue): a decision, or (no input, the thread's latest checkpoint) a
         continuation from where the thread stopped."""
-        kwargs: dict[str, Any] = {"command": command} if command is not None else {"checkpoint_id": checkpoint_id}
+        kwargs: dict[str, Any] = (
+            {"command": command}
+            if command is not None
+            else {"input": input}
+            if input is not None
+            else {"checkpoint_id": checkpoint_id}
+        )
         ended = False
         for chunk in self._call(
             "running the thread", self.client.runs.stream, self.thread_id, ASSISTANT, stream_mode="values", **kwargs
