@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from mail.parse import ParsedMail
-from mail.sql import insert_ignore
 from store.schema import mail_message_ids
+from store.sql import insert_ignore
 
 TAG_RE = re.compile(r"\[#([A-Za-z0-9][A-Za-z0-9_-]{3,63})\]")
 PREFIX_RE = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|antw|r|rif|tr|réf)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)

@@ -20,8 +20,8 @@ from email.parser import BytesHeaderParser
 from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
 
 from mail.parse import first_message_id
-from mail.sql import insert_ignore
 from store.schema import mail_inbox
+from store.sql import insert_ignore
 
 _HASHED_HEADERS = ("from", "to", "cc", "subject", "date")
 

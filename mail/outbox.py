@@ -29,8 +29,8 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 from core.settings import Settings
 from mail.compose import Outgoing, render
 from mail.conversation import remember
-from mail.sql import insert_ignore
 from store.schema import mail_outbox, mail_undeliverable
+from store.sql import insert_ignore
 
 
 class PermanentFailure(Exception):
