@@ -51,7 +51,11 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios" / "e2e.v1.jsonl"
 # Scenarios for behaviour not built yet (issues 15 and 16): reported by the `e2e_staged` suite,
 # never gated; move a file into the gated set once its behaviour ships.
-STAGED = (HERE / "scenarios" / "e2e.helpful.v1.jsonl", HERE / "scenarios" / "e2e.money.v1.jsonl")
+STAGED = (
+    HERE / "scenarios" / "e2e.helpful.v1.jsonl",
+    HERE / "scenarios" / "e2e.money.v1.jsonl",
+    HERE / "scenarios" / "e2e.helpful.v2.jsonl",
+)
 STATUSES = {"answered", "awaiting_approval", "needs_info", "escalated", "error", "user_error"}
 OUTCOMES = {"ok", "refused", "failed"}
 Judge = Callable[[str, list[str]], "float | None"]  # (reply, evidence) -> score, None when it could not judge
