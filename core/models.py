@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import re
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,30 +105,74 @@ class EmbeddedLlamaChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        """One completion. Options a caller may pass: ``max_tokens``; ``grammar``, a GBNF grammar
+        the output must follow (llama.cpp samples only tokens it allows); ``max_seconds``, a time
+        budget that includes waiting for the model: past it the text written so far is returned
+        (marked ``truncated``), and a model still busy with another call raises `TimeoutError`."""
         llama = _load_llama(self.model_path, self.n_ctx, self.n_threads)
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
+        params: dict[str, Any] = {
+            "messages": payload,
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": self.temperature,
+            "repeat_penalty": self.repeat_penalty,
+            "stop": stop or ["\n\n"],
+            "seed": 0,
+        }
+        if kwargs.get("grammar"):
+            params["grammar"] = _grammar(str(kwargs["grammar"]))
+        max_seconds = kwargs.get("max_seconds")
+        deadline = None if max_seconds is None else time.perf_counter() + float(max_seconds)
         # llama.cpp contexts are not safe to share between threads.
-        with _llama_lock:
-            out = llama.create_chat_completion(
-                messages=payload,
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=self.temperature,
-                repeat_penalty=self.repeat_penalty,
-                stop=stop or ["\n\n"],
-                seed=0,
-            )
-        text = out["choices"][0]["message"]["content"] or ""
-        usage = out.get("usage") or {}
+        if not _llama_lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.perf_counter())):
+            raise TimeoutError("the embedded model stayed busy past the time budget")
+        try:
+            if deadline is None:
+                out = llama.create_chat_completion(**params)
+                text = out["choices"][0]["message"]["content"] or ""
+                usage = out.get("usage") or {}
+                tokens_in, tokens_out = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+                truncated = False
+            else:
+                text, tokens_in, tokens_out, truncated = _stream_until(llama, params, deadline)
+        finally:
+            _llama_lock.release()
         message = AIMessage(
             content=text.strip(),
             usage_metadata={
-                "input_tokens": usage.get("prompt_tokens", 0),
-                "output_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
+                "input_tokens": tokens_in,
+                "output_tokens": tokens_out,
+                "total_tokens": tokens_in + tokens_out,
             },
-            response_metadata={"model_name": self.model_name},
+            response_metadata={"model_name": self.model_name, "truncated": truncated},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@functools.lru_cache(maxsize=16)
+def _grammar(text: str) -> Any:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+def _stream_until(llama: Any, params: dict[str, Any], deadline: float) -> tuple[str, int, int, bool]:
+    """Stream a completion until it ends or ``deadline`` passes: (text, prompt tokens, tokens, cut short)."""
+    pieces: list[str] = []
+    truncated = False
+    for chunk in llama.create_chat_completion(**params, stream=True):
+        pieces.append(chunk["choices"][0]["delta"].get("content") or "")
+        if time.perf_counter() > deadline and chunk["choices"][0].get("finish_reason") is None:
+            truncated = True
+            break
+    prompt = " ".join(str(m["content"]) for m in params["messages"])
+    tokens_in = len(llama.tokenize(prompt.encode("utf-8"), add_bos=False))
+    return "".join(pieces), tokens_in, sum(1 for p in pieces if p), truncated
+
+
+def takes_grammar(spec: str) -> bool:
+    """Whether the model ``spec`` names runs in llama.cpp here (a GBNF grammar and a time budget apply)."""
+    return spec.partition(":")[0] in ("embedded", "llamacpp")
 
 
 Responder = Callable[[Sequence[BaseMessage]], str]
