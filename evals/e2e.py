@@ -56,6 +56,8 @@ STAGED = (
     HERE / "scenarios" / "e2e.money.v1.jsonl",
     HERE / "scenarios" / "e2e.helpful.v2.jsonl",
 )
+# The seeded world's today (store.db.SEED_TODAY): dates in replies are read against it ("late").
+EVAL_CLOCK = "2026-11-15T12:00:00Z"
 STATUSES = {"answered", "awaiting_approval", "needs_info", "escalated", "error", "user_error"}
 OUTCOMES = {"ok", "refused", "failed"}
 Judge = Callable[[str, list[str]], "float | None"]  # (reply, evidence) -> score, None when it could not judge
@@ -441,6 +443,7 @@ def base_context(model: str, *, kb_dir: str, classifier_path: str | None = None)
     ctx = Context().with_(
         model=model,
         smart_model=None,
+        clock=EVAL_CLOCK,
         chroma_dir=kb_dir,
         faults="",
         refund_approval_threshold_usd=500.0,

@@ -101,6 +101,7 @@ def test_settings(store_url: str, kb_dir: str, classifier_path: str, tmp_path: P
     return Settings(_env_file=None).with_(  # type: ignore[call-arg]
         model="fake:facts",
         smart_model=None,
+        clock="2026-11-15T12:00:00Z",  # the seeded world's today: "late" and "due today" repeat
         database_url=store_url,
         chroma_dir=kb_dir,
         classifier_path=classifier_path,
