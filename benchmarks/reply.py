@@ -6,12 +6,17 @@ copy of the seeded store, the shipped classifier and knowledge index, the defaul
 cache off (``model_cache_ttl_s=0``: every turn really runs the model; a cached reply would hide
 it). The clock is pinned to the seeded world's day. After a warm-up turn (the model, the
 classifier and the index are loaded then: that first turn is quoted as ``warm_up_s``), each of
-the one-issue messages below is played on a new thread, ``repeats`` times, interleaved.
+the one-issue messages below is played on a new thread, ``repeats`` times, once per arm (`ARMS`),
+the arms interleaved so each meets the same load: ``default`` (what ships), ``opener_always`` (the
+opener path without its rest after a missed budget) and ``whole_drafts`` (the embedded model
+drafting whole replies, as before issue 16). The headline figures are the default arm's; the
+other arms are in the details.
 
 Per turn: the wall time of ``switchboard.app.run_turn``; from the turn's checkpoints, every draft
 the model wrote, the prompt it answered (``reply``: the first whole-reply draft; ``repair``: the
-second, after the check rejected the first; ``opener``: a short opening sentence) and whether the
-reply check passed it; and the node latencies. "Model time" is the ``draft_reply`` node's time
+second, after the check rejected the first; ``opener``: the topic of a short opening sentence,
+nodes/reply.py) and whether the reply check passed it; how many turns called the model at all, and
+how many of those calls the time budget cut short (no draft); and the node latencies. "Model time" is the ``draft_reply`` node's time
 (the node formats a prompt and calls the model, nothing else); "reply time" is the time of the
 nodes after the specialist (``draft_reply``, ``check_reply``, ``fallback_reply``, ``finalize``).
 
@@ -133,42 +138,18 @@ def cli_start_up(ctx: Any, folder: Path) -> dict[str, Any]:
     }
 
 
-def run(quick: bool) -> None:
-    from graph.builder import build_graph
-    from switchboard.app import open_checkpointer, run_turn
+# What each arm changes in the settings. ``default``: what ships. ``opener_always``: the opener path
+# with no rest after a missed budget, so every eligible turn asks the model (its pass rate and cost
+# show even on a busy machine). ``whole_drafts``: the embedded model drafting whole replies, as before
+# issue 16 (check, repair once, fallback): the before figures, measured in the same run and load.
+ARMS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "opener_always": {"reply_writer": "opener", "opener_rest_s": 0.0},
+    "whole_drafts": {"reply_writer": "whole"},
+}
 
-    repeats = 1 if quick else 3
-    with workdir("reply") as folder:
-        ctx = graph_context(folder, model=MODEL).with_(model_cache_ttl_s=0, clock=CLOCK)
-        kind_of = _kind_of(ctx)
-        with open_checkpointer(checkpoint_url(folder, "checkpoints.sqlite")) as saver:
-            graph = build_graph().compile(checkpointer=saver)
-            started = time.perf_counter()
-            run_turn(graph, ctx.with_(customer_id="C0007"), "what payment methods do you accept?", "warm-up")
-            warm_up_s = time.perf_counter() - started
-            counter = itertools.count()
-            turns: list[dict[str, Any]] = []
-            for _ in range(repeats):
-                for customer, message in TURNS:
-                    thread = f"t{next(counter)}"
-                    started = time.perf_counter()
-                    result = run_turn(graph, ctx.with_(customer_id=customer), message, thread)
-                    wall_ms = (time.perf_counter() - started) * 1000
-                    nodes = result["nodes"]
-                    turns.append(
-                        {
-                            "message": message,
-                            "intent": result["intent"],
-                            "status": result["status"],
-                            "wall_ms": wall_ms,
-                            "model_ms": nodes.get("draft_reply", {}).get("latency_ms", 0.0),
-                            "reply_ms": sum(nodes.get(n, {}).get("latency_ms", 0.0) for n in REPLY_NODES),
-                            "drafts": drafts_of(graph, thread, kind_of),
-                            "reply": result["reply"],
-                        }
-                    )
-        cli = cli_start_up(ctx, folder)
 
+def _arm_figures(turns: list[dict[str, Any]]) -> dict[str, Any]:
     walls = [t["wall_ms"] for t in turns]
     drafts = [d for t in turns for d in t["drafts"]]
     by_kind: dict[str, list[bool]] = defaultdict(list)
@@ -177,55 +158,143 @@ def run(quick: bool) -> None:
         for d in turn["drafts"]:
             by_kind[d["kind"]].append(d["passed"])
             by_intent[str(turn["intent"])].append(d["passed"])
-    model_written = [any(d["passed"] for d in t["drafts"]) for t in turns]
     model_ms, reply_ms = sum(t["model_ms"] for t in turns), sum(t["reply_ms"] for t in turns)
+    return {
+        "p50_ms": round(statistics.median(walls), 1),
+        "p95_ms": round(percentile(walls, 95), 1),
+        "wall_ms": summary(walls, 1),
+        # CPU time of this process per turn (all its threads): what the turn costs the cores, which a
+        # busy machine does not inflate the way it inflates wall time (llama.cpp's threads spin while
+        # they wait for each other, so with 2 threads it is up to twice the wall time of an idle machine)
+        "cpu_ms": summary([t["cpu_ms"] for t in turns], 1),
+        "slowest": sorted(((round(t["wall_ms"]), t["message"]) for t in turns), reverse=True)[:3],
+        "draft_pass_rate": round(sum(d["passed"] for d in drafts) / len(drafts), 3) if drafts else None,
+        "drafts": len(drafts),
+        "per_prompt": {k: {"drafts": len(v), "passed": sum(v)} for k, v in sorted(by_kind.items())},
+        "per_intent": {k: {"drafts": len(v), "passed": sum(v)} for k, v in sorted(by_intent.items())},
+        "turns_with_model_text": round(sum(any(d["passed"] for d in t["drafts"]) for t in turns) / len(turns), 3),
+        "turns_calling_the_model": sum(t["model_ran"] for t in turns),
+        "calls_cut_short": sum(t["model_ran"] and not t["drafts"] for t in turns),
+        "rejections": [d["problems"][:1] for d in drafts if not d["passed"]][:4],
+        "model_share_of_reply": round(model_ms / reply_ms, 3) if reply_ms else 0.0,
+        "model_share_of_turn": round(model_ms / sum(walls), 3),
+        "model_ms_per_turn": round(model_ms / len(turns), 1),
+        "openers": sorted({d["draft"] for t in turns for d in t["drafts"] if d["passed"]})[:8],
+    }
+
+
+def run(quick: bool) -> None:
+    from graph.builder import build_graph
+    from switchboard.app import open_checkpointer, run_turn
+
+    repeats = 1 if quick else 3
+    # each arm stops taking turns once it has spent this much wall time (never before 6 turns):
+    # whole drafts take seconds each, tens of seconds on a busy machine, and the run must end
+    budget_s = 120.0 if quick else 240.0
+    with workdir("reply") as folder:
+        base = graph_context(folder, model=MODEL).with_(model_cache_ttl_s=0, clock=CLOCK)
+        contexts = {arm: base.with_(**changes) if changes else base for arm, changes in ARMS.items()}
+        with open_checkpointer(checkpoint_url(folder, "checkpoints.sqlite")) as saver:
+            graph = build_graph().compile(checkpointer=saver)
+            started = time.perf_counter()
+            run_turn(graph, base.with_(customer_id="C0007"), "what payment methods do you accept?", "warm-up")
+            warm_up_s = time.perf_counter() - started
+            counter = itertools.count()
+            turns: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
+            for _ in range(repeats):
+                for customer, message in TURNS:
+                    for arm, ctx in contexts.items():  # interleaved: every arm meets the same load
+                        spent = sum(t["wall_ms"] for t in turns[arm]) / 1000
+                        if len(turns[arm]) >= 6 and spent > budget_s:
+                            continue
+                        thread = f"t{next(counter)}"
+                        started, cpu_started = time.perf_counter(), time.process_time()
+                        result = run_turn(graph, ctx.with_(customer_id=customer), message, thread)
+                        wall_ms = (time.perf_counter() - started) * 1000
+                        cpu_ms = (time.process_time() - cpu_started) * 1000
+                        nodes = result["nodes"]
+                        turns[arm].append(
+                            {
+                                "message": message,
+                                "intent": result["intent"],
+                                "wall_ms": wall_ms,
+                                "cpu_ms": cpu_ms,
+                                "model_ms": nodes.get("draft_reply", {}).get("latency_ms", 0.0),
+                                "reply_ms": sum(nodes.get(n, {}).get("latency_ms", 0.0) for n in REPLY_NODES),
+                                "model_ran": nodes.get("draft_reply", {}).get("tokens", 0) > 0,
+                                "drafts": drafts_of(graph, thread, _kind_of(ctx)),
+                                "reply": result["reply"],
+                            }
+                        )
+        cli = cli_start_up(base, folder)
+
+    figures = {arm: _arm_figures(arm_turns) for arm, arm_turns in turns.items()}
+    default, others = figures["default"], {arm: f for arm, f in figures.items() if arm != "default"}
     common = {
         "model": MODEL,
-        "turns": len(turns),
+        "turns_per_arm": {arm: len(arm_turns) for arm, arm_turns in turns.items()},
+        "arm_budget_s": budget_s,
         "messages": len(TURNS),
         "repeats": repeats,
         "model_cache": "off",
         "clock": CLOCK,
         "long_running_process": True,
+        "warm_up_s": round(warm_up_s, 3),
     }
+    brief = ("p50_ms", "p95_ms", "cpu_ms", "draft_pass_rate", "calls_cut_short", "model_share_of_reply")
     emit(
         "reply_turn_p50_ms",
-        round(statistics.median(walls), 1),
+        default["p50_ms"],
         "ms",
         measure="median switchboard.app.run_turn of a one-issue message, embedded default model, warm process",
-        stats=summary(walls, 1),
-        warm_up_s=round(warm_up_s, 3),
+        wall_ms=default["wall_ms"],
+        cpu_ms=default["cpu_ms"],
+        arms={arm: {k: f[k] for k in brief} for arm, f in others.items()},
         **common,
     )
     emit(
         "reply_turn_p95_ms",
-        round(percentile(walls, 95), 1),
+        default["p95_ms"],
         "ms",
         measure="95th percentile of the same turns",
-        slowest=sorted(((round(t["wall_ms"]), t["message"]) for t in turns), reverse=True)[:3],
+        slowest=default["slowest"],
+        arms={arm: {"p95_ms": f["p95_ms"], "slowest": f["slowest"]} for arm, f in others.items()},
         **common,
     )
-    rate = sum(d["passed"] for d in drafts) / len(drafts) if drafts else float("nan")
+    drafting = figures["opener_always"]
     emit(
         "reply_draft_pass_rate",
-        round(rate, 3),
+        drafting["draft_pass_rate"] if drafting["draft_pass_rate"] is not None else float("nan"),
         "share",
-        measure="drafts the reply check passed / drafts the model wrote",
-        drafts=len(drafts),
-        per_prompt={k: {"drafts": len(v), "passed": sum(v)} for k, v in sorted(by_kind.items())},
-        per_intent={k: {"drafts": len(v), "passed": sum(v)} for k, v in sorted(by_intent.items())},
-        turns_with_model_text=round(sum(model_written) / len(turns), 3),
-        problems=[d["problems"][:1] for d in drafts if not d["passed"]][:6],
+        measure="drafts the reply check passed / drafts the model wrote (arm opener_always; every arm in details)",
+        arms={
+            arm: {
+                k: f[k]
+                for k in (
+                    "draft_pass_rate",
+                    "drafts",
+                    "per_prompt",
+                    "per_intent",
+                    "turns_with_model_text",
+                    "turns_calling_the_model",
+                    "calls_cut_short",
+                    "rejections",
+                    "openers",
+                )
+            }
+            for arm, f in figures.items()
+        },
         **common,
     )
     emit(
         "reply_model_share",
-        round(model_ms / reply_ms, 3) if reply_ms else 0.0,
+        default["model_share_of_reply"],
         "share",
         measure="draft_reply node time (the model call) / time of the reply nodes (draft, check, fallback, finalize)",
-        of_turn=round(model_ms / sum(walls), 3),
-        model_ms_per_turn=round(model_ms / len(turns), 1),
-        reply_ms_per_turn=round(reply_ms / len(turns), 1),
+        arms={
+            arm: {k: f[k] for k in ("model_share_of_reply", "model_share_of_turn", "model_ms_per_turn")}
+            for arm, f in figures.items()
+        },
         **common,
     )
     emit(
@@ -236,5 +305,5 @@ def run(quick: bool) -> None:
         **cli,
         model=MODEL,
     )
-    samples = {t["message"]: t["reply"] for t in turns}
+    samples = {t["message"]: t["reply"] for t in turns["opener_always"]}
     print(json.dumps({"replies": samples}, default=str)[:4000], file=sys.stderr)

@@ -156,18 +156,58 @@ def _grammar(text: str) -> Any:
     return LlamaGrammar.from_string(text, verbose=False)
 
 
+PREFILL_CHUNK = 4  # prompt tokens read per step when a time budget applies: the budget is checked between steps
+
+
+@functools.lru_cache(maxsize=4)
+def _chat_formatter(llama: Any) -> Any:
+    """The chat template llama-cpp-python itself would apply (the GGUF's own template)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return str(llama._model.token_get_text(token)) if token != -1 else ""
+
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return Jinja2ChatFormatter(
+        template=llama.metadata["tokenizer.chat_template"],
+        eos_token=text(eos),
+        bos_token=text(bos),
+        stop_token_ids=[eos],
+    )
+
+
 def _stream_until(llama: Any, params: dict[str, Any], deadline: float) -> tuple[str, int, int, bool]:
-    """Stream a completion until it ends or ``deadline`` passes: (text, prompt tokens, tokens, cut short)."""
+    """A completion that stops at ``deadline``: (text, prompt tokens, tokens written, cut short).
+
+    The prompt is read in steps of `PREFILL_CHUNK` tokens (after the prefix the model still holds
+    from the last call), the budget checked between steps, so a model slowed down by other work
+    on the machine is given up on after about the budget instead of finishing a prompt first.
+    Then the completion is streamed and cut when the budget is spent."""
+    prompt = _chat_formatter(llama)(messages=params["messages"])
+    tokens = llama.tokenize(prompt.prompt.encode("utf-8"), add_bos=not prompt.added_special, special=True)
+    cached = 0
+    for held, wanted in zip(llama.input_ids[: llama.n_tokens].tolist(), tokens[:-1], strict=False):
+        if held != wanted:
+            break
+        cached += 1
+    llama.n_tokens = cached  # the next eval drops what the model held past the shared prefix
+    rest = tokens[cached:-1]
+    for start in range(0, len(rest), PREFILL_CHUNK):
+        if time.perf_counter() > deadline:
+            return "", len(tokens), 0, True
+        llama.eval(rest[start : start + PREFILL_CHUNK])
+    stop = list(params.get("stop") or [])
+    if prompt.stop:
+        stop += [prompt.stop] if isinstance(prompt.stop, str) else list(prompt.stop)
     pieces: list[str] = []
     truncated = False
-    for chunk in llama.create_chat_completion(**params, stream=True):
-        pieces.append(chunk["choices"][0]["delta"].get("content") or "")
+    options = {k: v for k, v in params.items() if k not in ("messages", "stop")}
+    for chunk in llama.create_completion(prompt=tokens, stop=stop, stream=True, **options):
+        pieces.append(chunk["choices"][0].get("text") or "")
         if time.perf_counter() > deadline and chunk["choices"][0].get("finish_reason") is None:
             truncated = True
             break
-    prompt = " ".join(str(m["content"]) for m in params["messages"])
-    tokens_in = len(llama.tokenize(prompt.encode("utf-8"), add_bos=False))
-    return "".join(pieces), tokens_in, sum(1 for p in pieces if p), truncated
+    return "".join(pieces), len(tokens), sum(1 for p in pieces if p), truncated
 
 
 def takes_grammar(spec: str) -> bool:

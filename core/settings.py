@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     # whose whole drafts almost never pass the check; whole for every other model).
     reply_writer: Literal["auto", "whole", "opener", "facts"] = "auto"
     opener_max_s: float = 1.5  # the opener stops being written after this long (then: no opener)
+    opener_rest_s: float = 30.0  # after an opener missed that budget, no model for this long (0: never rest)
     tool_attempts: int = 4
     tool_backoff_s: float = 0.05
     faults: str = ""

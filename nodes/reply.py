@@ -19,6 +19,7 @@ Every reply, whoever wrote it, loses repeated sentences at `finalize`.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -57,6 +58,20 @@ def _needs_no_model(state: SupportState) -> bool:
 
 WriterMode = Literal["whole", "opener", "facts"]
 TOPIC_MAX_TOKENS = 12
+# After an opener missed its time budget (the machine is busy: llama.cpp slows down badly when it
+# shares the cores) the model is left alone for ``opener_rest_s``: the facts go out at once, not
+# after another wait for text nobody would see. One clock for the process, like the model itself.
+_opener_rest_until = [0.0]
+
+
+def _opener_resting() -> bool:
+    return time.monotonic() < _opener_rest_until[0]
+
+
+def _opener_missed(ctx: Context) -> None:
+    _opener_rest_until[0] = time.monotonic() + ctx.settings.opener_rest_s
+
+
 _OPENS_ITSELF = re.compile(r"^(I'm sorry|I am sorry|Sorry|Thank you|Thanks|Hello|Hi)\b")
 
 
@@ -73,6 +88,8 @@ def _write_opener(state: SupportState, ctx: Context) -> Command[Literal["check_r
     request = state.get("request", "")
     if _OPENS_ITSELF.match(deterministic_reply(state)):  # the facts already open the reply
         return Command(goto="fallback_reply")
+    if _opener_resting() and ctx.settings.opener_rest_s > 0:  # the model missed its budget a moment ago
+        return Command(goto="fallback_reply")
     options: dict[str, Any] = {"max_tokens": TOPIC_MAX_TOKENS}
     if takes_grammar(ctx.settings.model):  # llama.cpp: held to the customer's words, and to a time budget
         grammar = topic_grammar(request)
@@ -84,6 +101,8 @@ def _write_opener(state: SupportState, ctx: Context) -> Command[Literal["check_r
     # failed, or cut short by the time budget (the grammar ends every whole answer with a full
     # stop): the facts go out alone
     if not topic or ("grammar" in options and not topic.endswith(".")):
+        if "max_seconds" in options:
+            _opener_missed(ctx)
         return Command(update={"draft_attempts": 1}, goto="fallback_reply")
     topic = topic.strip().rstrip(".!") + "."
     opener = f"{opener_lead(request)} {topic[:1].lower()}{topic[1:]}"
