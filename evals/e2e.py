@@ -177,6 +177,12 @@ class Trial:
     citations: list[str] = field(default_factory=list)
 
 
+def model_wrote(values: dict[str, Any]) -> bool:
+    """The model's draft went out as written: the whole reply, or its opening sentence (nodes/reply.py)."""
+    draft, reply = str(values.get("draft") or ""), str(values.get("reply") or "")
+    return bool(draft) and (reply == draft or reply.startswith(f"{draft} "))
+
+
 def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bool = True) -> Trial:
     """Run the scenario's turns and scripted decisions on a fresh graph; never raises for the system's errors."""
     graph = build_graph(check_replies=check_replies).compile(checkpointer=InMemorySaver())
@@ -245,7 +251,7 @@ def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bo
                 "reply": result["reply"],
                 "evidence": list(values.get("evidence", [])),
                 "done_tools": sorted({c["name"] for c in values.get("tool_calls", []) if c["outcome"] == "ok"}),
-                "model_wrote": bool(values.get("draft")) and values.get("reply") == values.get("draft"),
+                "model_wrote": model_wrote(values),
                 # a question or a fixed safety reply states no facts, so there is nothing to ground
                 "fixed_text": bool(values.get("question") or values.get("fixed_reply"))
                 or values.get("safety", "ok") != "ok",

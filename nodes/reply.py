@@ -5,12 +5,14 @@ Who writes depends on the model (`writer_mode`, setting ``reply_writer``):
 - ``whole`` (a capable model): the model drafts the whole reply from the facts, the check
   (`nodes.guards.facts`) compares every number, date and claimed action with the turn's evidence,
   a rejected draft is repaired once, and the reply built from the facts goes out if that fails too.
-- ``opener`` (the embedded default): its whole drafts almost never pass the check (see
-  `benchmarks/reply.py`), so the customer would wait seconds for text nobody sees. It writes only
-  one short opening sentence under a grammar that allows no digits, checked by
-  `nodes.guards.opener` (it may state nothing); the reply built from the facts follows it. A
-  rejected or late opener is dropped, never repaired. Where the facts already open the reply
-  (an apology, a question, a reply the workflow wrote itself) no model runs.
+- ``opener`` (the embedded default): its whole drafts almost never pass the check (5.9 %, and the
+  ones that passed were wrong: see `benchmarks/reply.py`), so the customer waited seconds for text
+  nobody saw. It now names only the topic of an opening sentence ("Thank you for your message
+  about the invoice."), in the customer's own words under a grammar and within a time budget
+  (``opener_max_s``; after a miss it rests ``opener_rest_s``); `nodes.guards.opener` checks the
+  sentence states nothing, and the reply built from the facts follows it. A rejected or late
+  opener is dropped, never repaired. Where the facts already open the reply (an apology, a
+  question, a reply the workflow wrote itself) or the message names nothing, no model runs.
 - ``facts``: no model; the reply built from the facts.
 
 Every reply, whoever wrote it, loses repeated sentences at `finalize`.
