@@ -63,7 +63,9 @@ TOPIC_MAX_TOKENS = 12
 # After an opener missed its time budget (the machine is busy: llama.cpp slows down badly when it
 # shares the cores) the model is left alone for ``opener_rest_s``: the facts go out at once, not
 # after another wait for text nobody would see. One clock for the process, like the model itself.
+# The process's first call reads the whole prompt cold: its miss says little about the load.
 _opener_rest_until = [0.0]
+_opener_calls = [0]
 
 
 def _opener_resting() -> bool:
@@ -71,7 +73,8 @@ def _opener_resting() -> bool:
 
 
 def _opener_missed(ctx: Context) -> None:
-    _opener_rest_until[0] = time.monotonic() + ctx.settings.opener_rest_s
+    if _opener_calls[0] > 1:
+        _opener_rest_until[0] = time.monotonic() + ctx.settings.opener_rest_s
 
 
 _OPENS_ITSELF = re.compile(r"^(I'm sorry|I am sorry|Sorry|Thank you|Thanks|Hello|Hi)\b")
@@ -99,6 +102,7 @@ def _write_opener(state: SupportState, ctx: Context) -> Command[Literal["check_r
             return Command(goto="fallback_reply")
         options |= {"grammar": grammar, "max_seconds": ctx.settings.opener_max_s}
     user = prompts.TOPIC_USER.format(request=request[:300])
+    _opener_calls[0] += 1
     topic = ask_model(ctx, [SystemMessage(prompts.TOPIC_SYSTEM), HumanMessage(user)], **options)
     # failed, or cut short by the time budget (the grammar ends every whole answer with a full
     # stop): the facts go out alone
