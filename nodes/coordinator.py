@@ -129,9 +129,25 @@ def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction
     return prediction
 
 
+# "the lamp I received", "my blender": a thing named, even one no list here knows; "this whole
+# thing", "my stuff", "a mess" name nothing
+_NAMES_A_THING = re.compile(
+    r"\b(?:the|my|this|that|our|a|an)\s+(?!(?:thing|things|stuff|whole|everything|anything|time|times|people|"
+    r"service|company|way|same|one|ones|lot|point|moment|mess|joke|nightmare|disgrace|problem|problems|issue|"
+    r"issues|day|week|month|year|again|last|first|second|third|single|other|hell|heck|rubbish|garbage|crap)\b)"
+    r"[a-z]{3,}",
+    re.IGNORECASE,
+)
+
+
 def is_vague_complaint(text: str, entities: dict[str, Any]) -> bool:
-    """Frustration with nothing named that a desk could act on: no order, topic or product."""
-    return bool(_FRUSTRATED.search(text)) and not entities.get("order_ids") and not _CONCRETE.search(text)
+    """Frustration with nothing named that a desk could act on: no order, topic or thing."""
+    return (
+        bool(_FRUSTRATED.search(text))
+        and not entities.get("order_ids")
+        and not _CONCRETE.search(text)
+        and not _NAMES_A_THING.search(text)
+    )
 
 
 def is_repeat_complaint(text: str) -> bool:
