@@ -169,3 +169,8 @@ def test_a_follow_up_reads_the_order_the_conversation_named(graph, make_context)
     first = run_turn(graph, ctx, "I have a question about my order 11136")
     second = run_turn(graph, ctx, "where is it right now?", first["thread_id"])
     assert second["status"] == "answered" and "1ZBYDTWF995PMY5WLN" in second["reply"]
+
+
+def test_a_complaint_that_names_a_thing_is_not_taken_for_a_vague_one(graph, make_context) -> None:
+    result = run_turn(graph, make_context(), "The lamp I received arrived broken. What can I do?")
+    assert "which order or item is it about" not in result["reply"] and result["intent"] != "vague_complaint"
