@@ -8,7 +8,7 @@ it). The clock is pinned to the seeded world's day. After a warm-up turn (the mo
 classifier and the index are loaded then: that first turn is quoted as ``warm_up_s``), each of
 the one-issue messages below is played on a new thread, ``repeats`` times, once per arm (`ARMS`),
 the arms interleaved so each meets the same load: ``default`` (what ships), ``opener_always`` (the
-opener path without its rest after a missed budget) and ``whole_drafts`` (the embedded model
+opener path without its rest after a missed budget or its load gate) and ``whole_drafts`` (the embedded model
 drafting whole replies, as before issue 16). The headline figures are the default arm's; the
 other arms are in the details.
 
@@ -139,12 +139,12 @@ def cli_start_up(ctx: Any, folder: Path) -> dict[str, Any]:
 
 
 # What each arm changes in the settings. ``default``: what ships. ``opener_always``: the opener path
-# with no rest after a missed budget, so every eligible turn asks the model (its pass rate and cost
-# show even on a busy machine). ``whole_drafts``: the embedded model drafting whole replies, as before
+# with no rest after a missed budget and no load gate, so every eligible turn asks the model (its
+# pass rate and cost show even on a busy machine). ``whole_drafts``: the embedded model drafting whole replies, as before
 # issue 16 (check, repair once, fallback): the before figures, measured in the same run and load.
 ARMS: dict[str, dict[str, Any]] = {
     "default": {},
-    "opener_always": {"reply_writer": "opener", "opener_rest_s": 0.0},
+    "opener_always": {"reply_writer": "opener", "opener_rest_s": 0.0, "opener_max_load": 0.0},
     "whole_drafts": {"reply_writer": "whole"},
 }
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     reply_writer: Literal["auto", "whole", "opener", "facts"] = "auto"
     opener_max_s: float = 1.5  # the opener stops being written after this long (then: no opener)
     opener_rest_s: float = 30.0  # after an opener missed that budget, no model for this long (0: never rest)
+    # a local model is not asked for an opener while the 1-minute load average per core is above this
+    # (it would share the cores with other work and miss its budget); 0: whatever the load
+    opener_max_load: float = 1.0
     tool_attempts: int = 4
     tool_backoff_s: float = 0.05
     faults: str = ""

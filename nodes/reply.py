@@ -9,7 +9,8 @@ Who writes depends on the model (`writer_mode`, setting ``reply_writer``):
   ones that passed were wrong: see `benchmarks/reply.py`), so the customer waited seconds for text
   nobody saw. It now names only the topic of an opening sentence ("Thank you for your message
   about the invoice."), in the customer's own words under a grammar and within a time budget
-  (``opener_max_s``; after a miss it rests ``opener_rest_s``); `nodes.guards.opener` checks the
+  (``opener_max_s``; after a miss it rests ``opener_rest_s``, and it is not asked while the
+  machine's load per core is above ``opener_max_load``); `nodes.guards.opener` checks the
   sentence states nothing, and the reply built from the facts follows it. A rejected or late
   opener is dropped, never repaired. Where the facts already open the reply (an apology, a
   question, a reply the workflow wrote itself) or the message names nothing, no model runs.
@@ -20,6 +21,7 @@ Every reply, whoever wrote it, loses repeated sentences at `finalize`.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Any, Literal
@@ -72,6 +74,12 @@ def _opener_resting() -> bool:
     return time.monotonic() < _opener_rest_until[0]
 
 
+def _cores_busy(ctx: Context) -> bool:
+    """Other work already fills the cores a local model would run on (load average per core)."""
+    limit = ctx.settings.opener_max_load
+    return limit > 0 and os.getloadavg()[0] / (os.cpu_count() or 1) > limit
+
+
 def _opener_missed(ctx: Context) -> None:
     if _opener_calls[0] > 1:
         _opener_rest_until[0] = time.monotonic() + ctx.settings.opener_rest_s
@@ -97,6 +105,8 @@ def _write_opener(state: SupportState, ctx: Context) -> Command[Literal["check_r
         return Command(goto="fallback_reply")
     options: dict[str, Any] = {"max_tokens": TOPIC_MAX_TOKENS}
     if takes_grammar(ctx.settings.model):  # llama.cpp: held to the customer's words, and to a time budget
+        if _cores_busy(ctx):  # it would miss its budget: the facts go out at once
+            return Command(goto="fallback_reply")
         grammar = topic_grammar(request)
         if grammar is None:  # nothing in the message to name
             return Command(goto="fallback_reply")

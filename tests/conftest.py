@@ -102,6 +102,7 @@ def test_settings(store_url: str, kb_dir: str, classifier_path: str, tmp_path: P
         model="fake:facts",
         smart_model=None,
         clock="2026-11-15T12:00:00Z",  # the seeded world's today: "late" and "due today" repeat
+        opener_max_load=0.0,  # the embedded model's tests run it whatever else the machine is doing
         database_url=store_url,
         chroma_dir=kb_dir,
         classifier_path=classifier_path,

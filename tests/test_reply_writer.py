@@ -136,6 +136,14 @@ def test_no_sentence_is_said_twice() -> None:
     assert reply.without_repeats("Yes. Yes. Order 1 is late.") == "Yes. Yes. Order 1 is late."  # short ones may repeat
 
 
+def test_a_local_model_is_not_asked_while_other_work_fills_the_cores(make_context, monkeypatch) -> None:
+    monkeypatch.setattr(reply.os, "getloadavg", lambda: (6.0, 5.0, 4.0))
+    monkeypatch.setattr(reply.os, "cpu_count", lambda: 2)
+    assert reply._cores_busy(make_context(opener_max_load=1.0))  # 3 per core
+    assert not reply._cores_busy(make_context(opener_max_load=4.0))
+    assert not reply._cores_busy(make_context(opener_max_load=0.0))  # 0: whatever the load
+
+
 def test_two_parts_refused_for_the_same_reason_say_it_once(graph, make_context) -> None:
     result = run_turn(graph, make_context(), "refund order 11002 and tell me where it is")  # C0177's order
     assert result["reply"].count("I could not find order 11002 on your account.") == 1
@@ -166,6 +174,14 @@ def test_a_model_past_its_budget_is_left_out_and_then_rested(graph, make_context
     rested = run_turn(graph, ctx, "can I get the invoice for order 10859?")
     assert rested["nodes"]["draft_reply"]["tokens"] == 0  # resting: the model is not asked again
     assert rested["reply"].startswith("Invoice INV-10859")
+
+
+@pytest.mark.slow
+def test_a_busy_machine_gets_the_facts_without_waiting_for_the_model(graph, make_context, monkeypatch) -> None:
+    monkeypatch.setattr(reply.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    ctx = make_context(model="embedded:smollm2-135m", opener_max_load=1.0)
+    result = run_turn(graph, ctx, f"Where is my order {SHIPPED}?")
+    assert result["nodes"]["draft_reply"]["tokens"] == 0 and result["reply"].startswith(f"Order {SHIPPED} ships")
 
 
 def _free_port() -> int:
