@@ -29,6 +29,11 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "classifier": ("benchmarks.classifier", "run", "intent classifier us per message"),
     "retrieval": ("benchmarks.retrieval_bench", "run", "10k-chunk Chroma ingest and query p50/p95"),
     "llm": ("benchmarks.llm", "run", "embedded model tokens/s, Switchboard vs raw llama.cpp"),
+    "reply": (
+        "benchmarks.reply",
+        "run",
+        "one-issue turn on the embedded default: p50/p95, draft pass rate, model share",
+    ),
     "inbox": ("benchmarks.inbox", "run", "switchboard inbox from the gates' Store index vs a scan of every checkpoint"),
     "mail": ("benchmarks.mail", "run", "email channel: inbound messages processed/s, outbox delivered/s"),
     "server": ("benchmarks.server", "run", "turns/s and p50/p95 through 1 vs 2 Aegra servers; recovery after kill -9"),

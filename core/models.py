@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import re
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -104,30 +105,114 @@ class EmbeddedLlamaChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        """One completion. Options a caller may pass: ``max_tokens``; ``grammar``, a GBNF grammar
+        the output must follow (llama.cpp samples only tokens it allows); ``max_seconds``, a time
+        budget that includes waiting for the model: past it the text written so far is returned
+        (marked ``truncated``), and a model still busy with another call raises `TimeoutError`."""
         llama = _load_llama(self.model_path, self.n_ctx, self.n_threads)
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
+        params: dict[str, Any] = {
+            "messages": payload,
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": self.temperature,
+            "repeat_penalty": self.repeat_penalty,
+            "stop": stop or ["\n\n"],
+            "seed": 0,
+        }
+        if kwargs.get("grammar"):
+            params["grammar"] = _grammar(str(kwargs["grammar"]))
+        max_seconds = kwargs.get("max_seconds")
+        deadline = None if max_seconds is None else time.perf_counter() + float(max_seconds)
         # llama.cpp contexts are not safe to share between threads.
-        with _llama_lock:
-            out = llama.create_chat_completion(
-                messages=payload,
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=self.temperature,
-                repeat_penalty=self.repeat_penalty,
-                stop=stop or ["\n\n"],
-                seed=0,
-            )
-        text = out["choices"][0]["message"]["content"] or ""
-        usage = out.get("usage") or {}
+        if not _llama_lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.perf_counter())):
+            raise TimeoutError("the embedded model stayed busy past the time budget")
+        try:
+            if deadline is None:
+                out = llama.create_chat_completion(**params)
+                text = out["choices"][0]["message"]["content"] or ""
+                usage = out.get("usage") or {}
+                tokens_in, tokens_out = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+                truncated = False
+            else:
+                text, tokens_in, tokens_out, truncated = _stream_until(llama, params, deadline)
+        finally:
+            _llama_lock.release()
         message = AIMessage(
             content=text.strip(),
             usage_metadata={
-                "input_tokens": usage.get("prompt_tokens", 0),
-                "output_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
+                "input_tokens": tokens_in,
+                "output_tokens": tokens_out,
+                "total_tokens": tokens_in + tokens_out,
             },
-            response_metadata={"model_name": self.model_name},
+            response_metadata={"model_name": self.model_name, "truncated": truncated},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@functools.lru_cache(maxsize=16)
+def _grammar(text: str) -> Any:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+PREFILL_CHUNK = 4  # prompt tokens read per step when a time budget applies: the budget is checked between steps
+
+
+@functools.lru_cache(maxsize=4)
+def _chat_formatter(llama: Any) -> Any:
+    """The chat template llama-cpp-python itself would apply (the GGUF's own template)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return str(llama._model.token_get_text(token)) if token != -1 else ""
+
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return Jinja2ChatFormatter(
+        template=llama.metadata["tokenizer.chat_template"],
+        eos_token=text(eos),
+        bos_token=text(bos),
+        stop_token_ids=[eos],
+    )
+
+
+def _stream_until(llama: Any, params: dict[str, Any], deadline: float) -> tuple[str, int, int, bool]:
+    """A completion that stops at ``deadline``: (text, prompt tokens, tokens written, cut short).
+
+    The prompt is read in steps of `PREFILL_CHUNK` tokens (after the prefix the model still holds
+    from the last call), the budget checked between steps, so a model slowed down by other work
+    on the machine is given up on after about the budget instead of finishing a prompt first.
+    Then the completion is streamed and cut when the budget is spent."""
+    prompt = _chat_formatter(llama)(messages=params["messages"])
+    tokens = llama.tokenize(prompt.prompt.encode("utf-8"), add_bos=not prompt.added_special, special=True)
+    cached = 0
+    for held, wanted in zip(llama.input_ids[: llama.n_tokens].tolist(), tokens[:-1], strict=False):
+        if held != wanted:
+            break
+        cached += 1
+    llama.n_tokens = cached  # the next eval drops what the model held past the shared prefix
+    rest = tokens[cached:-1]
+    for start in range(0, len(rest), PREFILL_CHUNK):
+        if time.perf_counter() > deadline:
+            return "", len(tokens), 0, True
+        llama.eval(rest[start : start + PREFILL_CHUNK])
+    stop = list(params.get("stop") or [])
+    if prompt.stop:
+        stop += [prompt.stop] if isinstance(prompt.stop, str) else list(prompt.stop)
+    pieces: list[str] = []
+    truncated = False
+    options = {k: v for k, v in params.items() if k not in ("messages", "stop")}
+    for chunk in llama.create_completion(prompt=tokens, stop=stop, stream=True, **options):
+        pieces.append(chunk["choices"][0].get("text") or "")
+        if time.perf_counter() > deadline and chunk["choices"][0].get("finish_reason") is None:
+            truncated = True
+            break
+    return "".join(pieces), len(tokens), sum(1 for p in pieces if p), truncated
+
+
+def takes_grammar(spec: str) -> bool:
+    """Whether the model ``spec`` names runs in llama.cpp here (a GBNF grammar and a time budget apply)."""
+    return spec.partition(":")[0] in ("embedded", "llamacpp")
 
 
 Responder = Callable[[Sequence[BaseMessage]], str]

@@ -11,6 +11,7 @@ import functools
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     refund_card_days: str = "5-10"  # business days for a card refund to show after we issue it
     max_message_chars: int = 4000
     reply_max_attempts: int = 2
+    # Who writes the reply's text (nodes/reply.py): "whole" (the model drafts it all from the facts;
+    # checked, repaired once, else the facts), "opener" (the model writes one short checked opening
+    # sentence, the facts say the rest), "facts" (no model), "auto" (opener for the embedded model,
+    # whose whole drafts almost never pass the check; whole for every other model).
+    reply_writer: Literal["auto", "whole", "opener", "facts"] = "auto"
+    opener_max_s: float = 1.5  # the opener stops being written after this long (then: no opener)
+    opener_rest_s: float = 30.0  # after an opener missed that budget, no model for this long (0: never rest)
+    # a local model is not asked for an opener while the 1-minute load average per core is above this
+    # (it would share the cores with other work and miss its budget); 0: whatever the load
+    opener_max_load: float = 1.0
     tool_attempts: int = 4
     tool_backoff_s: float = 0.05
     faults: str = ""

@@ -51,7 +51,12 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios" / "e2e.v2.jsonl"  # v1 kept for the record; see scenarios/README.md
 # Scenarios for behaviour not built yet (issues 15 and 16): reported by the `e2e_staged` suite,
 # never gated; move a file into the gated set once its behaviour ships.
-STAGED = (HERE / "scenarios" / "e2e.helpful.v1.jsonl", HERE / "scenarios" / "e2e.money.v1.jsonl")
+STAGED = (
+    HERE / "scenarios" / "e2e.helpful.v1.jsonl",
+    HERE / "scenarios" / "e2e.money.v1.jsonl",
+    HERE / "scenarios" / "e2e.helpful.v2.jsonl",
+)
+# The seeded world's today (store.db.SEED_TODAY): dates in replies are read against it ("late").
 STATUSES = {"answered", "awaiting_approval", "needs_info", "escalated", "error", "user_error"}
 OUTCOMES = {"ok", "refused", "failed"}
 Judge = Callable[[str, list[str]], "float | None"]  # (reply, evidence) -> score, None when it could not judge
@@ -171,6 +176,12 @@ class Trial:
     citations: list[str] = field(default_factory=list)
 
 
+def model_wrote(values: dict[str, Any]) -> bool:
+    """The model's draft went out as written: the whole reply, or its opening sentence (nodes/reply.py)."""
+    draft, reply = str(values.get("draft") or ""), str(values.get("reply") or "")
+    return bool(draft) and (reply == draft or reply.startswith(f"{draft} "))
+
+
 def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bool = True) -> Trial:
     """Run the scenario's turns and scripted decisions on a fresh graph; never raises for the system's errors."""
     graph = build_graph(check_replies=check_replies).compile(checkpointer=InMemorySaver())
@@ -240,7 +251,7 @@ def play(scenario: Scenario, base: Context, store_url: str, *, check_replies: bo
                 "reply": result["reply"],
                 "evidence": list(values.get("evidence", [])),
                 "done_tools": sorted({c["name"] for c in values.get("tool_calls", []) if c["outcome"] == "ok"}),
-                "model_wrote": bool(values.get("draft")) and values.get("reply") == values.get("draft"),
+                "model_wrote": model_wrote(values),
                 # a question or a fixed safety reply states no facts, so there is nothing to ground
                 "fixed_text": bool(values.get("question") or values.get("fixed_reply"))
                 or values.get("safety", "ok") != "ok",

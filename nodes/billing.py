@@ -16,9 +16,11 @@ from nodes.desk import (
     Script,
     article_of,
     propose,
+    public_article,
     resolve_order,
     run_desk,
     search_kb,
+    tell_section,
 )
 from nodes.instrument import instrumented
 from retrieval.answers import pick_answer, section_items
@@ -119,19 +121,46 @@ def _refused(desk: Desk, check: ToolOutcome, state: SupportState) -> None:
 
 
 def track_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    desk.call("list_refunds", **({"order_id": e["order_id"]} if "order_id" in e else {}))
+    """ "Did you ever refund me for order N?": each refund with its amount, date and outcome, and why
+    one was rejected or reversed where the store recorded a reason."""
+    listed = desk.call("list_refunds", **({"order_id": e["order_id"]} if "order_id" in e else {}))
+    for refund in (listed.result or {}).get("refunds", []) if listed.ok else []:
+        if refund.get("reason") and refund["status"] in ("rejected", "reversed"):
+            desk.tell(f"Refund {refund['refund_id']} was {refund['status']}: {refund['reason'].rstrip('.')}.")
 
 
 def refund_policy(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
     search_kb(desk, state, "refund policy")
 
 
+INVOICE_ARTICLE = "invoices"
+_CORRECTION = re.compile(
+    r"\b(?:company|business|tax id|vat|ein|billing name|wrong (?:name|address)|correct\w*|change the name|"
+    r"my name on|name on (?:it|the invoice))\b",
+    re.IGNORECASE,
+)
+
+
 def invoice(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    """The invoice's figures, and how the customer gets it: a PDF they download (we do not email
+    invoices), available once the order ships; or how a correction is made, when they ask for one."""
     order_id = e.get("order_id") or e.get("thread_order_id")  # "and email me a copy": the order just discussed
-    if order_id:
-        desk.call("get_invoice", order_id=order_id)
-    else:
-        desk.call("list_invoices", limit=3)
+    found = desk.call("get_invoice", order_id=order_id) if order_id else desk.call("list_invoices", limit=3)
+    article = public_article(ctx, INVOICE_ARTICLE) if found.ok else None
+    if article is None:
+        return
+    if _CORRECTION.search(state["request"]):
+        tell_section(desk, article, INVOICE_ARTICLE, "Corrections", limit=2)
+        return
+    tell_section(
+        desk,
+        article,
+        INVOICE_ARTICLE,
+        "Downloading an invoice",
+        keep=lambda s: not s.startswith(("In the mobile app", "If an order ships", "Refunds generate")),
+        limit=5,
+        lead="You can download it as a PDF: ",
+    )
 
 
 def payment_issue(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:

@@ -10,6 +10,7 @@ A message is never sent silently to the wrong specialist.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -19,7 +20,9 @@ from langgraph.types import Command, Send
 from core.context import Context
 from core.state import SupportState
 from intents.catalog import INTENTS, department_for
+from intents.classifier import IntentPrediction
 from nodes import prompts
+from nodes.desk import earlier_orders
 from nodes.entities import extract_entities
 from nodes.guards.message import own_words, without_steering
 from nodes.guards.routing import (
@@ -61,6 +64,107 @@ OPEN_QUESTION = (
     "I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
     "invoices and payments, and your account: what can I do for you?"
 )
+
+
+# A complaint that names nothing to act on ("honestly this whole thing is a mess") gets a question,
+# or a person when the customer says nobody answers them: never a guess at a desk (it was once
+# answered with a list of invoices). One that says it is not the first time and names what it is
+# about goes to a person at once, with an apology (nodes/escalation.py).
+VAGUE_COMPLAINT = "vague_complaint"
+_FRUSTRATED = re.compile(
+    r"\b(?:mess|sick of|fed up|so done|done with|ridiculous|unacceptable|furious|outrageous|annoy\w*|useless|"
+    r"joke|nightmare|disgrace\w*|fix it|sort it out|sort this out|never works|doesn'?t work|don'?t work|"
+    r"broken|faulty|goes wrong|went wrong|end(?:s)? up|every (?:single )?(?:time|thing)|nothing ever|"
+    r"always|again|still no|nobody|no one)\b",
+    re.IGNORECASE,
+)
+_NOBODY_ANSWERS = re.compile(
+    r"\b(?:nobody|no one|noone)\b.{0,25}\b(?:answer|repl|respond|call|help|got back|get back|done)\w*"
+    r"|\b(?:no|still no|never (?:got|had) a)\s+(?:call ?back|reply|answer|response)\b",
+    re.IGNORECASE,
+)
+# what a complaint can be about: a topic a desk serves, or a thing the store sells
+_CONCRETE = re.compile(
+    r"\b(?:orders?|packages?|parcels?|deliver\w*|shipping|shipment|ship(?:ped)?|track\w*|refund\w*|money|"
+    r"returns?|returned|invoices?|receipts?|bill\w*|charge[sd]?|payments?|paid|pay|cards?|paypal|klarna|"
+    r"password|log ?in|sign ?in|login|accounts?|e-?mails?|address|cancel\w*|subscri\w*|newsletter|review|"
+    r"warranty|discount|promo\w*|coupon|price|gift|app|website|site|checkout|cart|register\w*|sign ?up|"
+    r"monitor|laptop|ultrabook|headphones|earbuds|kettle|doorbell|keyboard|mouse|tv|television|phone|tablet|"
+    r"speaker|soundbar|camera|watch|smartwatch|charger|cable|vacuum|grinder|espresso|coffee|thermostat|"
+    r"bulbs?|plugs?|fryer|purifier|e-?reader|tracker|hub|stand|item|items|product|products)\b",
+    re.IGNORECASE,
+)
+_REPEAT_CONTACT = re.compile(
+    r"\b(?:second|2nd|third|3rd|fourth|4th|fifth|5th)\s+(?:time|email|e-mail|message|mail|call)\b"
+    r"|\b(?:told|asked|contacted|written to|wrote to|emailed|called|messaged)\s+you\s+"
+    r"(?:twice|three times|again|before|already|several times|many times)\b"
+    r"|\balready\s+(?:told|asked|contacted|written|wrote|emailed|called)\b"
+    r"|\bstill no\s+(?:reply|answer|response|call)\b"
+    r"|\b(?:nobody|no one)\s+(?:has\s+)?(?:replied|answered|responded|done anything|called|got back)\b",
+    re.IGNORECASE,
+)
+VAGUE_QUESTION = (
+    "I'm sorry things have gone wrong. So that I can put it right: what happened, and which order or "
+    "item is it about? If you would rather talk to a person, just say so."
+)
+# "did you ever refund me for order N?" asks what happened to a refund; it asks for none.
+_ASKS_REFUND_HISTORY = re.compile(
+    r"\b(?:did|have|has|had|was|were)\s+(?:you|i|we|they|my|the|that|this|it)\b(?:\s+\w+){0,2}?\s+"
+    r"(?:refund\w*|reimburs\w*)\b"
+    r"|\b(?:did|have|has)\s+(?:i|we)\b(?:\s+\w+){0,2}?\s+(?:got|get|gotten|received?)\s+"
+    r"(?:my|the|any|our)\s+money\s+back\b",
+    re.IGNORECASE,
+)
+
+
+# a loosely worded question that reads the order the conversation is about
+READS_AN_ORDER = {"track_order", "delivery_period", "track_refund", "check_invoice", "get_invoice"}
+_THIS_ORDER = re.compile(r"\b(?:it|that|this|the order|my order|the package|my package)\b", re.IGNORECASE)
+_ABOUT_ARRIVAL = re.compile(
+    r"\b(?:arriv\w*|turn(?:ed)? up|show(?:n|ed)? up|get here|got here|come|came|deliver\w*|where is|where's|"
+    r"shipped|on its way|in transit|tracking)\b",
+    re.IGNORECASE,
+)
+# refund status without a word about money is a question about the order ("has it been sent out?")
+_ABOUT_MONEY = re.compile(r"\b(?:refund\w*|money|reimburs\w*|credit\w*|charge\w*|paid|pay\w*|card)\b", re.IGNORECASE)
+
+
+def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction:
+    """The classifier's reading, mended where it names a refund the text never mentions."""
+    if prediction.intent == "track_refund" and not _ABOUT_MONEY.search(text):
+        return replace(prediction, intent="track_order", department=department_for("track_order"))
+    return prediction
+
+
+# "the lamp I received", "my blender": a thing named, even one no list here knows; "this whole
+# thing", "my stuff", "a mess" name nothing
+_NAMES_A_THING = re.compile(
+    r"\b(?:the|my|this|that|our|a|an)\s+(?!(?:thing|things|stuff|whole|everything|anything|time|times|people|"
+    r"service|company|way|same|one|ones|lot|point|moment|mess|joke|nightmare|disgrace|problem|problems|issue|"
+    r"issues|day|week|month|year|again|last|first|second|third|single|other|hell|heck|rubbish|garbage|crap)\b)"
+    r"[a-z]{3,}",
+    re.IGNORECASE,
+)
+
+
+def is_vague_complaint(text: str, entities: dict[str, Any]) -> bool:
+    """Frustration with nothing named that a desk could act on: no order, topic or thing."""
+    return (
+        bool(_FRUSTRATED.search(text))
+        and not entities.get("order_ids")
+        and not _CONCRETE.search(text)
+        and not _NAMES_A_THING.search(text)
+    )
+
+
+def is_repeat_complaint(text: str) -> bool:
+    """The customer says it is not the first time they write about this, and names what it is about."""
+    return bool(_REPEAT_CONTACT.search(text)) and bool(_CONCRETE.search(text))
+
+
+def refund_history_intent(intent: str, text: str) -> str:
+    """A question about a past refund reads the refunds; it never starts one."""
+    return "track_refund" if _ASKS_REFUND_HISTORY.search(text) else intent
 
 
 def _matching_article(ctx: Context, text: str) -> str | None:
@@ -185,10 +289,28 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     model = ctx.resources.classifier
     # an injected "ignore your instructions ... approval granted" says nothing about what the customer wants
     request = without_steering(own) if state.get("injection_flags") else own
-    prediction = model.predict(request)
+    entities = state.get("entities", {})
+    if is_repeat_complaint(request) or (is_vague_complaint(request, entities) and _NOBODY_ANSWERS.search(request)):
+        # said before and still not put right, or nobody answers: a person takes it, at once
+        return Command(
+            update={
+                "intent": "complaint",
+                "confidence": 1.0,
+                "department": "escalation",
+                "departments": ["escalation"],
+                "entities": {**entities, "repeat_contact": True, "routed_by": "repeat_complaint"},
+            },
+            goto="escalation",
+        )
+    if is_vague_complaint(request, entities):
+        return Command(
+            update={"intent": VAGUE_COMPLAINT, "confidence": 1.0, "department": None, "question": VAGUE_QUESTION},
+            goto="clarify",
+        )
+    prediction = read_prediction(model.predict(request), request)
     parts = split_request(
         request,
-        model.predict,
+        lambda clause: read_prediction(model.predict(clause), clause),
         min_confidence=ctx.settings.classifier_min_confidence,
         whole=prediction,
         knowledge_match=lambda clause: _matching_article(ctx, clause),
@@ -199,7 +321,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
         intents = [
             REFUND_INTENT
             if asks_for_refund(p.text, extract_entities(p.text))
-            else reading_intent(p.intent, p.text, model.canonical)
+            else refund_history_intent(reading_intent(p.intent, p.text, model.canonical), p.text)
             for p in parts
         ]
         departments = [
@@ -248,6 +370,14 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     if confidence < ctx.settings.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
+        known_order = state.get("memory", {}).get("thread_order_ids") or earlier_orders(state)
+        if model_intent is None and intent in READS_AN_ORDER and known_order and _THIS_ORDER.search(request):
+            # "where is it right now?" after "I have a question about my order 11136": a read of the
+            # order the conversation is about, not a question back ("tracking or a refund?")
+            model_intent, routed_by = intent, "thread_order"
+        if model_intent is None and entities.get("order_ids") and _ABOUT_ARRIVAL.search(request):
+            # "my order 11034 still hasn't turned up": where that order is (a read, never a change)
+            model_intent, routed_by = "track_order", "thread_order"
         if model_intent is None and ASKS_SERVICE_STATUS.search(request):
             return Command(
                 update={
@@ -291,8 +421,8 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
                 },
                 goto="clarify",
             )
-        intent, routed_by = model_intent, "model"
-    intent = reading_intent(intent, request, model.canonical)
+        intent, routed_by = model_intent, (routed_by if routed_by == "thread_order" else "model")
+    intent = refund_history_intent(reading_intent(intent, request, model.canonical), request)
     department = department_for(intent)
     return Command(
         update={

@@ -14,10 +14,12 @@ it for a person), and turn failures into honest sentences.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -29,7 +31,8 @@ from core.state import PendingAction, SupportState, ToolCallRecord
 from nodes import prompts
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.policy import approval_reason, refund_limits
-from retrieval.answers import content_words, pick_answer
+from retrieval.answers import content_words, pick_answer, section_items
+from retrieval.documents import parse_document
 from tools.faults import parse_faults
 from tools.gateway import ToolGateway, ToolOutcome
 from tools.registry import tools_for
@@ -136,9 +139,15 @@ class Desk:
             self.pending["lane"] = self.lane
 
     def tell(self, fact: str) -> None:
-        """A statement of policy the workflow itself makes (no tool needed)."""
+        """A statement of policy the workflow itself makes (no tool needed). Said once a turn."""
+        if fact in self.facts:
+            return
         self.facts.append(fact)
         self.evidence.append(fact)
+
+    def cite(self, doc_id: str) -> None:
+        if doc_id not in self.citations:
+            self.citations.append(doc_id)
 
     def update(self) -> dict[str, Any]:
         return {
@@ -155,6 +164,18 @@ class Desk:
 Script = Callable[[Desk, dict[str, Any], SupportState, Context], None]
 OUTAGE_TYPES_EXCLUDED = {"ToolError", "AccessDenied", "InvalidArguments", "PermissionDenied", "PolicyRefused"}
 TOLD_FAILURES = ("ToolError", "AccessDenied", "InvalidArguments", "PolicyRefused")  # said to the customer as they are
+
+
+def earlier_orders(state: SupportState) -> list[int]:
+    """Orders the customer named in this conversation's earlier messages, latest first: what "it"
+    means when the Store keeps no memory of the thread (an eval, a caller without a Store)."""
+    from nodes.entities import extract_entities
+
+    found: list[int] = []
+    for message in reversed(state.get("messages", [])[:-1]):
+        if message.type == "human":
+            found += [int(o) for o in extract_entities(str(message.content)).get("order_ids", []) if o not in found]
+    return found
 
 
 def resolve_order(
@@ -212,6 +233,94 @@ def article_of(desk: Desk, query: str, doc_id: str) -> dict[str, Any] | None:
     passages = (outcome.result or {}).get("passages", []) if outcome.ok else []
     page = next((p for p in passages if p["doc_id"] == doc_id), None)
     return {**page, "document": str(page.get("document") or page["text"])} if page else None
+
+
+def _as_sentence(text: str) -> str:
+    """A list item as part of running text: "a replacement, ..., or" runs on into the next item."""
+    text = text.strip()
+    return text if text[-1:] in ".!?:;," or text.endswith((" or", " and")) else f"{text}."
+
+
+def tell_section(
+    desk: Desk,
+    document: str,
+    doc_id: str,
+    heading: str | tuple[str, ...],
+    *,
+    keep: Callable[[str], bool] | None = None,
+    limit: int = 4,
+    lead: str = "",
+) -> bool:
+    """Say the sentences and list items under ``heading`` (or each of several headings, in order)
+    of help article ``doc_id`` (those ``keep`` accepts, at most ``limit`` a heading), as one cited
+    fact after ``lead``. False when there are none."""
+    headings = (heading,) if isinstance(heading, str) else heading
+    items = [s for h in headings for s in [s for s in section_items(document, h) if keep is None or keep(s)][:limit]]
+    return tell_items(desk, items, doc_id, lead=lead)
+
+
+def tell_items(desk: Desk, items: list[str], doc_id: str, *, lead: str = "") -> bool:
+    """Sentences of help article ``doc_id`` said as one cited fact after ``lead``; False when there are none."""
+    if not items:
+        return False
+    desk.tell(f"{lead}{' '.join(_as_sentence(i) for i in items)} (source: {doc_id})")
+    desk.cite(doc_id)
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _article_body(path: str, mtime: float) -> str:
+    return parse_document(Path(path)).body
+
+
+def public_article(ctx: Context, doc_id: str) -> str | None:
+    """The text of help article ``doc_id``, read from the knowledge base's documents.
+
+    For what the workflow says about the store's own procedures ("download it in Account >
+    Orders") where a desk has no search tool or its tool path is fixed: the articles are public
+    and hold nothing of a customer's, so reading one needs no tool call and leaves no audit row,
+    like the coordinator's article match. The reply cites the article all the same."""
+    path = Path(ctx.resources.knowledge_base.docs_dir) / f"{doc_id}.md"
+    try:
+        return _article_body(str(path), path.stat().st_mtime)
+    except (OSError, ValueError):
+        return None
+
+
+MAIL_ARTICLE = "email-not-received"
+# "the reset email never shows up", "I never got a confirmation email", "not a single email in weeks"
+MAIL_MISSING = re.compile(
+    r"\b(?:e-?mails?|mails?|links?|confirmations?|verification)\b.{0,60}?\b(?:never|not|hasn'?t|haven'?t|didn'?t|"
+    r"isn'?t|doesn'?t|won'?t|still hasn'?t)\s+(?:\w+\s+)?(?:arriv\w*|c[ao]me?|show\w*|turn\w* up|got|get|here|"
+    r"received?|in my inbox)|\b(?:never|not|haven'?t|hasn'?t|didn'?t)\s+(?:got|get|gotten|had|received?|seen)\s+"
+    r"(?:a |an |any |the |my |your )?(?:single )?(?:\w+ )?(?:e-?mails?|confirmation|verification|link)\b",
+    re.IGNORECASE,
+)
+_MAIL_LEAD = "If our emails are not reaching you, check: "
+_RESEND_LINE = {  # which line of the article's "Resending" section answers which kind of mail
+    "Password reset": re.compile(r"\b(?:password|reset|verif\w*|unlock|sign ?up|register\w*|account)\b", re.I),
+    "Order confirmation": re.compile(r"\bconfirm\w*\b", re.I),
+    "Shipping and tracking": re.compile(r"\b(?:shipping|shipped|tracking|dispatch\w*)\b", re.I),
+    "Gift cards": re.compile(r"\bgift\b", re.I),
+}
+
+
+def address_missing_mail(desk: Desk, request: str) -> None:
+    """ "The reset email never arrives": the request is answered, and so is its obstacle, from the
+    help article on mail that does not arrive (what to check, and how to get that mail again)."""
+    if not MAIL_MISSING.search(request) or any(f.startswith(_MAIL_LEAD) for f in desk.facts):
+        return
+    page = article_of(desk, f"emails not received spam {request}", MAIL_ARTICLE)
+    if page is None:
+        return
+    document = str(page["document"])
+    # a sentence another search picked from the same article (its introduction, say) gives way to these
+    desk.facts = [f for f in desk.facts if not f.endswith(f"(source: {MAIL_ARTICLE})")]
+    tell_section(desk, document, MAIL_ARTICLE, "Check these first", limit=3, lead=_MAIL_LEAD)
+    kinds = [kind for kind, pattern in _RESEND_LINE.items() if pattern.search(request)]
+    tell_section(desk, document, MAIL_ARTICLE, "Resending", keep=lambda s: s.startswith(tuple(kinds)), limit=2)
+    if not kinds:  # no mail at all: make sure ours gets through
+        tell_section(desk, document, MAIL_ARTICLE, "Make sure our email gets through", limit=1)
 
 
 def search_kb(desk: Desk, state: SupportState, topic: str = "") -> None:
@@ -331,9 +440,11 @@ def run_desk(
     remembered = memory.get("order_ids", [])
     if remembered and "order_id" not in entities:
         entities["remembered_order_id"] = remembered[0]
-    if memory.get("thread_order_ids") and "order_id" not in entities:
-        entities["thread_order_id"] = memory["thread_order_ids"][0]
+    this_thread = memory.get("thread_order_ids") or earlier_orders(state)
+    if this_thread and "order_id" not in entities:
+        entities["thread_order_id"] = this_thread[0]
     if not plan_with_model(desk, state, ctx):
         scripts.get(state.get("intent") or "", fallback)(desk, entities, state, ctx)
+    address_missing_mail(desk, state["request"])
     report_failures(desk)
     return desk.update()

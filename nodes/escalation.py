@@ -1,5 +1,10 @@
 """Escalation: a person takes over. Opens a ticket, and a case with a structured hand-over
-(nodes/handover.py) that a person can act on without reading the transcript, and says so."""
+(nodes/handover.py) that a person can act on without reading the transcript, and says so.
+
+A complaint is acknowledged first. A customer writing again about the same problem (the
+coordinator's ``repeat_contact``) gets an apology for having to, a high-priority ticket, and,
+when the message reports a faulty or damaged item, what the store's policy offers for it.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,18 @@ from langgraph.runtime import Runtime
 
 from core.context import Context
 from core.state import SupportState
-from nodes.desk import Desk, thread_id_of
+from nodes.desk import Desk, public_article, tell_section, thread_id_of
 from nodes.handover import build_handover, write_summary
 from nodes.instrument import instrumented
 from nodes.takeover import case_view
 from tools.cases import open_case
 
+DEFECT_ARTICLE = "damaged-or-defective-items"
+_DEFECT = re.compile(
+    r"\b(?:broken|broke|cracked|damaged|dented|smashed|faulty|defective|dead|leak\w*|stopped working|"
+    r"doesn'?t work|does not work|won'?t (?:turn|switch|power|charge|work)|not working|no power|dead keys)\b",
+    re.IGNORECASE,
+)
 _TICKET_NUMBER = re.compile(r"\b(?:ticket|case)\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,9})\b", re.IGNORECASE)
 
 
@@ -46,13 +57,19 @@ def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableC
         return ticket_status(desk, state["request"])
     safety = state.get("safety", "ok")
     complaint = state.get("intent") == "complaint"
+    repeat = bool(state.get("entities", {}).get("repeat_contact"))
     body = state["request"]
     if safety != "ok":
         # the subject may be read back to the customer ("any news on my ticket?"): the kind goes in the body
         subject, priority, body = "A person will contact you", "urgent", f"[safety: {safety}] {body}"
     else:
-        subject = ("Complaint: " if complaint else "Customer asks for a person: ") + state["request"][:80]
+        kind = "Complaint (not the first contact): " if repeat else "Complaint: " if complaint else None
+        subject = (kind or "Customer asks for a person: ") + state["request"][:80]
         priority = "high" if complaint else "normal"
+        if repeat:
+            desk.tell("I'm sorry you have had to write to us again about this, and that it has not been put right yet.")
+        elif complaint:
+            desk.tell("I'm sorry about this.")
     ticket = desk.call("create_ticket", subject=subject, body=body, priority=priority)
     case = hand_over(state, ctx, config, desk, ticket.result["ticket_id"] if ticket.ok and ticket.result else None)
     if safety != "ok":
@@ -66,6 +83,17 @@ def escalation(state: SupportState, runtime: Runtime[Context], config: RunnableC
             }
     elif ticket.ok:
         desk.tell("A member of our support team will reply within one business day.")
+        if complaint and _DEFECT.search(state["request"]):  # what the person can offer, from the policy
+            article = public_article(ctx, DEFECT_ARTICLE)
+            if article:
+                tell_section(
+                    desk,
+                    article,
+                    DEFECT_ARTICLE,
+                    "What happens next",
+                    keep=lambda s: bool(re.search(r"replacement|refund|Return shipping", s)),
+                    lead="For an item that arrived damaged or does not work, you can choose: ",
+                )
     else:
         desk.tell(
             "I could not open a ticket just now; please write to support@northwind.example and a person will reply."

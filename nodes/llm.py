@@ -10,6 +10,7 @@ import contextvars
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.load import dumps
 from langchain_core.messages import BaseMessage
@@ -60,32 +61,37 @@ def end_usage(token: contextvars.Token[Usage | None]) -> Usage:
     return usage
 
 
-def _cache_key(name: str, ctx: Context) -> str:
-    return f"{name}|max_tokens={ctx.settings.model_max_tokens}"
+def _cache_key(name: str, ctx: Context, options: dict[str, Any] | None = None) -> str:
+    opts = options or {}
+    extra = "".join(f"|{k}={opts[k]}" for k in sorted(opts) if k != "max_seconds")
+    return f"{name}|max_tokens={ctx.settings.model_max_tokens}{extra}"
 
 
-def _cached(ctx: Context, name: str, prompt: str) -> str | None:
+def _cached(ctx: Context, name: str, prompt: str, options: dict[str, Any] | None = None) -> str | None:
     """A reply written before for exactly this prompt (same facts) within the TTL."""
     if ctx.settings.model_cache_ttl_s <= 0 or name.startswith("fake:"):
         return None
-    hit = ctx.resources.reply_cache.lookup(prompt, _cache_key(name, ctx))
+    hit = ctx.resources.reply_cache.lookup(prompt, _cache_key(name, ctx, options))
     if not hit:
         return None
     written = float((hit[0].generation_info or {}).get("written_at", 0))
     return hit[0].text if time.time() - written <= ctx.settings.model_cache_ttl_s else None
 
 
-def _remember(ctx: Context, name: str, prompt: str, text: str) -> None:
+def _remember(ctx: Context, name: str, prompt: str, text: str, options: dict[str, Any] | None = None) -> None:
     if ctx.settings.model_cache_ttl_s > 0 and not name.startswith("fake:"):
         generation = Generation(text=text, generation_info={"written_at": time.time()})
-        ctx.resources.reply_cache.update(prompt, _cache_key(name, ctx), [generation])
+        ctx.resources.reply_cache.update(prompt, _cache_key(name, ctx, options), [generation])
 
 
-def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = None) -> str | None:
+def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = None, **options: Any) -> str | None:
     """The model's text, or None when it failed or timed out (the caller falls back).
 
     The same prompt (the same question over the same facts) is answered from a
-    cache within ``model_cache_ttl_s``, without calling the model again.
+    cache within ``model_cache_ttl_s``, without calling the model again. ``options`` go to the
+    model's call (``max_tokens``; for the embedded model also ``grammar`` and ``max_seconds``)
+    and into the cache key (but the time budget: it changes no finished text). A text the time
+    budget cut short is returned but never cached.
 
     The call is tagged ``nostream``: LangGraph's `messages` stream mode skips it, so no draft
     leaves a server before the reply check has passed it (the checked reply streams instead).
@@ -93,7 +99,7 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
     name = spec or ctx.settings.model
     usage = _usage.get()
     prompt = dumps(messages)
-    cached = _cached(ctx, name, prompt)
+    cached = _cached(ctx, name, prompt, options)
     if usage is not None and ctx.settings.model_cache_ttl_s > 0 and not name.startswith("fake:"):
         usage.cache_lookups += 1
         usage.cache_hits += cached is not None
@@ -102,7 +108,7 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
     started = time.perf_counter()
     try:
         maybe_fail(parse_faults(ctx.settings.faults), "model", f"{name}|{messages[-1].content}")
-        message = ctx.resources.chat_model(name).invoke(messages, config={"tags": [TAG_NOSTREAM]})
+        message = ctx.resources.chat_model(name).invoke(messages, config={"tags": [TAG_NOSTREAM]}, **options)
     except Exception as exc:  # any provider error: the workflow has a deterministic path
         log.warning("model %s failed after %.0f ms: %s", name, (time.perf_counter() - started) * 1000, exc)
         note_fallback(f"model_failed:{type(exc).__name__}")
@@ -115,7 +121,8 @@ def ask_model(ctx: Context, messages: list[BaseMessage], *, spec: str | None = N
         usage.cost_usd += (tokens_in * price_in + tokens_out * price_out) / 1_000_000
         usage.calls += 1
     text = str(message.content).strip()
-    _remember(ctx, name, prompt, text)
+    if not (getattr(message, "response_metadata", None) or {}).get("truncated"):
+        _remember(ctx, name, prompt, text, options)
     return text
 
 

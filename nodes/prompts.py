@@ -23,6 +23,14 @@ FACTS:
 
 A reply was rejected because {problems}. Write a short, friendly reply that copies every number and date exactly from the facts."""
 
+# The small embedded model names only the topic of the reply's opening sentence (nodes/reply.py,
+# "opener"; a grammar holds it to the customer's own words): short, so the prompt costs little to
+# read, and about the message alone, never the facts.
+TOPIC_SYSTEM = "You are a customer-support agent of an online store."
+
+# the message comes last: the model's cache keeps the unchanged start, so only the message is read anew
+TOPIC_USER = 'In one to three words, what is this customer message about?\n\n"{request}"'
+
 ROUTER_SYSTEM = (
     "You route customer-support messages for an online store. Reply with exactly one intent name "
     "from this list and nothing else: {intents}"

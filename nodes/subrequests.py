@@ -20,13 +20,13 @@ from core.context import Context
 from core.state import SupportState
 from intents.catalog import department_for
 from nodes import billing, general, technical
-from nodes.desk import Desk, Script, report_failures
+from nodes.desk import Desk, Script, address_missing_mail, report_failures
 from nodes.entities import extract_entities
 from nodes.instrument import instrumented
 
 CLAUSE_BREAK = re.compile(
     r"(?<=[.!?])\s+|;\s*|\s*,?\s+(?:and also|and|also|plus|but|oh and)\s+(?=(?:i|i'm|im|my|what|how|can|could|"
-    r"where|when|why|is|are|do|does|please|pls|the|also)\b)"
+    r"where|when|why|is|are|do|does|please|pls|the|also|tell|send|email|let|give|show|track|refund|cancel)\b)"
     r"|,\s+(?=(?:i|i'm|im|i've|my|what|how|can|could|where|when|why|and|also|please|pls)\b)",
     re.I,
 )
@@ -36,6 +36,7 @@ KNOWLEDGE_QUESTION = "knowledge_question"
 WHOLE_CERTAIN = 0.95
 WHOLE_CLEAR_CONFIDENCE = 0.8
 SPLIT_MIN_CONFIDENCE = 0.6  # a part must be clearly about something before it becomes its own request
+ORDER_CLAUSE_MIN_CONFIDENCE = 0.5  # ... a little less when it names an order of its own
 DESKS: dict[str, tuple[dict[str, Script], Script]] = {
     "billing": (billing.SCRIPTS, billing.refund_policy),
     "technical": (technical.SCRIPTS, technical.site_problem),
@@ -73,7 +74,9 @@ def split_request(
     for clause in clauses:
         prediction = predict(clause)
         intent = prediction.intent
-        if prediction.confidence < max(min_confidence, SPLIT_MIN_CONFIDENCE):
+        # a clause naming its own order ("when is order 11035 coming?") is a request even when worded loosely
+        floor = max(min_confidence, ORDER_CLAUSE_MIN_CONFIDENCE if _orders_in(clause) else SPLIT_MIN_CONFIDENCE)
+        if prediction.confidence < floor:
             if knowledge_match is None or knowledge_match(clause) is None:
                 continue
             intent = KNOWLEDGE_QUESTION
@@ -81,12 +84,49 @@ def split_request(
         key = (department, intent)
         if key not in parts:
             parts[key] = SubRequest(clause, intent, department, prediction.confidence)
-    if len(parts) < 2:
+    kept = _without_reasons(list(parts.values()))
+    if len(kept) < 2:
         return []
-    departments = {p.department for p in parts.values()}
+    if _own_orders(kept):  # "cancel order A and tell me when B arrives": two requests, however sure the whole is
+        return kept
+    departments = {p.department for p in kept}
     if whole.confidence >= WHOLE_CERTAIN or (len(departments) < 2 and whole.confidence >= WHOLE_CLEAR_CONFIDENCE):
         return []
-    return list(parts.values())
+    return kept
+
+
+ACTS_ON_AN_ORDER = {"get_refund", "cancel_order", "change_shipping_address", "change_order"}
+_REFERS_BACK = re.compile(r"\b(?:it|that order|this order|the order|that one|this one|them)\b", re.I)
+_ASKS = re.compile(
+    r"\?|^(?:please|pls|can|could|would|will|i want|i'?d like|i need|tell|send|cancel|refund|where|when|what|how|"
+    r"why|is|are|do|does|did|has|have)\b",
+    re.I,
+)
+
+
+def _orders_in(text: str) -> list[int]:
+    return [int(o) for o in extract_entities(text).get("order_ids", [])]
+
+
+def _own_orders(parts: list[SubRequest]) -> bool:
+    """Two parts each naming an order of its own, or a part naming one in another department than the rest:
+    requests about different things, not one request worded twice."""
+    named = [(p, set(_orders_in(p.text))) for p in parts]
+    orders = [ids for _, ids in named if ids]
+    if len(orders) >= 2 and len(set().union(*orders)) >= 2:
+        return True
+    return any(ids and {q.department for q, _ in named if q is not p} - {p.department} for p, ids in named)
+
+
+def _without_reasons(parts: list[SubRequest]) -> list[SubRequest]:
+    """ "The headphones from order 10956 stopped charging, I'd like my money back for that order": the first
+    clause is the reason for the second (which refers back to its order), not a request of its own."""
+    acting = [
+        p for p in parts if p.intent in ACTS_ON_AN_ORDER and _REFERS_BACK.search(p.text) and not _orders_in(p.text)
+    ]
+    if not acting:
+        return parts
+    return [p for p in parts if p in acting or not (_orders_in(p.text) and not _ASKS.search(p.text.strip()))]
 
 
 class SubRequestState(TypedDict):
@@ -128,6 +168,7 @@ def subrequest(state: SubRequestState, runtime: Runtime[Context], config: Runnab
             "entities": entities,
         }
         scripts.get(state["intent"], fallback)(desk, entities, part, ctx)
+        address_missing_mail(desk, state["request"])
     if desk.question:  # parts cannot each stop the turn: the question becomes part of the reply
         desk.tell(desk.question)
     report_failures(desk)

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from core.context import Context
 from core.state import SupportState
-from nodes.desk import Desk, Script, propose, run_desk, search_kb
+from nodes.desk import Desk, Script, article_of, propose, run_desk, search_kb, tell_section
 from nodes.instrument import instrumented
 from retrieval.answers import content_words, pick_answer
 
@@ -26,6 +26,10 @@ _PASSWORD_ASK = re.compile(
 )
 
 
+LOCK_ARTICLE = "locked-account"
+_SAYS_LOCKED = re.compile(r"\block(?:ed)?\b|\block-?out\b", re.I)
+
+
 def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
     if _SITE_ERROR.search(state["request"]) and not _PASSWORD_ASK.search(state["request"]):
         # "the site throws an error when I log in" is a site problem, not a forgotten password:
@@ -34,14 +38,58 @@ def recover_password(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Co
         return
     account, status = desk.call_parallel([("get_account_status", {}), ("get_service_status", {})])
     login_down = [i for i in (status.result or {}).get("open_incidents", []) if i["component"] == "login"]
-    desk.facts = [f for f in desk.facts if not f.startswith("Known issue") or "login" in f]
-    if login_down and not _PASSWORD_ASK.search(state["request"]):  # "send me a password reset" still gets one
+    locked = bool(account.ok and account.result and account.result["status"] == "locked")
+    # a locked account is why this customer cannot sign in: an incident is not, and saying it
+    # might be ("not your password") would contradict the lock
+    desk.facts = [f for f in desk.facts if not f.startswith("Known issue") or ("login" in f and not locked)]
+    if login_down and not locked and not _PASSWORD_ASK.search(state["request"]):  # "send me a reset" still gets one
         desk.tell(
             "Sign-in problems right now are most likely this known issue, not your password; please try again later."
         )
         return
+    if locked and _SAYS_LOCKED.search(state["request"]):
+        unlock_options(desk, state)
     if account.ok and account.result and account.result["status"] != "closed":
         desk.call("send_password_reset")
+
+
+_NOT_ME = re.compile(
+    r"\b(?:wasn'?t|was not|weren'?t|didn'?t|did not|never)\s+(?:me|(?:even\s+)?(?:trying|try|tried)|log\w*|sign\w*)\b"
+    r"|\bnot me\b|\bsomeone else\b|\bhack\w*\b",
+    re.I,
+)
+
+
+def unlock_options(desk: Desk, state: SupportState) -> None:
+    """The customer names the lock: the ways out of it, from the article on locked accounts (and,
+    when they were not the one signing in, what to do about that first)."""
+    page = article_of(desk, f"account locked unlock {state['request']}", LOCK_ARTICLE)
+    if page is None:
+        return
+    document = str(page["document"])
+    if _NOT_ME.search(state["request"]):
+        tell_section(desk, document, LOCK_ARTICLE, "Was it me?", limit=3)
+    options = _numbered(document, "Unlocking")
+    if options:
+        desk.tell("To unlock your account: " + " ".join(options) + f" (source: {LOCK_ARTICLE})")
+
+
+def _numbered(document: str, heading: str) -> list[str]:
+    """The numbered items under ``heading`` of a help article, as plain sentences."""
+    section = re.split(r"^#+\s+", document, flags=re.M)
+    body = next((part for part in section if part.lower().startswith(heading.lower())), "")
+    return [m.group(1).replace("**", "").strip() for m in re.finditer(r"^\s*\d+\.\s+(.+)$", body, flags=re.M)]
+
+
+def _mentions_lock(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    """Any technical script: a customer who says the account is locked hears how to unlock it
+    (when it is locked), whatever the intent the message was read as."""
+    if not _SAYS_LOCKED.search(state["request"]) or LOCK_ARTICLE in desk.citations:
+        return
+    if not any(r["name"] == "get_account_status" for r in desk.records):
+        desk.call("get_account_status")
+    if any(f.startswith("Your account ") and f.endswith(" is locked.") for f in desk.facts):
+        unlock_options(desk, state)
 
 
 def site_problem(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
@@ -111,16 +159,25 @@ def close_account(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Conte
         desk.tell("Closing an account is checked by a member of our team; I have sent your request for review.")
 
 
+def _and_lock(script: Script) -> Script:
+    def run(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+        script(desk, e, state, ctx)
+        _mentions_lock(desk, e, state, ctx)
+
+    run.__name__ = script.__name__
+    return run
+
+
 SCRIPTS: dict[str, Script] = {
-    "recover_password": recover_password,
-    "registration_problems": site_problem,
-    "create_account": site_problem,
-    "edit_account": account_help,
-    "switch_account": account_help,
+    "recover_password": _and_lock(recover_password),
+    "registration_problems": _and_lock(site_problem),
+    "create_account": _and_lock(site_problem),
+    "edit_account": _and_lock(account_help),
+    "switch_account": _and_lock(account_help),
     "delete_account": close_account,
 }
 
 
 @instrumented("technical")
 def technical(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
-    return run_desk("technical", SCRIPTS, site_problem, state, runtime, config)
+    return run_desk("technical", SCRIPTS, _and_lock(site_problem), state, runtime, config)

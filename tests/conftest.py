@@ -106,12 +106,13 @@ def test_settings(store_url: str, kb_dir: str, classifier_path: str, tmp_path: P
     return Settings(_env_file=None).with_(  # type: ignore[call-arg]
         model="fake:facts",
         smart_model=None,
+        opener_max_load=0.0,  # the embedded model's tests run it whatever else the machine is doing
         database_url=store_url,
         chroma_dir=kb_dir,
         classifier_path=classifier_path,
         rate_limit="100000/minute",
         model_cache_path=tmp_path / "model_cache.sqlite",
-        clock=SEED_CLOCK,
+        clock=SEED_CLOCK,  # the seeded world's today: return windows, "late" and "due today" repeat
     )
 
 
