@@ -120,6 +120,29 @@ def parse_decision(raw: Any) -> dict[str, Any]:
     return decision
 
 
+EditCheck = Callable[[dict[str, Any]], str | None]
+# The read-only tool that asks the policy about a held action's arguments before an edit counts
+# (the operator hears the refusal at once; nothing is approved that the tool would refuse).
+EDIT_CHECKS = {"issue_refund": "check_refund"}
+_CHECK_FIELDS = {"order_id", "amount_usd", "line_id", "quantity", "to_card_last4"}
+
+
+def policy_edit_check(desk: Desk, tool: str) -> EditCheck | None:
+    """Ask the policy, through the audited gateway, about edited arguments for ``tool``."""
+    checker = EDIT_CHECKS.get(tool)
+    if checker is None:
+        return None
+
+    def check(args: dict[str, Any]) -> str | None:
+        outcome = desk.call(checker, quiet=True, **{k: v for k, v in args.items() if k in _CHECK_FIELDS})
+        if not outcome.ok:
+            return outcome.error or outcome.outcome
+        result = outcome.result or {}
+        return str(result.get("message") or "the policy needs more detail") if result.get("verdict") == "ask" else None
+
+    return check
+
+
 # -- the review: one decision against the rules --------------------------------------------------
 
 
@@ -151,8 +174,10 @@ def review(
     now: datetime,
     *,
     kind: str,
+    edit_check: EditCheck | None = None,
 ) -> Verdict:
-    """Apply one decision to an approval under the rules; nothing is written here."""
+    """Apply one decision to an approval under the rules; nothing is written here. ``edit_check``
+    says why the policy would refuse edited arguments (None: it would carry them out)."""
     nxt: ApprovalProgress = {**progress, "seq": progress["seq"] + 1, "outcome": "", "note": ""}
     try:
         decision = parse_decision(raw)
@@ -201,6 +226,8 @@ def review(
         # An edit is its author's approval of the new arguments; the rules run again on them, so an
         # amount raised past the four-eyes threshold needs a second operator, who cannot be the editor.
         edited = dict(decision["args"])
+        if edit_check is not None and (why := edit_check(edited)):
+            return _refused(nxt, kind_of, f"the policy refuses the edit: {why}", args)
         nxt.update({"approved_by": [who.actor], "needed": needed(edited)})
         if len(nxt["approved_by"]) >= nxt["needed"]:
             return Verdict(
@@ -349,10 +376,13 @@ def decide(
     customer_id: str,
     node: str,
     tool: str,
+    edit_check: EditCheck | None = None,
 ) -> Verdict:
     """Review one decision under the rules and write it down; a settled approval leaves the inbox."""
     who = identity_of(config, ctx)
-    verdict = review(raw, who, progress, args, needed, ctx, ctx.settings.now(), kind=progress["kind"])
+    verdict = review(
+        raw, who, progress, args, needed, ctx, ctx.settings.now(), kind=progress["kind"], edit_check=edit_check
+    )
     write_verdict(
         ctx,
         config,
@@ -399,6 +429,15 @@ def approval_gate(
     request = approval_request(state, progress)
     mark_waiting(runtime.store, thread_id, owner, request, since=progress["since"], approval=progress_view(progress))
     raw = interrupt(request)
+    acting = ctx if owner == ctx.customer_id else ctx.with_(customer_id=owner)
+    checker = Desk.open(
+        action["node"],
+        state.get("turn", 0),
+        acting,
+        config,
+        branch=state.get("branch", 0),
+        lane=f"{action.get('lane', '')}-review{progress['seq']}",
+    )
     verdict = decide(
         raw,
         progress=progress,
@@ -411,8 +450,11 @@ def approval_gate(
         customer_id=owner,
         node=action["node"],
         tool=action["tool"],
+        edit_check=policy_edit_check(checker, action["tool"]),
     )
     update: dict[str, Any] = {"approval": verdict.progress}
+    if checker.records:
+        update["tool_calls"] = checker.records
     if verdict.args != action["args"]:
         update["pending_action"] = {**action, "args": verdict.args}
     if verdict.notice:

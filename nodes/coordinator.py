@@ -24,6 +24,7 @@ from intents.classifier import IntentPrediction
 from nodes import prompts
 from nodes.desk import earlier_orders
 from nodes.entities import extract_entities
+from nodes.general import asks_about_shipping
 from nodes.guards.message import own_words, without_steering
 from nodes.guards.routing import (
     ASKS_SERVICE_STATUS,
@@ -129,10 +130,21 @@ _ABOUT_ARRIVAL = re.compile(
 _ABOUT_MONEY = re.compile(r"\b(?:refund\w*|money|reimburs\w*|credit\w*|charge\w*|paid|pay\w*|card)\b", re.IGNORECASE)
 
 
+_NAMES_CANCELLING = re.compile(r"\bcancel\w*|\bcancl\w*", re.IGNORECASE)
+
+
 def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction:
-    """The classifier's reading, mended where it names a refund the text never mentions."""
+    """The classifier's reading, mended where it names a refund the text never mentions, or a fee
+    for cancelling when the text asks what shipping costs ("how much does it cost to ship to Ireland?")."""
     if prediction.intent == "track_refund" and not _ABOUT_MONEY.search(text):
         return replace(prediction, intent="track_order", department=department_for("track_order"))
+    if (
+        prediction.intent == "check_cancellation_fee"
+        and asks_about_shipping(text)
+        and not _NAMES_CANCELLING.search(text)
+        and not extract_entities(text).get("order_ids")
+    ):
+        return replace(prediction, intent="delivery_options", department=department_for("delivery_options"))
     return prediction
 
 

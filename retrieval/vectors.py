@@ -10,7 +10,7 @@ We read those two files directly instead of importing ``wordllama``: its ``__ini
 path does not resolve. Here a missing file is an error, never a download.
 
 Two users: the Chroma embedding function in ``retrieval.embeddings`` and the intent
-classifier in ``nodes.routing`` (which must not pay for importing chromadb).
+classifier in ``intents`` (which must not pay for importing chromadb).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from server.deploy import write_env_file
 from store.db import make_engine
 from store.schema import audit_log, node_runs, orders, refunds, shipments
+from tests.orders import refundable_orders
 from tests.scripted_graph import TIMEOUT_WORD
 from tests.servers import Servers, streamed
 
@@ -179,7 +180,13 @@ def switchboard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
 
 
 def test_the_cli_decides_through_the_server_api(aegra: Servers, tmp_path: Path) -> None:
-    big = orders_of(aegra, "delivered", range(210, 241), above=50000)[:2]
+    big = [
+        (o.id, o.customer_id, o.total_cents)
+        for o in refundable_orders(
+            aegra.database_url, above_cents=50000, below_cents=100000, customers=[f"C{n:04d}" for n in range(150, 241)]
+        )
+    ][:2]
+    assert len(big) == 2 and len({c for _, c, _ in big}) == 2
     threads = []
     for order, customer, _ in big:
         client = aegra.client(0, aegra.token(customer=customer))

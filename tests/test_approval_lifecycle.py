@@ -13,10 +13,11 @@ from langgraph.types import Command
 from sqlalchemy import create_engine, func, select
 
 from core.context import Context
-from store.schema import accounts, approval_decisions, approvals, audit_log, orders, refunds
+from store.schema import accounts, approval_decisions, approvals, audit_log, refunds
 from switchboard.app import DecisionRefused, UserError, resume_turn, run_turn
 from switchboard.sweep import sweep
 from switchboard.threads import inbox
+from tests.orders import approval_order, refundable_orders
 from tests.webhook_sink import webhook_sink
 from tools.approvals import decision_log
 
@@ -24,15 +25,10 @@ T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
 def big_order(ctx: Context, above_cents: int = 100000) -> tuple[str, int, int]:
-    """(customer, order id, total cents) of the first delivered order above the four-eyes threshold."""
-    with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
-        row = conn.execute(
-            select(orders.c.customer_id, orders.c.id, orders.c.total_cents)
-            .where(orders.c.status == "delivered", orders.c.total_cents > above_cents)
-            .order_by(orders.c.id)
-        ).first()
-    assert row is not None, "the seeded store has delivered orders above $1,000"
-    return str(row[0]), int(row[1]), int(row[2])
+    """(customer, order id, total cents) of the first order above the four-eyes threshold the policy would refund."""
+    found = refundable_orders(ctx, above_cents=above_cents, at=T0)
+    assert found, "the seeded store has refundable delivered orders above $1,000"
+    return found[0].customer_id, found[0].id, found[0].total_cents
 
 
 def rows(ctx: Context, query: Any) -> list[Any]:
@@ -148,8 +144,9 @@ def test_an_edit_that_raises_the_amount_past_the_threshold_needs_a_second_operat
 def test_only_operators_and_supervisors_decide_and_the_audit_names_the_authenticated_operator(
     graph, make_context
 ) -> None:
-    ctx = make_context("C0007", clock=T0)
-    first = run_turn(graph, ctx, "please refund order 10859")
+    order = approval_order(make_context(), at=T0)
+    ctx = make_context(order.customer_id, clock=T0)
+    first = run_turn(graph, ctx, f"please refund order {order.id}")
     thread = first["thread_id"]
 
     def decide(user: dict[str, str] | None, decision: dict[str, Any], actor: str = "workflow") -> None:
@@ -159,19 +156,22 @@ def test_only_operators_and_supervisors_decide_and_the_audit_names_the_authentic
         graph.invoke(Command(resume=decision), {"configurable": configurable}, context=ctx.with_(actor=actor))
 
     approve_as_mallory = {"decisions": [{"type": "approve", "actor": "operator:mallory"}]}
-    decide({"actor": "customer:C0007", "role": "customer", "customer_id": "C0007"}, approve_as_mallory)
-    decide({"actor": "", "role": "", "customer_id": "C0007"}, approve_as_mallory)  # an unknown caller
+    decide(
+        {"actor": f"customer:{order.customer_id}", "role": "customer", "customer_id": order.customer_id},
+        approve_as_mallory,
+    )
+    decide({"actor": "", "role": "", "customer_id": order.customer_id}, approve_as_mallory)  # an unknown caller
     with pytest.raises(DecisionRefused, match="only an operator or a supervisor"):
         resume_turn(graph, ctx, thread, {"type": "approve"})  # a trusted caller that names no operator
-    assert refund_count(ctx, 10859) == 0
+    assert refund_count(ctx, order.id) == 0
     (waiting,) = inbox(graph)
     assert waiting["thread_id"] == thread and "only an operator or a supervisor" in waiting["note"]
 
-    decide({"actor": "operator:ann", "role": "operator", "customer_id": "C0007"}, approve_as_mallory)
-    assert refund_count(ctx, 10859) == 1 and inbox(graph) == []
+    decide({"actor": "operator:ann", "role": "operator", "customer_id": order.customer_id}, approve_as_mallory)
+    assert refund_count(ctx, order.id) == 1 and inbox(graph) == []
     audited = rows(ctx, select(audit_log.c.action, audit_log.c.actor).where(audit_log.c.thread_id == thread))
     assert [a for a in audited if a[0] in ("approval", "decision_refused")] == [
-        ("decision_refused", "customer:C0007"),
+        ("decision_refused", f"customer:{order.customer_id}"),
         ("decision_refused", "unknown"),
         ("decision_refused", "workflow"),
         ("approval", "operator:ann"),
@@ -179,8 +179,9 @@ def test_only_operators_and_supervisors_decide_and_the_audit_names_the_authentic
 
 
 def test_a_deadline_sweep_escalates_then_rejects_and_the_customer_is_told(graph, make_context) -> None:
-    ctx = make_context("C0007", clock=T0)
-    first = run_turn(graph, ctx, "please refund order 10859")
+    order = approval_order(make_context(), at=T0)
+    ctx = make_context(order.customer_id, clock=T0)
+    first = run_turn(graph, ctx, f"please refund order {order.id}")
     thread = first["thread_id"]
     assert first["approval"]["deadline"] == (T0 + timedelta(hours=24)).isoformat()  # refunds: 24 h
 
@@ -201,7 +202,7 @@ def test_a_deadline_sweep_escalates_then_rejects_and_the_customer_is_told(graph,
     state = graph.get_state({"configurable": {"thread_id": thread}}).values
     assert state["status"] == "answered" and "could not review your request in time" in state["reply"]
     assert isinstance(state["messages"][-1], AIMessage)
-    assert refund_count(ctx, 10859) == 0
+    assert refund_count(ctx, order.id) == 0
     assert rows(ctx, select(approvals.c.status, approvals.c.level).where(approvals.c.thread_id == thread)) == [
         ("expired", 2)
     ]
@@ -213,11 +214,12 @@ def test_a_deadline_sweep_escalates_then_rejects_and_the_customer_is_told(graph,
 
 
 def test_a_supervisor_decides_an_escalated_approval(graph, make_context) -> None:
-    ctx = make_context("C0007", clock=T0)
-    thread = run_turn(graph, ctx, "please refund order 10859")["thread_id"]
+    order = approval_order(make_context(), at=T0)
+    ctx = make_context(order.customer_id, clock=T0)
+    thread = run_turn(graph, ctx, f"please refund order {order.id}")["thread_id"]
     sweep(graph, ctx.settings, T0 + timedelta(hours=25))
     done = resume_turn(graph, as_(ctx, "supervisor:sue", T0 + timedelta(hours=26)), thread, {"type": "approve"})
-    assert done["status"] == "answered" and refund_count(ctx, 10859) == 1
+    assert done["status"] == "answered" and refund_count(ctx, order.id) == 1
 
 
 def test_the_reject_path_rejects_an_overdue_approval_at_once(graph, make_context) -> None:
@@ -233,9 +235,10 @@ def test_the_reject_path_rejects_an_overdue_approval_at_once(graph, make_context
 
 
 def test_a_decision_re_executed_after_a_crash_is_audited_and_notified_once(graph, make_context) -> None:
+    order = approval_order(make_context(), at=T0)
     with webhook_sink() as sink:
-        ctx = make_context("C0007", clock=T0, webhook_urls=sink.url, webhook_secret=sink.secret)
-        first = run_turn(graph, ctx, "please refund order 10859")
+        ctx = make_context(order.customer_id, clock=T0, webhook_urls=sink.url, webhook_secret=sink.secret)
+        first = run_turn(graph, ctx, f"please refund order {order.id}")
         config = {"configurable": {"thread_id": first["thread_id"]}}
         interrupted = graph.get_state(config).config  # the checkpoint the gate waits at
         resume_turn(graph, as_(ctx, "operator:ann", T0), first["thread_id"], {"type": "approve"})
@@ -247,7 +250,7 @@ def test_a_decision_re_executed_after_a_crash_is_audited_and_notified_once(graph
         sweep(graph, ctx.settings, T0)
     assert len(ids) == 1
     assert len(rows(ctx, select(audit_log.c.id).where(audit_log.c.action == "approval"))) == 1
-    assert refund_count(ctx, 10859) == 1
+    assert refund_count(ctx, order.id) == 1
     assert sorted(e["type"] for e in sink.events().values()) == ["approval.decided", "approval.waiting"]
     assert len(sink.deliveries) == 2
 
@@ -261,8 +264,9 @@ def test_webhook_bodies_are_signed_with_the_secret(make_context) -> None:
 
 
 def test_a_plan_with_a_four_eyes_refund_needs_two_operators_too(graph, make_context) -> None:
-    ctx = make_context("C0148", clock=T0)
-    first = run_turn(graph, ctx, "refund order 10033 and close my account")
+    customer, order, _ = big_order(make_context())
+    ctx = make_context(customer, clock=T0)
+    first = run_turn(graph, ctx, f"refund order {order} and close my account")
     thread = first["thread_id"]
     assert first["status"] == "awaiting_approval"
     assert (first["approval"]["needed"], first["approval"]["id"].endswith(":plan")) == (2, True)
@@ -273,4 +277,4 @@ def test_a_plan_with_a_four_eyes_refund_needs_two_operators_too(graph, make_cont
     done = resume_turn(graph, as_(ctx, "operator:bob", T0), thread, {"type": "approve"})
     ran = [(c["name"], c["outcome"]) for c in done["tool_calls"] if c["name"] in ("issue_refund", "close_account")]
     assert done["status"] == "answered" and ran == [("issue_refund", "ok"), ("close_account", "ok")]
-    assert refund_count(ctx, 10033) == 1
+    assert refund_count(ctx, order) == 1

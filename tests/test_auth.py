@@ -43,14 +43,16 @@ def audit_rows(servers: Servers, action: str, thread_id: str | None = None) -> l
 
 
 def big_order(servers: Servers, customer: str | None = None, *, not_customer: str | None = None) -> tuple[int, str]:
-    """A delivered order over the $500 approval threshold and inside the 30-day return window (a
-    refund on it waits for a person; one outside the window is refused): (order id, customer id)."""
+    """A delivered order over the $500 approval threshold, below the $1,000 four-eyes one and inside the
+    30-day return window (a refund on it waits for one person; one outside the window is refused):
+    (order id, customer id)."""
     query = (
         select(orders.c.id, orders.c.customer_id)
         .join(shipments, shipments.c.order_id == orders.c.id)
         .where(
             orders.c.status == "delivered",
             orders.c.total_cents > 50000,
+            orders.c.total_cents < 100000,
             shipments.c.delivered_at >= SEED_CLOCK - timedelta(days=29),
         )
     )
@@ -187,8 +189,8 @@ def test_customers_cannot_stream_modes_that_carry_node_inputs(servers: Servers) 
 def test_refund_waits_on_a_customer_is_refused_the_decision_and_an_operator_approves_on_the_other_server(
     servers: Servers,
 ) -> None:
-    order, _ = big_order(servers, "C0233")
-    customer = servers.client(0, servers.token(customer="C0233"))
+    order, _ = big_order(servers, "C0068")
+    customer = servers.client(0, servers.token(customer="C0068"))
     tid = customer.threads.create()["thread_id"]
     message = ask(f"I want a refund for order {order}")
     assert (
@@ -204,10 +206,10 @@ def test_refund_waits_on_a_customer_is_refused_the_decision_and_an_operator_appr
     approve = {"resume": {"decisions": [{"type": "approve"}]}}
     response = refused(lambda: customer.runs.wait(tid, "support", command=approve))
     assert (response.status_code, "only an operator" in response.json()["message"]) == (403, True)
-    assert [r["actor"] for r in audit_rows(servers, "decision_refused", tid)] == ["customer:C0233"]
+    assert [r["actor"] for r in audit_rows(servers, "decision_refused", tid)] == ["customer:C0068"]
     assert customer.threads.get_state(tid)["next"] == ["approval_gate"]  # still waiting
 
-    operator = servers.client(1, servers.token(operator="ann"), act_for="C0233")
+    operator = servers.client(1, servers.token(operator="ann"), act_for="C0068")
     done = operator.runs.wait(tid, "support", command=approve)  # no context: the thread knows its customer
     assert done["status"] == "answered", done.get("reply")
     with make_engine(servers.database_url).connect() as conn:

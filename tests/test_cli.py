@@ -95,8 +95,8 @@ def test_a_big_refund_waits_is_approved_from_another_process_once_and_rolled_bac
 
     from store.schema import audit_log, refunds
 
-    # 10996 (C0233): above $500 and inside the 30-day return window (C0007's 10859 is outside it)
-    first = json.loads(run("ask", "I want a refund for order 10996", "--customer", "C0233", "--json").stdout)
+    # 10987 (C0068, $889.96): one person approves it (above $500, below four-eyes $1,000, inside the return window)
+    first = json.loads(run("ask", "I want a refund for order 10987", "--customer", "C0068", "--json").stdout)
     assert first["status"] == "awaiting_approval"
     thread = first["thread_id"]
     waiting = json.loads(run("inbox", "--json").stdout)
@@ -108,7 +108,7 @@ def test_a_big_refund_waits_is_approved_from_another_process_once_and_rolled_bac
     assert run("approve", thread).returncode == 2  # nothing waits any more: a second click does nothing
     engine = create_engine(store_url)
     with engine.connect() as conn:
-        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10996)).scalars().all() == ["pending"]
+        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10987)).scalars().all() == ["pending"]
 
     history = json.loads(run("history", thread, "--json").stdout)
     before = next(h for h in history if h["next"] == ["billing"])
@@ -117,7 +117,7 @@ def test_a_big_refund_waits_is_approved_from_another_process_once_and_rolled_bac
     assert rolled.returncode == 0, rolled.stderr
     assert json.loads(rolled.stdout)["compensated"][0]["tool"] == "issue_refund"
     with engine.connect() as conn:
-        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10996)).scalars().all() == ["reversed"]
+        assert conn.execute(select(refunds.c.status).where(refunds.c.order_id == 10987)).scalars().all() == ["reversed"]
         assert conn.execute(select(audit_log.c.actor).where(audit_log.c.action == "approval")).scalars().all() == [
             "operator:alice"
         ]

@@ -67,7 +67,7 @@ def test_make_up_twice_then_down_leaves_nothing_running(tmp_path: Path) -> None:
         cli_env = {**env, "SWITCHBOARD_ENV_FILE": str(run_dir / "switchboard.env")}
         switchboard = str(Path(sys.executable).parent / "switchboard")
         token = subprocess.run(
-            [switchboard, "admin", "token", "--customer", "C0007"],
+            [switchboard, "admin", "token", "--customer", "C0068"],
             env=cli_env,
             capture_output=True,
             text=True,
@@ -91,11 +91,11 @@ def test_make_up_twice_then_down_leaves_nothing_running(tmp_path: Path) -> None:
         customer = get_sync_client(url=urls[0], api_key=token)
         thread = customer.threads.create()["thread_id"]
         answer, _ = streamed(
-            customer, thread, input={"messages": [{"role": "human", "content": "Where is my order 11096?"}]}
+            customer, thread, input={"messages": [{"role": "human", "content": "Where is my order 10987?"}]}
         )
-        assert answer["status"] == "answered" and "11096" in answer["reply"], answer
+        assert answer["status"] == "answered" and "10987" in answer["reply"], answer
         waiting, _ = streamed(
-            customer, thread, input={"messages": [{"role": "human", "content": "I want a refund for order 10859"}]}
+            customer, thread, input={"messages": [{"role": "human", "content": "I want a refund for order 10987"}]}
         )
         assert waiting["status"] == "awaiting_approval", waiting
         assert (
@@ -105,13 +105,13 @@ def test_make_up_twice_then_down_leaves_nothing_running(tmp_path: Path) -> None:
             [switchboard, "inbox", "--json"], env=cli_env, capture_output=True, text=True, check=True
         ).stdout
         assert [(r["thread_id"], r["customer_id"], r["action"]) for r in json.loads(inbox)] == [
-            (thread, "C0007", "issue_refund")
+            (thread, "C0068", "issue_refund")
         ]
         operator = get_sync_client(
-            url=urls[1], api_key=admin_token(cli_env, "--operator", "ann"), headers={"X-Switchboard-Customer": "C0007"}
+            url=urls[1], api_key=admin_token(cli_env, "--operator", "ann"), headers={"X-Switchboard-Customer": "C0068"}
         )
         done, _ = streamed(operator, thread, command={"resume": {"decisions": [{"type": "approve"}]}})
-        assert done["status"] == "answered" and "10859" in done["reply"], done
+        assert done["status"] == "answered" and "10987" in done["reply"], done
         assert customer.threads.get(thread)["status"] == "idle"
 
         settings = read_env_file(run_dir / "switchboard.env")

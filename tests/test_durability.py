@@ -67,8 +67,9 @@ def spec(
         checkpoints = store.replace("postgresql+psycopg://", "postgresql://")
     return {
         "backend": request.param,
-        # C0233: 10996 ($1,569.96) is above the approval threshold and inside the 30-day return window
-        "customer_id": "C0233",
+        # C0050: 11000 ($629.97) waits for one person (above $500, below four-eyes $1,000) and
+        # 10907 ($89.99) runs at once; both inside the 30-day return window
+        "customer_id": "C0050",
         "store_url": store,
         "checkpoint_url": checkpoints,
         "kb_dir": kb_dir,
@@ -216,11 +217,11 @@ def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: 
 
 
 def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(graph, make_context) -> None:
-    ctx = make_context("C0233")  # 10996: above $500 and inside the return window (C0007's 10859 is outside it)
+    ctx = make_context("C0068")  # 10987 ($889.96): one person approves it, inside the return window
     engine = create_engine(ctx.settings.resolved_database_url())
-    big = 10996
+    big = 10987
     with engine.connect() as conn:
-        assert conn.execute(select(orders.c.customer_id).where(orders.c.id == big)).scalar_one() == "C0233"
+        assert conn.execute(select(orders.c.customer_id).where(orders.c.id == big)).scalar_one() == "C0068"
     first = run_turn(graph, ctx, f"I want a refund for order {big}")
     done = resume_turn(graph, ctx.with_(actor="operator:alice"), first["thread_id"], {"type": "approve"})
     assert ("issue_refund", "ok") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
@@ -267,7 +268,8 @@ def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: 
             assert refunds_of(spec, thread_id) == 0
             return
         if decision == "edit_over_limit":
-            # more than is left to refund: the policy refuses it, so the approval still waits and says why
+            # more than is left to refund: the policy refuses the edit before it counts, so the approval
+            # still waits and the operator is told why
             with pytest.raises(DecisionRefused) as refused:
                 resume_turn(
                     graph,
@@ -276,8 +278,9 @@ def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: 
                     {"type": "edit", "args": {"order_id": order, "amount_usd": "99999.00"}},
                 )
             done = refused.value.result
-            assert ("issue_refund", "refused") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
-            assert done["status"] == "awaiting_approval" and "could not be carried out" in str(refused.value)
+            assert ("check_refund", "refused") in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
+            assert ("issue_refund", "ok") not in [(c["name"], c["outcome"]) for c in done["tool_calls"]]
+            assert done["status"] == "awaiting_approval" and "the policy refuses the edit" in str(refused.value)
             assert refunds_of(spec, thread_id) == 0
             return
         resume_turn(graph, ctx.with_(actor="operator:alice"), thread_id, {"type": "approve"})

@@ -131,7 +131,7 @@ def test_a_person_cannot_reply_over_a_waiting_approval(graph, make_context) -> N
     ctx = make_context("C0007", clock=T0)
     done = escalate(graph, ctx)
     # the case is open but nobody holds it, so the bot answers; this request waits for an approval
-    waiting = run_turn(graph, ctx, "please refund order 10859", done["thread_id"])
+    waiting = run_turn(graph, ctx, "please refund $20 of order 10956 to a different card", done["thread_id"])
     assert waiting["status"] == "awaiting_approval"
     with pytest.raises(UserError, match="waits for an approval decision"):
         cases.reply(graph, ctx, done["case"]["id"], "operator:ann", "hello")

@@ -55,7 +55,7 @@ def seed_history(graph, make_context) -> dict[str, str]:  # noqa: ANN001
     day1 = make_context("C0007", clock=T1)
     a = run_turn(graph, day1, "Where is my order 11096?")
     threads["A"] = a["thread_id"]
-    b = run_turn(graph, day1, "please refund order 10859")
+    b = run_turn(graph, day1.with_(customer_id="C0068"), "please refund order 10987")  # $889.96: one approval
     threads["B"] = b["thread_id"]
     resume_turn(
         graph, day1.with_(actor="operator:ann", clock=T1 + timedelta(hours=2)), b["thread_id"], {"type": "approve"}
@@ -67,8 +67,8 @@ def seed_history(graph, make_context) -> dict[str, str]:  # noqa: ANN001
 
     d = run_turn(graph, make_context("C0010", clock=T2), "please close my account")
     threads["D"] = d["thread_id"]
-    big = make_context("C0148", clock=T2)
-    e = run_turn(graph, big, "please refund order 10033")
+    big = make_context("C0233", clock=T2)
+    e = run_turn(graph, big, "please refund order 10996")  # $1,569.96: two approvals
     threads["E"] = e["thread_id"]
     resume_turn(
         graph, big.with_(actor="operator:ann", clock=T2 + timedelta(hours=1)), e["thread_id"], {"type": "approve"}

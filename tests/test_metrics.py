@@ -65,8 +65,8 @@ def test_summary_for_one_customer_and_for_an_empty_store(recorded: tuple[str, li
 
 
 def test_an_approved_turn_records_its_nodes(graph, make_context) -> None:  # noqa: ANN001
-    ctx = make_context("C0233")  # 10996: above $500 and inside the return window (10859 is outside it)
-    waiting = run_turn(graph, ctx, "please refund order 10996")
+    ctx = make_context("C0068")  # 10987 ($889.96): one person approves it, inside the return window
+    waiting = run_turn(graph, ctx, "please refund order 10987")
     resume_turn(graph, ctx.with_(actor="operator:qa"), waiting["thread_id"], {"type": "approve"})
     nodes = {n["node"]: n for n in metrics_summary(make_engine(ctx.settings.resolved_database_url()))["nodes"]}
     assert nodes["approval_gate"]["runs"] >= 1 and nodes["execute_decision"]["runs"] == 1

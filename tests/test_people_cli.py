@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from store.schema import orders, refunds
+from store.schema import refunds
+from tests.orders import refundable_orders
 from tests.webhook_sink import Sink, webhook_sink
 
 BIN = Path(sys.executable).parent / "switchboard"
@@ -46,14 +47,8 @@ def run(store_url: str, kb_dir: str, classifier_path: str, tmp_path: Path, sink:
 
 def test_a_refund_above_1000_waits_for_two_operators_executes_once_and_notifies(run, store_url: str, sink) -> None:
     engine = create_engine(store_url)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(orders.c.customer_id, orders.c.id, orders.c.total_cents)
-            .where(orders.c.status == "delivered", orders.c.total_cents > 100000)
-            .order_by(orders.c.id)
-        ).first()
-    assert row is not None
-    customer, order, total = str(row[0]), int(row[1]), int(row[2])
+    (big, *_) = refundable_orders(store_url, above_cents=100000)  # inside the return window, above $1,000
+    customer, order, total = big.customer_id, big.id, big.total_cents
     first = json.loads(run("ask", f"please refund order {order}", "--customer", customer, "--json").stdout)
     assert first["status"] == "awaiting_approval"
     thread = first["thread_id"]

@@ -27,12 +27,12 @@ def test_refund_with_approval_on_postgres_store_and_checkpointer(
 ) -> None:
     from graph.builder import build_graph
 
-    # C0233's 10996 is above $500 and inside the 30-day return window (C0007's 10859 is outside it)
-    ctx = Context(customer_id="C0233").with_(
+    # C0068's 10987 ($889.96): one person approves it (above $500, below four-eyes $1,000, inside the window)
+    ctx = Context(customer_id="C0068").with_(
         model="fake:facts", database_url=pg_url, chroma_dir=kb_dir, classifier_path=classifier_path
     )
     engine = make_engine(pg_url)
-    big = 10996
+    big = 10987
     with engine.connect() as conn:
         assert conn.execute(select(orders.c.total_cents).where(orders.c.id == big)).scalar_one() > 50000
     with open_checkpointer(pg_url) as saver, open_store(pg_url) as store:

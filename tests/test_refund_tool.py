@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from core.settings import Settings
 from nodes.policy import refund_limits
 from store.db import SEED_CLOCK, make_engine
-from store.schema import audit_log, orders, refund_items, refunds
+from store.schema import approvals, audit_log, orders, refund_items, refunds
 from tools.audit import write_audit
 from tools.gateway import ToolGateway, ToolOutcome
 
@@ -29,6 +29,20 @@ LIMITS = refund_limits(Settings(_env_file=None))  # type: ignore[call-arg]
 @pytest.fixture
 def engine(store_url: str) -> Engine:
     return make_engine(store_url)
+
+
+def settle_approval(engine: Engine, thread: str, customer: str, args: dict[str, Any], approval_id: str) -> None:
+    """A person's approval of exactly ``args``, settled in the ledger as the approval gate settles it."""
+    now = SEED_CLOCK
+    with engine.begin() as conn:
+        conn.execute(
+            approvals.insert().values(
+                id=approval_id, thread_id=thread, customer_id=customer, kind="issue_refund", department="billing",
+                reason="approval_threshold", proposed_args_json=json.dumps(args), args_json=json.dumps(args),
+                needed=1, approvals=1, status="approved", created_at=now, deadline_at=now + timedelta(hours=24),
+                decided_at=now, decided_by="operator:ann",
+            )
+        )  # fmt: skip
 
 
 def gateway(engine: Engine, customer: str, thread: str = "t-refund", **kw: Any) -> ToolGateway:
@@ -93,8 +107,7 @@ def test_an_approved_refund_still_cannot_pass_the_window_or_a_freeze(engine: Eng
     for customer, order_id in (("C0007", 10859), ("C0205", 10901)):
         thread = f"t-approved-{order_id}"
         args = {"order_id": order_id, "amount_usd": "600.00", "reason": "customer request"}
-        write_audit(engine, action="approval", outcome="approve", thread_id=thread, customer_id=customer,
-                    node="billing", actor="operator:ann", tool="issue_refund", args=args)  # fmt: skip
+        settle_approval(engine, thread, customer, args, f"{thread}:gate")
         outcome = refund(gateway(engine, customer, thread), **args)
         assert outcome.error_type == "PolicyRefused" and refunds_on(engine, order_id) == []
 
@@ -124,8 +137,7 @@ def test_a_persons_approval_is_used_once_and_only_for_what_was_approved(engine: 
     gw = gateway(engine, "C0233", thread)
     approved = {"order_id": 10996, "amount_usd": "600.00", "reason": "customer request"}
     assert refund(gw, "s1", **approved).error_type == "PolicyRefused"  # no person yet
-    write_audit(engine, action="approval", outcome="approve", thread_id=thread, customer_id="C0233",
-                node="billing", actor="operator:ann", tool="issue_refund", args=approved)  # fmt: skip
+    settle_approval(engine, thread, "C0233", approved, f"{thread}:gate")
     other_amount = refund(gw, "s2", **{**approved, "amount_usd": "700.00"})
     assert other_amount.error_type == "PolicyRefused"  # approved $600, not $700
     other_thread = refund(gateway(engine, "C0233", "t-elsewhere"), "s1", **approved)
@@ -199,8 +211,7 @@ def test_an_approval_is_used_only_by_a_refund_that_needed_it_and_the_use_is_audi
     thread = "t-needed"
     gw = gateway(engine, "C0233", thread)
     approved = {"order_id": 10996, "amount_usd": "450.00", "reason": "customer request"}
-    write_audit(engine, action="approval", outcome="edit", thread_id=thread, customer_id="C0233",
-                node="billing", actor="operator:ann", tool="issue_refund", args=approved)  # fmt: skip
+    settle_approval(engine, thread, "C0233", approved, f"{thread}:gate")
     assert refund(gw, "s1", **approved).ok  # $450 alone needed no one: the approval stays unused
     assert refund(gw, "s2", order_id=10996, amount_usd="40.00").ok  # $490 within 30 days: still no one
     # $450 more makes $940 on the order within 30 days: it needs a person, and the approval covers it
@@ -208,4 +219,4 @@ def test_an_approval_is_used_only_by_a_refund_that_needed_it_and_the_use_is_audi
     assert refund(gw, "s4", **approved).error_type == "PolicyRefused"  # and it is used up
     with engine.connect() as conn:
         used = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "approval_used")).scalars().all()
-    assert len(used) == 1 and used[0].startswith("approval #") and "approval_threshold" in used[0]
+    assert len(used) == 1 and used[0].startswith(f"approval {thread}:gate used") and "approval_threshold" in used[0]

@@ -22,6 +22,7 @@ from core.context import Context
 from core.models import ScriptedChatModel, register_fake, restate_facts
 from core.state import INPUT_REJECTED
 from store.schema import audit_log, orders, refunds
+from tests.orders import approval_order
 
 WRONG_DRAFT = "Good news: order 99999 was refunded $123.45 and arrives tomorrow."
 STREAM_MODES = ["values", "updates", "messages", "custom", "checkpoints", "debug", "tasks"]
@@ -175,8 +176,9 @@ def test_a_run_for_another_customer_is_refused_audited_and_leaves_the_thread_as_
 
 def test_a_resume_needs_only_the_decision_and_acts_for_the_thread_owner(graph, make_context) -> None:
     ctx = make_context()
-    order = first_order(ctx, "C0007", "delivered", above=50000)
-    waiting = graph.invoke(ask(f"I want a refund for order {order}"), config("t-resume", user("C0007")), context=ctx)
+    order = approval_order(ctx, customer_id="C0068").id  # 10987 ($889.96): one person approves it
+    ctx = ctx.with_(customer_id="C0068")
+    waiting = graph.invoke(ask(f"I want a refund for order {order}"), config("t-resume", user("C0068")), context=ctx)
     assert waiting["status"] == "awaiting_approval"
     # the resume's run has no customer at all (an operator's run, a re-queued run, agent-chat-ui)
     done = graph.invoke(
@@ -185,9 +187,9 @@ def test_a_resume_needs_only_the_decision_and_acts_for_the_thread_owner(graph, m
         context=Context(settings=ctx.settings),
     )
     assert done["status"] == "answered", done["reply"]
-    assert [r["customer_id"] for r in rows(ctx, refunds, refunds.c.order_id == order)] == ["C0007"]
+    assert [r["customer_id"] for r in rows(ctx, refunds, refunds.c.order_id == order)] == ["C0068"]
     (audit,) = rows(ctx, audit_log, audit_log.c.action == "approval", audit_log.c.thread_id == "t-resume")
-    assert audit["customer_id"] == "C0007" and "checkpoint None" not in audit["detail"]
+    assert audit["customer_id"] == "C0068" and "checkpoint None" not in audit["detail"]
     with create_engine(ctx.settings.resolved_database_url()).connect() as conn:
         assert conn.execute(select(func.count()).select_from(refunds).where(refunds.c.order_id == order)).scalar() == 1
 

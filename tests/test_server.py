@@ -171,10 +171,10 @@ def test_customers_see_only_their_threads_and_cannot_set_the_context(server: Dev
 
 def test_server_answers_and_an_operator_resumes_an_approval(server: DevServer) -> None:
     engine = make_engine(server.store_url)
-    big = 10996  # C0233's: above $500 and inside the 30-day return window (C0007's 10859 is outside it)
+    big = 10987  # C0068's $889.96: one person approves it (above $500, below four-eyes $1,000, inside the window)
     with engine.connect() as conn:
-        assert conn.execute(select(orders.c.customer_id).where(orders.c.id == big)).scalar_one() == "C0233"
-    customer = server.client(server.token(customer="C0233"))
+        assert conn.execute(select(orders.c.customer_id).where(orders.c.id == big)).scalar_one() == "C0068"
+    customer = server.client(server.token(customer="C0068"))
     assert customer.assistants.search(graph_id="support"), "the graph is served as 'support'"
 
     thread = customer.threads.create()
@@ -196,9 +196,9 @@ def test_server_answers_and_an_operator_resumes_an_approval(server: DevServer) -
                 audit_log.c.thread_id == thread["thread_id"],
             )
         ).all()
-    assert [r.actor for r in refusal] == ["customer:C0233"]
+    assert [r.actor for r in refusal] == ["customer:C0068"]
 
-    operator = server.client(server.token(operator="ann"), act_for="C0233")
+    operator = server.client(server.token(operator="ann"), act_for="C0068")
     done = operator.runs.wait(thread["thread_id"], "support", command=approve)
     assert done["status"] == "answered"
     with engine.connect() as conn:

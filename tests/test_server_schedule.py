@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from server.tokens import new_key, sign
-from store.db import make_engine, sqlite_url
+from store.db import ensure_store, make_engine, sqlite_url
 from store.schema import approvals, audit_log
+from tests.orders import refundable_orders
 from tests.servers import free_port, write_config
 from tests.webhook_sink import webhook_sink
 
@@ -27,12 +28,15 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_server_rejects_an_overdue_approval_and_delivers_the_webhooks_on_its_own(
-    tmp_path: Path, seeded_sqlite: Path, kb_dir: str, classifier_path: str
+    tmp_path: Path, kb_dir: str, classifier_path: str
 ) -> None:
     from langgraph_sdk import get_sync_client
 
+    # Deadlines of seconds need the real clock, so the store is seeded at today's date (the seeded
+    # world's ages hold whatever the day) and the server runs without the tests' pinned clock.
     store = tmp_path / "store.sqlite"
-    shutil.copy(seeded_sqlite, store)
+    ensure_store(sqlite_url(store), today=datetime.now(UTC).date())
+    order = refundable_orders(sqlite_url(store), above_cents=50000, below_cents=100000, at=datetime.now(UTC))[0]
     config = write_config(tmp_path / "langgraph.json", {"support": "graph/server.py:graph"})
     spec = json.loads(config.read_text())
     spec["http"] = {"app": str(ROOT / "server" / "app.py") + ":app"}
@@ -41,7 +45,7 @@ def test_the_server_rejects_an_overdue_approval_and_delivers_the_webhooks_on_its
     url = f"http://127.0.0.1:{port}"
     with webhook_sink() as sink:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "SWITCHBOARD_CLOCK"},
             "LANGGRAPH_CLI_NO_ANALYTICS": "1",
             "LANGGRAPH_NO_VERSION_CHECK": "true",
             "LANGSMITH_TRACING": "false",
@@ -80,10 +84,12 @@ def test_the_server_rejects_an_overdue_approval_and_delivers_the_webhooks_on_its
                         break
                 except httpx.HTTPError:
                     time.sleep(0.5)
-            customer = get_sync_client(url=url, api_key=sign("customer:C0007", "customer", key=key, ttl_s=900))
+            customer = get_sync_client(
+                url=url, api_key=sign(f"customer:{order.customer_id}", "customer", key=key, ttl_s=900)
+            )
             thread = customer.threads.create()["thread_id"]
             first = customer.runs.wait(
-                thread, "support", input={"messages": [{"role": "human", "content": "please refund order 10859"}]}
+                thread, "support", input={"messages": [{"role": "human", "content": f"please refund order {order.id}"}]}
             )
             assert first["status"] == "awaiting_approval"
 

@@ -61,7 +61,8 @@ def test_csrf_is_bound_to_the_session_and_not_needed_for_bearer_calls(token_keys
 def test_the_edit_form_follows_the_tools_argument_schema() -> None:
     refund = TOOLS["issue_refund"]
     fields = {f.name: f for f in edit_fields(refund, {"order_id": 11002, "amount_usd": "700.00"})}
-    assert list(fields) == ["order_id", "amount_usd", "reason", "to_card_last4"]
+    assert list(fields) == ["order_id", "amount_usd", "reason", "to_card_last4", "line_id", "quantity"]
+    assert (fields["line_id"].kind, fields["quantity"].kind) == ("integer", "integer")  # an item refund's line
     assert (fields["order_id"].kind, fields["order_id"].required, fields["order_id"].value) == (
         "integer",
         True,
