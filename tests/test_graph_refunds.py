@@ -166,16 +166,19 @@ def test_an_edit_is_checked_again_before_anything_runs(graph, make_context) -> N
     ctx = make_context(BIG)
     order = order_of(ctx, "delivered", above_cents=50000, newest=True)
     first = run_turn(graph, ctx, f"refund order {order.id} please")
-    # more than is left on the order (still under the four-eyes threshold): the policy refuses it, so the
-    # approval still waits and says why
-    with pytest.raises(DecisionRefused, match="could not be carried out") as refused:
+    # more than is left on the order (still under the four-eyes threshold): the policy refuses the edit
+    # before it counts, so the approval still waits and the operator is told why
+    with pytest.raises(
+        DecisionRefused, match=r"the policy refuses the edit: At most \$889\.96 can still be"
+    ) as refused:
         resume_turn(
             graph,
             ctx.with_(actor="operator:eve"),
             first["thread_id"],
             {"type": "edit", "args": {"order_id": order.id, "amount_usd": f"{order.total_cents / 100 + 50:.2f}"}},
         )
-    assert ("issue_refund", "refused") in calls(refused.value.result)
+    assert ("check_refund", "refused") in calls(refused.value.result)
+    assert not [c for c in calls(refused.value.result) if c[0] == "issue_refund"]
     assert refused.value.result["status"] == "awaiting_approval"
     assert count(ctx, refunds, refunds.c.order_id == order.id) == 0
 

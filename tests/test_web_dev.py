@@ -121,3 +121,52 @@ def test_make_serve_serves_both_pages_and_an_approval_goes_through(dev: DevServe
     with make_engine(dev.store_url).connect() as conn:
         rows = conn.execute(select(refunds.c.amount_cents).where(refunds.c.order_id == 11002)).scalars().all()
     assert rows == [70000]
+
+
+def test_an_outreach_is_started_and_decided_on_the_server_by_operators_only(dev: DevServer) -> None:
+    from sqlalchemy import func
+
+    from store.schema import audit_log, outreach_recipients
+
+    def post(path: str, body: Any, token: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(dev.url + path, json=body, headers=headers, timeout=120)
+
+    operator, customer = dev.token(operator="ann"), dev.token(customer="C0007")
+    ask = {"order_statuses": ["delivered"], "limit": 150, "subject": "Warehouse move",
+           "body": "Hello {name},\n\nDeliveries may take a day longer next week."}  # fmt: skip
+    assert post("/outreach", ask, None).status_code == 401
+    refused = post("/outreach", ask, customer)
+    assert refused.status_code == 403 and refused.json()["error"] == "Operators only"
+    bad = post("/outreach", {**ask, "send_now": True}, operator)
+    assert bad.status_code == 400 and "send_now" in bad.json()["message"]
+
+    waiting = post("/outreach", ask, operator)
+    assert waiting.status_code == 201, waiting.text
+    started = waiting.json()
+    assert (started["status"], started["recipients"]) == ("awaiting_approval", 150)
+    outreach_id = started["outreach_id"]
+    read = httpx.get(f"{dev.url}/outreach/{outreach_id}", headers={"Authorization": f"Bearer {operator}"})
+    assert read.json()["status"] == "awaiting_approval"
+    assert post(f"/outreach/{outreach_id}/decision", {"type": "approve"}, customer).status_code == 403
+
+    done = post(f"/outreach/{outreach_id}/decision", {"type": "approve", "actor": "operator:mallory"}, operator)
+    assert done.status_code == 400  # the decider is the credential's, never a field of the body
+    done = post(f"/outreach/{outreach_id}/decision", {"type": "approve"}, operator)
+    assert done.status_code == 200 and done.json()["status"] == "queued", done.text
+    again = post(f"/outreach/{outreach_id}/decision", {"type": "approve"}, operator)  # a double click
+    assert again.status_code == 409 and "not waiting" in again.json()["message"]
+    with make_engine(dev.store_url).connect() as conn:
+        queued = conn.execute(
+            select(func.count())
+            .select_from(outreach_recipients)
+            .where(outreach_recipients.c.outreach_id == outreach_id)
+        ).scalar_one()
+        audited = conn.execute(
+            select(audit_log.c.action, audit_log.c.actor).where(
+                audit_log.c.action.in_(["outreach_refused", "approval", "decision_refused"])
+            )
+        ).all()
+    assert queued == 150
+    assert ("approval", "operator:ann") in audited
+    assert [a for a in audited if a[0] == "outreach_refused"] == [("outreach_refused", "customer:C0007")] * 2

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from server.app import lifespan
-from web import chat, console
+from web import chat, console, outreach
 from web.pages import render, safe_next
 from web.session import (
     WebError,
@@ -101,7 +101,7 @@ async def logout(request: Request) -> Response:
 
 async def web_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WebError)
-    if request.headers.get("x-stream"):  # the chat's script reads errors as JSON
+    if request.headers.get("x-stream") or request.url.path.startswith("/outreach"):  # read by scripts: JSON
         response: Response = JSONResponse({"error": exc.title, "message": exc.message}, status_code=exc.status)
     elif exc.status == 401 and exc.sign_in and request.method == "GET" and not exc.clear:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -127,7 +127,7 @@ app = FastAPI(
 app.add_route("/login", guarded(login_page), methods=["GET"])
 app.add_route("/login", guarded(login), methods=["POST"])
 app.add_route("/logout", guarded(logout), methods=["POST"])
-for path, endpoint, methods in (*console.ROUTES, *chat.ROUTES):
+for path, endpoint, methods in (*console.ROUTES, *chat.ROUTES, *outreach.ROUTES):
     app.add_route(path, guarded(endpoint), methods=methods)
 app.mount("/web-static", StaticFiles(directory=STATIC), name="web-static")
 app.add_exception_handler(WebError, web_error)
