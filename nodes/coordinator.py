@@ -258,18 +258,30 @@ _QUESTION = re.compile(
 )
 
 
+_ASKS_FOR_MORE = re.compile(
+    r"^(?:(?:also|and|then|please|pls|can you|could you)\s+)*(?:send|e-?mail|mail|tell|give|show|cancel|change|"
+    r"update|close|delete|unsubscribe|stop|track|check|resend|add|reset)\b",
+    re.I,
+)
+
+
 def _one_refund(request: str, parts: list[Any], entities: dict[str, Any]) -> bool:
     """Whether a message that asks for a refund is that one request: its other clauses only say
     what is wrong with the same order ("the TV from order 10903 has dead pixels"), asking nothing."""
     if not asks_for_refund(request, entities):
         return False
-    orders = set(entities.get("order_ids", []))
+    refunded: set[int] = set()
+    others = []
     for part in parts:
         found = extract_entities(part.text)
         if asks_for_refund(part.text, found):
-            continue
-        if _QUESTION.search(part.text) or not set(found.get("order_ids", [])) <= orders:
-            return False  # a question, or another order: a request of its own
+            refunded |= set(found.get("order_ids", []))
+        else:
+            others.append((part.text, found))
+    orders = refunded or set(entities.get("order_ids", []))
+    for text, found in others:
+        if _QUESTION.search(text) or _ASKS_FOR_MORE.search(text) or not set(found.get("order_ids", [])) <= orders:
+            return False  # a question, another ask, or another order: a request of its own
     return True
 
 
