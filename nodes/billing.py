@@ -37,6 +37,11 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
     tool says what the policy allows before anything is proposed; ``issue_refund`` decides the
     same again when it runs. A refusal says which rule and what the customer can do next.
     """
+    earlier = desk.done_earlier("issue_refund")
+    if earlier is not None:  # re-run after a crash that followed the refund: say what was done, do nothing again
+        step, args = earlier
+        desk.call("issue_refund", at_step=step, **args)  # the recorded result, never a second refund
+        return
     order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded", text=state["request"])
     if order_id is None:
         return

@@ -81,6 +81,16 @@ class Desk:
         """Stable across re-runs of the same node on the same branch; new after a rollback."""
         return f"b{self.branch}:turn{self.turn}:{self.node}{self.lane}:step{step}:{tool}"
 
+    def done_earlier(self, tool: str) -> tuple[int, dict[str, Any]] | None:
+        """The step at which this node, on this branch and turn, already ran ``tool`` (and its arguments):
+        a node re-executed after a crash between the effect and the checkpoint. None on a first run."""
+        prefix = self.step_key(0, tool).rsplit(":step", 1)[0] + ":step"
+        for step_key, args in self.gateway.done_steps(prefix, tool):
+            step = step_key.removeprefix(prefix).split(":", 1)[0]
+            if step.isdigit():
+                return int(step), args
+        return None
+
     def call(self, tool: str, *, quiet: bool = False, at_step: int | None = None, **args: Any) -> ToolOutcome:
         """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide);
         ``at_step`` reuses the key of a step proposed earlier (an approved action, a plan step)."""

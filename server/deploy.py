@@ -364,7 +364,11 @@ def up(dep: Deployment) -> list[str]:
             )
     if create_database(dep.database_url):
         _say(f"created database {dep.database_url.rsplit('/', 1)[-1]}")
-    report = ensure_store(env["SWITCHBOARD_DATABASE_URL"])
+    # seeded as of the servers' today (the real date unless SWITCHBOARD_CLOCK pins one), as `switchboard
+    # setup` does: "delivered 6 days ago" is then 6 days before the day the deployment runs
+    from core.settings import Settings
+
+    report = ensure_store(env["SWITCHBOARD_DATABASE_URL"], today=Settings().now().date())
     _say(f"store: {'seeded now' if report.seeded_now else 'ready'} ({report.counts.get('customers', 0)} customers)")
     migrate(env)
     _say("Aegra migrations: done")

@@ -76,7 +76,11 @@ def test_an_invoice_comes_with_how_to_get_it(graph, make_context) -> None:
     ("customer", "message", "says"),
     [
         ("C0229", "did you ever refund me for order 10871?", ["$254.96", "2026-11-13", "completed"]),
-        ("C0205", "did you refund me for order 10835 or not?", ["$39.99", "rejected"]),
+        (
+            "C0205",
+            "did you refund me for order 10835 or not?",
+            ["$39.99", "rejected", "Returned without its accessories"],
+        ),
         ("C0231", "did I ever get my money back for order 10798?", ["$249.99", "reversed"]),
     ],
 )

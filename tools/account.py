@@ -54,7 +54,7 @@ def send_password_reset(conn: Connection, ctx: ToolContext) -> dict[str, Any]:
     conn.execute(
         update(accounts)
         .where(accounts.c.customer_id == ctx.customer_id)
-        .values(password_reset_requested_at=datetime.now(UTC))
+        .values(password_reset_requested_at=ctx.clock())
     )
     return {"sent_to": "the email address on your account", "unlocks": row.status == "locked"}
 
@@ -130,7 +130,7 @@ def create_ticket(
             department=ctx.node,
             queue=queue,
             thread_id=ctx.thread_id,
-            created_at=datetime.now(UTC),
+            created_at=ctx.clock(),  # the workflow's clock, like every other date the tools write
             idempotency_key=ctx.idempotency_key,
         )
         .returning(tickets.c.id)
@@ -195,7 +195,7 @@ def record_review(
             order_id=order_id,
             rating=rating,
             body=body,
-            created_at=datetime.now(UTC),
+            created_at=ctx.clock(),  # the workflow's clock, like every other date the tools write
             idempotency_key=ctx.idempotency_key,
         )
         .returning(reviews.c.id)

@@ -151,6 +151,8 @@ def list_refunds(conn: Connection, ctx: ToolContext, order_id: int | None = None
                 "amount_cents": r.amount_cents,
                 "status": r.status,
                 "requested_on": _day(r.created_at),
+                # why the store turned it down or took it back, as its team recorded it
+                **({"reason": r.reason} if r.status in ("rejected", "reversed") and r.reason else {}),
             }
             for r in rows
         ],

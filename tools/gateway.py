@@ -102,6 +102,22 @@ class ToolGateway:
             detail=detail,
         )
 
+    def done_steps(self, step_prefix: str, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """(step key, arguments) of the effects of tool ``name`` this thread already made at step keys
+        starting with ``step_prefix``: what a node re-executed after a crash did the first time."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(effects.c.idempotency_key, effects.c.args_json).where(
+                    effects.c.thread_id == self.thread_id, effects.c.tool == name
+                )
+            ).all()
+        own = f"{self.thread_id}|{step_prefix}"
+        return [
+            (key.removeprefix(f"{self.thread_id}|"), json.loads(args))
+            for key, args in rows
+            if key.startswith(own) and key.endswith(f":{name}")  # a hashed (long) key is not matched: none
+        ]
+
     def call(
         self, node: str, name: str, args: dict[str, Any] | None = None, *, step_key: str | None = None
     ) -> ToolOutcome:
