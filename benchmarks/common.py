@@ -154,6 +154,7 @@ def graph_context(folder: Path, *, model: str = "fake:facts") -> Any:
     """A run context on a fresh store copy and a knowledge index of data/kb, both under ``folder``."""
     from core.context import Context
     from retrieval import get_knowledge_base
+    from store.db import SEED_CLOCK
 
     chroma = folder / "chroma"
     get_knowledge_base(chroma).ingest()
@@ -164,6 +165,7 @@ def graph_context(folder: Path, *, model: str = "fake:facts") -> Any:
         chroma_dir=str(chroma),
         classifier_path=classifier_path(),
         rate_limit=BENCH_RATE_LIMIT,
+        clock=SEED_CLOCK,  # the seeded store's today: on the real date its "expected on" dates are late
     )
     ctx.resources.classifier  # noqa: B018 - load (or train) it once, before anything is timed
     return ctx
