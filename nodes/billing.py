@@ -39,8 +39,8 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
     """
     earlier = desk.done_earlier("issue_refund")
     if earlier is not None:  # re-run after a crash that followed the refund: say what was done, do nothing again
-        step, args = earlier
-        desk.call("issue_refund", at_step=step, **args)  # the recorded result, never a second refund
+        step, recorded = earlier
+        desk.call("issue_refund", at_step=step, **recorded)  # the recorded result, never a second refund
         return
     order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded", text=state["request"])
     if order_id is None:
