@@ -24,29 +24,18 @@ from benchmarks.common import (
 
 
 def run(quick: bool) -> None:
-    from sqlalchemy import select
 
     from graph.builder import build_graph
-    from store.db import make_engine
-    from store.schema import orders
     from switchboard.app import open_checkpointer, open_store, run_turn
     from switchboard.threads import inbox
+    from tests.orders import approval_order
 
     answered_threads, waiting_threads, repeats = (100, 5, 3) if quick else (600, 20, 7)
     with workdir("inbox") as folder:
         ctx = graph_context(folder)
-        with make_engine(ctx.settings.resolved_database_url()).connect() as conn:
-            big = (
-                conn.execute(
-                    select(orders.c.id).where(
-                        orders.c.customer_id == ctx.customer_id,
-                        orders.c.status == "delivered",
-                        orders.c.total_cents > 50000,
-                    )
-                )
-                .scalars()
-                .first()
-            )
+        # a refund one person must approve: inside the return window, between $500 and $1,000
+        big = approval_order(ctx)
+        waiting_ctx = ctx.with_(customer_id=big.customer_id)
         url = checkpoint_url(folder, "checkpoints.sqlite")
         with open_checkpointer(url) as saver, open_store(url) as store:
             graph = build_graph().compile(checkpointer=saver, store=store)
@@ -57,7 +46,7 @@ def run(quick: bool) -> None:
                     raise RuntimeError(f"a tracking turn went wrong: {problem}")
             for i in range(waiting_threads):
                 if (
-                    run_turn(graph, ctx, f"I want a refund for order {big}", f"waiting-{i}")["status"]
+                    run_turn(graph, waiting_ctx, f"I want a refund for order {big.id}", f"waiting-{i}")["status"]
                     != "awaiting_approval"
                 ):
                     raise RuntimeError("a refund over the limit did not wait for a person")

@@ -121,6 +121,7 @@ def _recovery(servers: Any) -> dict[str, Any]:
 
 def run(quick: bool) -> None:
     from retrieval import get_knowledge_base
+    from store.db import SEED_CLOCK
     from tests.servers import SHORT_LEASES, aegra_servers, write_config
 
     turns = 24 if quick else 80
@@ -136,7 +137,8 @@ def run(quick: bool) -> None:
             classifier_path=classifier_path(),
             home=folder,
             config=config,
-            extra_env={"SWITCHBOARD_RATE_LIMIT": "10000000/minute"},
+            # the seeded store's today, as in the in-process figures (on the real date the order reads as late)
+            extra_env={"SWITCHBOARD_RATE_LIMIT": "10000000/minute", "SWITCHBOARD_CLOCK": SEED_CLOCK.isoformat()},
         ) as servers:
             token = servers.token(customer=CUSTOMER)
             asyncio.run(_load(servers.urls, token, CONCURRENCY))  # warm-up: imports, classifier, pools
