@@ -280,7 +280,9 @@ def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Cont
     order_id = resolve_order(desk, e, statuses=("pending",), purpose="shipped to a new address", text=state["request"])
     if order_id is None:
         return
-    if _CANNOT_CHANGE.search(state["request"]):
+    # Before asking for a new address (or when the customer says the change is blocked), look at the
+    # order: a shipped one cannot take an address, and asking for one would waste the customer's reply.
+    if "address" not in e or _CANNOT_CHANGE.search(state["request"]):
         order = desk.call("get_order", order_id=order_id, quiet=True)
         if order.ok and order.result and order.result["status"] != "pending":
             _address_locked(desk, order_id, str(order.result["status"]), state)
