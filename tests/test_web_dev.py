@@ -149,6 +149,8 @@ def test_an_outreach_is_started_and_decided_on_the_server_by_operators_only(dev:
     read = httpx.get(f"{dev.url}/outreach/{outreach_id}", headers={"Authorization": f"Bearer {operator}"})
     assert read.json()["status"] == "awaiting_approval"
     assert post(f"/outreach/{outreach_id}/decision", {"type": "approve"}, customer).status_code == 403
+    console = httpx.get(dev.url + "/console", headers={"Authorization": f"Bearer {customer}"})
+    assert console.status_code == 403  # the pages' refusals are audited like the API's
 
     done = post(f"/outreach/{outreach_id}/decision", {"type": "approve", "actor": "operator:mallory"}, operator)
     assert done.status_code == 400  # the decider is the credential's, never a field of the body
@@ -164,9 +166,9 @@ def test_an_outreach_is_started_and_decided_on_the_server_by_operators_only(dev:
         ).scalar_one()
         audited = conn.execute(
             select(audit_log.c.action, audit_log.c.actor).where(
-                audit_log.c.action.in_(["outreach_refused", "approval", "decision_refused"])
+                audit_log.c.action.in_(["web_refused", "approval", "decision_refused"])
             )
         ).all()
     assert queued == 150
     assert ("approval", "operator:ann") in audited
-    assert [a for a in audited if a[0] == "outreach_refused"] == [("outreach_refused", "customer:C0007")] * 2
+    assert [a for a in audited if a[0] == "web_refused"] == [("web_refused", "customer:C0007")] * 3

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -99,8 +100,32 @@ async def logout(request: Request) -> Response:
     return response
 
 
+def _audit_refusal(actor: str, detail: str) -> None:
+    from core.context import Context
+    from tools.audit import write_audit
+
+    write_audit(Context().resources.engine, action="web_refused", outcome="refused", actor=actor, detail=detail)
+
+
+async def _audited(request: Request, exc: WebError) -> None:
+    """A 403 is a refusal (a role, a stale form, a decision already taken): written to the audit log,
+    as the API's refusals are (server/auth.py). The database is not async: off the event loop."""
+    try:
+        session = current_session(request)
+        actor = session.principal.subject if session else "unknown"
+    except WebError:
+        actor = "unknown"
+    detail = f"{request.method} {request.url.path}: {exc.title}"
+    try:
+        await run_in_threadpool(_audit_refusal, actor, detail[:500])
+    except Exception:  # the refusal stands even if its audit row cannot be written
+        log.exception("could not audit a refused page request: %s", detail)
+
+
 async def web_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WebError)
+    if exc.status == 403:
+        await _audited(request, exc)
     if request.headers.get("x-stream") or request.url.path.startswith("/outreach"):  # read by scripts: JSON
         response: Response = JSONResponse({"error": exc.title, "message": exc.message}, status_code=exc.status)
     elif exc.status == 401 and exc.sign_in and request.method == "GET" and not exc.clear:

@@ -6,7 +6,7 @@ Operators only, by their token (``Authorization: Bearer``) or their console sess
 server's process on the deployment's checkpointer and store, exactly as `switchboard outreach`
 runs it on the CLI's, and the same rules hold: the audience is chosen from the store, more than
 the threshold waits for a person, and who decides comes from the credential, never from the body.
-A customer's credential is refused (403) and the refusal audited.
+A customer's credential is refused (403), audited like every refusal of the pages (`web_refused`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from core.context import Context
 from core.settings import get_settings
 from switchboard.app import UserError
 from switchboard.outreach import decide_outreach, open_outreach_graph, outcome, start_outreach
-from tools.audit import write_audit
 from web.session import Session, WebError, require_session
 
 _OUTREACH_ID = re.compile(r"^o-[A-Za-z0-9_-]{1,60}$")
@@ -49,15 +48,9 @@ class OutreachDecision(BaseModel):
     message: str | None = Field(default=None, max_length=1000)
 
 
-def _audit_refusal(actor: str, detail: str) -> None:
-    write_audit(Context().resources.engine, action="outreach_refused", outcome="refused", actor=actor, detail=detail)
-
-
 async def _operator(request: Request) -> Session:
     session = require_session(request)
-    if not session.principal.is_operator:
-        detail = f"{request.method} {request.url.path}: only operators may start or decide an outreach"
-        await run_in_threadpool(_audit_refusal, session.principal.subject, detail)  # the database is not async
+    if not session.principal.is_operator:  # audited as every 403 of the pages is (web/app.py)
         raise WebError(403, "Operators only", "Only support staff may start or decide an outreach.")
     session.check_csrf(request.headers.get(CSRF_HEADER))
     return session
