@@ -24,6 +24,9 @@
   ``varied_blind_v1`` then became the development set of the issue 16 changes.
 - ``varied_blind_v3``: 162 more (story, complaint, ask_someone, long, indirect, implicit; 6
   per intent), written by the tuner before tuning and sealed until the tuned model was frozen.
+- ``varied_blind_v4``: 162 more (implicit, buried, non_native, terse, ask_someone, frustrated; 6
+  per intent), written in the fifth session by a writer who saw no seed and no other set, before
+  the part8 seeds were added; scored once before and once after them.
   The blind sets (``SEALED_SETS``) print figures only: no confusions or rows, even with
   ``--errors`` or ``--json``.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
@@ -82,10 +85,11 @@ VARIED_SETS: dict[str, Path] = {
     "varied_blind_v1": HERE / "varied_blind_v1.jsonl",
     "varied_blind_v2": HERE / "varied_blind_v2.jsonl",
     "varied_blind_v3": HERE / "varied_blind_v3.jsonl",
+    "varied_blind_v4": HERE / "varied_blind_v4.jsonl",
 }
 # Blind sets: their figures are printed, never their rows (no confusions, no errors, also in --json).
 # varied_blind_v1 became the development set of issue 16's changes; v2 and v3 stay blind.
-SEALED_SETS = ("varied_blind_v2", "varied_blind_v3")
+SEALED_SETS = ("varied_blind_v2", "varied_blind_v3", "varied_blind_v4")
 SCORED_SETS: dict[str, Path] = {**HAND_SETS, **VARIED_SETS}
 DEFAULT_SETS = ("grouped", *SCORED_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"
