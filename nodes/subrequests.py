@@ -41,7 +41,7 @@ ORDER_CLAUSE_MIN_CONFIDENCE = 0.5  # ... a little less when it names an order of
 # (0.63) and opened a ticket next to the refund it qualified. A whole message is the classifier's to read.
 _NAMES_A_PERSON = re.compile(
     r"\b(?:human|person|people|agent|representative|rep|someone|somebody|anyone|anybody|staff|manager|supervisor|"
-    r"operator|employee|team|real|live|speak|talk|call|phone|ring)\b",
+    r"operator|employee|team|chat|speak|talk|call|phone|ring)\b",  # not "live": "I'll live with it"
     re.I,
 )
 NEEDS_A_PERSON_NAMED = {"contact_human_agent"}
