@@ -99,6 +99,8 @@ def split_request(
         return []
     if _own_orders(kept):  # "cancel order A and tell me when B arrives": two requests, however sure the whole is
         return kept
+    if _act_and_question(kept):  # "what is the fee to cancel order N? also refund it": a question and an act
+        return kept
     departments = {p.department for p in kept}
     if whole.confidence >= WHOLE_CERTAIN or (len(departments) < 2 and whole.confidence >= WHOLE_CLEAR_CONFIDENCE):
         return []
@@ -114,6 +116,9 @@ _ASKS = re.compile(
 )
 
 
+_WH = re.compile(r"^(?:what|how|when|where|why|which|is|are|do|does|can|could)\b", re.I)
+
+
 def _orders_in(text: str) -> list[int]:
     return [int(o) for o in extract_entities(text).get("order_ids", [])]
 
@@ -126,6 +131,13 @@ def _own_orders(parts: list[SubRequest]) -> bool:
     if len(orders) >= 2 and len(set().union(*orders)) >= 2:
         return True
     return any(ids and {q.department for q, _ in named if q is not p} - {p.department} for p, ids in named)
+
+
+def _act_and_question(parts: list[SubRequest]) -> bool:
+    """One part acts on an order and another asks a question about something else: both are answered,
+    however sure the classifier is that the whole message is one of them."""
+    asking = [p for p in parts if p.intent not in ACTS_ON_AN_ORDER and ("?" in p.text or _WH.match(p.text))]
+    return bool(asking) and any(p.intent in ACTS_ON_AN_ORDER for p in parts)
 
 
 def _without_reasons(parts: list[SubRequest]) -> list[SubRequest]:

@@ -1,9 +1,9 @@
 """The support graph as graph/server.py serves it, on a scripted model registered in the server's process.
 
 Test servers serve this module as ``support`` with ``SWITCHBOARD_MODEL=fake:server-script``:
-- every first draft states facts nobody gave it (order 99999, $123.45), so the reply check
+- every first draft states facts nobody gave it (order 99999, $123.45, Zanzibar), so the reply check
   rejects it and the repair (which restates the facts) goes out: a stream that carries the
-  rejected draft shows ``99999``;
+  rejected draft shows ``Zanzibar``;
 - a request that says ``TIMEOUT-ME`` makes the model time out (the turn falls back).
 """
 
@@ -17,7 +17,7 @@ from core.models import ScriptedChatModel, register_fake, restate_facts
 from graph.server import serve
 
 MODEL = "fake:server-script"
-WRONG_DRAFT = "Good news: order 99999 was refunded $123.45 and arrives tomorrow."
+WRONG_DRAFT = "Good news: order 99999 was refunded $123.45 and arrives in Zanzibar tomorrow."
 TIMEOUT_WORD = "TIMEOUT-ME"
 
 

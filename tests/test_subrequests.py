@@ -36,3 +36,16 @@ def test_a_part_that_names_a_person_is_its_own_request() -> None:
         ("get_refund", "billing"),
         ("contact_human_agent", "escalation"),
     ]
+
+
+def test_a_question_and_an_act_are_two_requests_however_sure_the_whole_is() -> None:
+    predict = scripted({"what is the fee": ("check_cancellation_fee", 0.9), "also refund": ("get_refund", 0.97)})
+    whole = IntentPrediction("check_cancellation_fee", "billing", 0.9, ())  # clear, and one department
+    parts = split_request(
+        "what is the fee to cancel order 10956? also refund it", predict, min_confidence=0.5, whole=whole
+    )
+    assert [p.intent for p in parts] == ["check_cancellation_fee", "get_refund"]
+    # two readings of one thing, neither an act, stay one request when the whole is clear
+    predict = scripted({"i forgot": ("recover_password", 0.9), "can't sign in": ("registration_problems", 0.7)})
+    whole = IntentPrediction("recover_password", "technical", 0.9, ())
+    assert split_request("I forgot my password and can't sign in", predict, min_confidence=0.5, whole=whole) == []
