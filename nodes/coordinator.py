@@ -131,11 +131,15 @@ _ABOUT_MONEY = re.compile(r"\b(?:refund\w*|money|reimburs\w*|credit\w*|charge\w*
 
 
 _NAMES_CANCELLING = re.compile(r"\bcancel\w*|\bcancl\w*", re.IGNORECASE)
+# "do I have to pay for the return label?" names a payment and a cost, but asks the return rules
+_ABOUT_RETURN_COSTS = re.compile(r"\breturn(?:ing)?\s+(?:label|shipping|postage|fee|costs?)s?\b", re.IGNORECASE)
+_NOT_RETURN_RULES = {"check_payment_methods", "payment_issue", "delivery_options", "check_cancellation_fee"}
 
 
 def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction:
-    """The classifier's reading, mended where it names a refund the text never mentions, or a fee
-    for cancelling when the text asks what shipping costs ("how much does it cost to ship to Ireland?")."""
+    """The classifier's reading, mended where it names a refund the text never mentions, a fee for
+    cancelling when the text asks what shipping costs ("how much does it cost to ship to Ireland?"),
+    or a payment or shipping question when the text asks what a return costs (the return rules)."""
     if prediction.intent == "track_refund" and not _ABOUT_MONEY.search(text):
         return replace(prediction, intent="track_order", department=department_for("track_order"))
     if (
@@ -145,6 +149,12 @@ def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction
         and not extract_entities(text).get("order_ids")
     ):
         return replace(prediction, intent="delivery_options", department=department_for("delivery_options"))
+    if (
+        prediction.intent in _NOT_RETURN_RULES
+        and _ABOUT_RETURN_COSTS.search(text)
+        and not extract_entities(text).get("order_ids")
+    ):
+        return replace(prediction, intent="check_refund_policy", department=department_for("check_refund_policy"))
     return prediction
 
 

@@ -145,3 +145,12 @@ def test_delivery_time_questions_are_answered_from_the_articles_and_own_orders_a
     own = run_turn(graph, make_context(), "when will my order 11096 arrive?")
     assert ("get_shipment", "ok") in calls(own)
     assert ("search_knowledge_base", "ok") not in calls(own)
+
+
+@pytest.mark.parametrize("message", ["do I have to pay for the return label?", "is return shipping free?"])
+def test_what_a_return_costs_is_a_question_about_the_return_rules(graph, make_context, message) -> None:
+    result = run_turn(graph, make_context(), message)
+    # not the payment methods ("pay") nor the shipping options ("shipping"): the return articles
+    assert result["intent"] not in ("check_payment_methods", "delivery_options"), result["intent"]
+    assert {"return-labels", "return-policy"} & set(result["citations"]), result["citations"]
+    assert "Visa" not in result["reply"] and result["tool_calls"] and calls(result)[0][0] == "search_knowledge_base"
