@@ -63,7 +63,7 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy, import contracts (CI ru
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-eval: setup ## Eval suites with thresholds (exit 1 below a threshold); `switchboard report` draws them
+eval: setup ## Eval suites with thresholds (exit 1 below a threshold); `switchboard-eval report` draws them
 	$(BIN)/python -m evals eval
 
 bench: setup ## Benchmarks: one JSON line per figure, also written to benchmarks/results/

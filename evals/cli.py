@@ -48,7 +48,7 @@ def run_evals(*, suite: str | None, model: str | None, as_json: bool, console: C
 
 
 def _save_last(report: dict[str, Any]) -> None:
-    """Keep the gates of the last run for `switchboard report` (best effort: a read-only home is fine)."""
+    """Keep the gates of the last run for `switchboard-eval report` (best effort: a read-only home is fine)."""
     try:
         path = last_eval_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
-"""The HTML report behind `switchboard report`: per-node latency, cost per run, success per node,
+"""The HTML report behind `switchboard-eval report`: per-node latency, cost per run, success per node,
 and the routing confusion matrices, as PNG plots (matplotlib, Agg backend) in one folder.
 
 Node figures come from the store's ``node_runs`` table (`switchboard.metrics.metrics_summary`);
 the confusion matrices from the shipped classifier on the held-out hand-written routing sets
-(`evals/routing/hard_v1.jsonl`, `hard_blind_v1.jsonl`). The last `switchboard eval` result,
+(`evals/routing/hard_v1.jsonl`, `hard_blind_v1.jsonl`). The last `switchboard-eval eval` result,
 when one was saved, is summarised too.
 """
 
