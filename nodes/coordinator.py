@@ -42,7 +42,7 @@ from nodes.guards.routing import (
 from nodes.instrument import instrumented
 from nodes.llm import ask_model, smart_model_allowed
 from nodes.planning import DEPARTMENT_OF, detect_actions, wants_plan
-from nodes.subrequests import KNOWLEDGE_QUESTION, split_request
+from nodes.subrequests import ASKS_A_QUESTION, KNOWLEDGE_QUESTION, split_request
 
 Route = Literal["billing", "technical", "general", "escalation", "clarify", "subrequest", "plan_execute"]
 
@@ -263,11 +263,6 @@ def _money_route(state: SupportState, request: str, predict: Any) -> tuple[str, 
     return None
 
 
-_QUESTION = re.compile(
-    r"\?|^\s*(?:where|when|what|how|why|which|who|can|could|is|are|do|does|did|will|would|has|have)\b", re.I
-)
-
-
 _ASKS_FOR_MORE = re.compile(
     r"^(?:(?:also|and|then|please|pls|can you|could you)\s+)*(?:send|e-?mail|mail|tell|give|show|cancel|change|"
     r"update|close|delete|unsubscribe|stop|track|check|resend|add|reset)\b",
@@ -290,7 +285,7 @@ def _one_refund(request: str, parts: list[Any], entities: dict[str, Any]) -> boo
             others.append((part.text, found))
     orders = refunded or set(entities.get("order_ids", []))
     for text, found in others:
-        if _QUESTION.search(text) or _ASKS_FOR_MORE.search(text) or not set(found.get("order_ids", [])) <= orders:
+        if ASKS_A_QUESTION.search(text) or _ASKS_FOR_MORE.search(text) or not set(found.get("order_ids", [])) <= orders:
             return False  # a question, another ask, or another order: a request of its own
     return True
 

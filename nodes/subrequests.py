@@ -116,7 +116,10 @@ _ASKS = re.compile(
 )
 
 
-_WH = re.compile(r"^(?:what|how|when|where|why|which|is|are|do|does|can|could)\b", re.I)
+# a clause that asks something: a question mark, or a question word first
+ASKS_A_QUESTION = re.compile(
+    r"\?|^\s*(?:where|when|what|how|why|which|who|can|could|is|are|do|does|did|will|would|has|have)\b", re.I
+)
 
 
 def _orders_in(text: str) -> list[int]:
@@ -136,7 +139,7 @@ def _own_orders(parts: list[SubRequest]) -> bool:
 def _act_and_question(parts: list[SubRequest]) -> bool:
     """One part acts on an order and another asks a question about something else: both are answered,
     however sure the classifier is that the whole message is one of them."""
-    asking = [p for p in parts if p.intent not in ACTS_ON_AN_ORDER and ("?" in p.text or _WH.match(p.text))]
+    asking = [p for p in parts if p.intent not in ACTS_ON_AN_ORDER and ASKS_A_QUESTION.search(p.text)]
     return bool(asking) and any(p.intent in ACTS_ON_AN_ORDER for p in parts)
 
 

@@ -18,13 +18,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from server.app import lifespan
-from web import chat, console, outreach
+from web import chat, console, outreach, serverside
 from web.pages import render, safe_next
 from web.session import (
     WebError,
@@ -100,13 +99,6 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _audit_refusal(actor: str, detail: str) -> None:
-    from core.context import Context
-    from tools.audit import write_audit
-
-    write_audit(Context().resources.engine, action="web_refused", outcome="refused", actor=actor, detail=detail)
-
-
 async def _audited(request: Request, exc: WebError) -> None:
     """A 403 is a refusal (a role, a stale form, a decision already taken): written to the audit log,
     as the API's refusals are (server/auth.py). The database is not async: off the event loop."""
@@ -117,7 +109,9 @@ async def _audited(request: Request, exc: WebError) -> None:
         actor = "unknown"
     detail = f"{request.method} {request.url.path}: {exc.title}"
     try:
-        await run_in_threadpool(_audit_refusal, actor, detail[:500])
+        await serverside.off_loop(
+            serverside.audit, action="web_refused", outcome="refused", actor=actor, detail=detail[:500]
+        )
     except Exception:  # the refusal stands even if its audit row cannot be written
         log.exception("could not audit a refused page request: %s", detail)
 

@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,6 +22,7 @@ from core.context import Context
 from core.settings import get_settings
 from switchboard.app import UserError
 from switchboard.outreach import decide_outreach, open_outreach_graph, outcome, start_outreach
+from web.serverside import off_loop
 from web.session import Session, WebError, require_session
 
 _OUTREACH_ID = re.compile(r"^o-[A-Za-z0-9_-]{1,60}$")
@@ -83,13 +83,13 @@ async def start(request: Request) -> Response:
     session = await _operator(request)
     asked: OutreachRequest = await _json_body(request, OutreachRequest)
     ctx = Context(actor=session.principal.subject)
-    result = await run_in_threadpool(_run, start_outreach, ctx, asked.model_dump())
+    result = await off_loop(_run, start_outreach, ctx, asked.model_dump())
     return JSONResponse(result, status_code=201)
 
 
 async def read(request: Request) -> Response:
     await _operator(request)
-    return JSONResponse(await run_in_threadpool(_run, outcome, _checked_id(request)))
+    return JSONResponse(await off_loop(_run, outcome, _checked_id(request)))
 
 
 async def decide(request: Request) -> Response:
@@ -98,7 +98,7 @@ async def decide(request: Request) -> Response:
     decided: OutreachDecision = await _json_body(request, OutreachDecision)
     decision = decided.model_dump(exclude_none=True)
     ctx = Context(actor=session.principal.subject)
-    return JSONResponse(await run_in_threadpool(_run, decide_outreach, ctx, outreach_id, decision))
+    return JSONResponse(await off_loop(_run, decide_outreach, ctx, outreach_id, decision))
 
 
 ROUTES = [
