@@ -27,6 +27,10 @@
 - ``varied_blind_v4``: 162 more (implicit, buried, non_native, terse, ask_someone, frustrated; 6
   per intent), written in the fifth session by a writer who saw no seed and no other set, before
   the part8 seeds were added; scored once before and once after them.
+- ``varied_blind_v5``: 216 more (story, complaint_form, ask_someone, implicit, email, hedged,
+  mixed_topic, slang_typos; 8 per intent), written in the sixth session by a writer who saw only
+  the intent definitions and labelling rules (no seed, no eval set, no Bitext row), before the
+  part9 seeds.
   The blind sets (``SEALED_SETS``) print figures only: no confusions or rows, even with
   ``--errors`` or ``--json``.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
@@ -86,10 +90,11 @@ VARIED_SETS: dict[str, Path] = {
     "varied_blind_v2": HERE / "varied_blind_v2.jsonl",
     "varied_blind_v3": HERE / "varied_blind_v3.jsonl",
     "varied_blind_v4": HERE / "varied_blind_v4.jsonl",
+    "varied_blind_v5": HERE / "varied_blind_v5.jsonl",
 }
 # Blind sets: their figures are printed, never their rows (no confusions, no errors, also in --json).
 # varied_blind_v1 became the development set of issue 16's changes; v2 and v3 stay blind.
-SEALED_SETS = ("varied_blind_v2", "varied_blind_v3", "varied_blind_v4")
+SEALED_SETS = ("varied_blind_v2", "varied_blind_v3", "varied_blind_v4", "varied_blind_v5")
 SCORED_SETS: dict[str, Path] = {**HAND_SETS, **VARIED_SETS}
 DEFAULT_SETS = ("grouped", *SCORED_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"
