@@ -68,7 +68,8 @@ ASK_KINDS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
         "amount",
         re.compile(
             r"\bhow much\b|\bwhat (?:does|will|would) (?:it|that|this) cost\b|\bwhat(?:'s| is| are) the (?:fee|price|cost|charge)"
-            r"|\bis (?:there|it) (?:a )?(?:fee|charge|free)\b|\bdo (?:you|i) (?:charge|pay)\b",
+            r"|\bis (?:there|it) (?:a )?(?:fee|charge|free)\b|\bdo (?:you|i) (?:charge|pay)\b"
+            r"|\b(?:do|will|would) (?:i|we) (?:have|need) to pay\b|\bwho pays\b",
             re.I,
         ),
         re.compile(r"[$€£]\s?\d|\b\d+(?:\.\d+)?\s?%|\bfree\b|\bno (?:fee|charge|cost)\b", re.I),

@@ -35,6 +35,8 @@ def _passage(text: str = ARTICLE, title: str = "Locked accounts") -> list[dict[s
     [
         ("how long till i can sign in again?", ["duration"]),
         ("how much is the fee to cancel?", ["amount"]),
+        ("do I have to pay for the return label?", ["amount"]),
+        ("who pays for shipping it back?", ["amount"]),
         ("how many addresses can I save?", ["count"]),
         ("how many times a year can I ask for my data?", ["frequency"]),
         ("how do I reset my password?", ["steps"]),
@@ -46,6 +48,19 @@ def _passage(text: str = ARTICLE, title: str = "Locked accounts") -> list[dict[s
 )
 def test_the_kind_of_fact_a_question_asks_for(question: str, kinds: list[str]) -> None:
     assert asked_kinds(question) == kinds
+
+
+def test_a_question_whether_i_pay_gets_the_sentence_with_the_price() -> None:
+    article = """# Return labels
+
+After you start a return, we create a prepaid return label.
+The label is also emailed to you, and you can re-download it from the order page.
+
+## Cost
+- Change-of-mind returns: $6.95 is deducted from the refund.
+"""
+    answer = pick_answer("do I have to pay for the return label?", _passage(article, "Return labels"), limit=1)
+    assert answer is not None and "$6.95" in answer[0]
 
 
 def test_a_short_lead_sentence_reads_with_the_next_one() -> None:
