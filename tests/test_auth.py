@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from store.db import SEED_CLOCK, make_engine
-from store.schema import audit_log, orders, refunds, shipments
+from store.db import make_engine
+from store.schema import audit_log, refunds
+from tests.orders import refundable_orders
 from tests.servers import Servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -43,27 +43,15 @@ def audit_rows(servers: Servers, action: str, thread_id: str | None = None) -> l
 
 
 def big_order(servers: Servers, customer: str | None = None, *, not_customer: str | None = None) -> tuple[int, str]:
-    """A delivered order over the $500 approval threshold, below the $1,000 four-eyes one and inside the
-    30-day return window (a refund on it waits for one person; one outside the window is refused):
-    (order id, customer id)."""
-    query = (
-        select(orders.c.id, orders.c.customer_id)
-        .join(shipments, shipments.c.order_id == orders.c.id)
-        .where(
-            orders.c.status == "delivered",
-            orders.c.total_cents > 50000,
-            orders.c.total_cents < 100000,
-            shipments.c.delivered_at >= SEED_CLOCK - timedelta(days=29),
-        )
-    )
-    if customer:
-        query = query.where(orders.c.customer_id == customer)
-    if not_customer:
-        query = query.where(orders.c.customer_id != not_customer)
-    with make_engine(servers.database_url).connect() as conn:
-        row = conn.execute(query.order_by(orders.c.id)).first()
-    assert row is not None
-    return int(row[0]), str(row[1])
+    """A delivered order the policy refunds once one person approves (above $500, below the $1,000
+    four-eyes line, inside the return window at the servers' clock): (order id, customer id)."""
+    found = [
+        o
+        for o in refundable_orders(servers.database_url, above_cents=50000, below_cents=100000, customer_id=customer)
+        if o.customer_id != not_customer
+    ]
+    assert found, f"the seeded store has an order one person must approve ({customer or 'anyone'})"
+    return found[0].id, found[0].customer_id
 
 
 def ask(text: str) -> dict[str, Any]:

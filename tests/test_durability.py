@@ -15,7 +15,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,10 +22,11 @@ from sqlalchemy import create_engine, func, select
 
 from core.context import Context
 from graph.builder import build_graph
-from store.db import SEED_CLOCK, ensure_store, make_engine
-from store.schema import audit_log, effects, orders, refunds, shipments
+from store.db import ensure_store, make_engine
+from store.schema import audit_log, effects, orders, refunds
 from switchboard import threads
 from switchboard.app import DecisionRefused, open_checkpointer, resume_turn, run_turn
+from tests.orders import refundable_orders
 from tests.pg import throwaway_postgres
 
 pytestmark = pytest.mark.slow
@@ -98,25 +98,14 @@ def refunds_of(spec: dict[str, Any], thread_id: str) -> int:
         )
 
 
-def order_id(spec: dict[str, Any], status: str, *, above: int = 0, below: int = 10**9) -> int:
-    with make_engine(spec["store_url"]).connect() as conn:
-        return int(
-            conn.execute(
-                select(orders.c.id)
-                .join(shipments, shipments.c.order_id == orders.c.id)
-                .where(
-                    orders.c.customer_id == spec["customer_id"],
-                    orders.c.status == status,
-                    orders.c.total_cents > above,
-                    orders.c.total_cents <= below,
-                    # inside the return window: a refund there runs or waits; outside it is refused
-                    shipments.c.delivered_at >= SEED_CLOCK - timedelta(days=29),
-                )
-                .order_by(orders.c.id)
-            )
-            .scalars()
-            .first()
-        )
+def order_id(spec: dict[str, Any], *, above: int = 0, below: int = 10**9) -> int:
+    """The customer's first delivered order the policy refunds (inside the return window), between
+    ``above`` and ``below`` cents: a refund there runs or waits; one outside the window is refused."""
+    found = refundable_orders(
+        spec["store_url"], customer_id=spec["customer_id"], above_cents=above, below_cents=below + 1
+    )
+    assert found, f"{spec['customer_id']} has a refundable order between {above} and {below} cents"
+    return found[0].id
 
 
 def recover(spec: dict[str, Any], message: str, thread_id: str) -> dict[str, Any]:
@@ -132,7 +121,7 @@ def recover(spec: dict[str, Any], message: str, thread_id: str) -> dict[str, Any
 def test_kill_minus_9_at_random_points_then_resume_refunds_exactly_once(forkserver: Any, spec: dict[str, Any]) -> None:
     from tests import durability_worker as worker
 
-    order = order_id(spec, "delivered", below=50000)
+    order = order_id(spec, below=50000)
     message = f"I want a refund of $1.00 for order {order}"
     durations = []
     for i in range(3):  # uninterrupted runs tell how long a turn takes in a child
@@ -170,7 +159,7 @@ def test_kill_minus_9_at_random_points_then_resume_refunds_exactly_once(forkserv
 def test_two_processes_approving_at_once_refund_once(forkserver: Any, spec: dict[str, Any]) -> None:
     from tests import durability_worker as worker
 
-    order = order_id(spec, "delivered", above=50000)
+    order = order_id(spec, above=50000)
     thread_id = f"double-{uuid.uuid4().hex[:8]}"
     with open_checkpointer(spec["checkpoint_url"]) as saver:
         first = run_turn(build_graph().compile(checkpointer=saver), ctx_of(spec), f"refund order {order}", thread_id)
@@ -192,7 +181,7 @@ def test_two_processes_approving_at_once_refund_once(forkserver: Any, spec: dict
 def test_two_concurrent_resumes_after_a_kill_refund_once(forkserver: Any, spec: dict[str, Any], where: str) -> None:
     from tests import durability_worker as worker
 
-    order = order_id(spec, "delivered", below=50000)
+    order = order_id(spec, below=50000)
     message = f"refund order {order} please"  # the whole order: after it, nothing is left to refund
     thread_id = f"twin-{uuid.uuid4().hex[:8]}"
     # The child freezes at a known point of the refund and says so: the kill lands there every
@@ -258,7 +247,7 @@ def test_rollback_after_a_refund_reverses_it_audits_it_and_takes_another_path(gr
 
 @pytest.mark.parametrize("decision", ["reject", "edit_over_limit", "approve_then_rollback"])
 def test_decisions_and_rollback_on_each_backend(spec: dict[str, Any], decision: str) -> None:
-    order = order_id(spec, "delivered", above=50000)
+    order = order_id(spec, above=50000)
     thread_id = f"{decision}-{uuid.uuid4().hex[:8]}"
     ctx = ctx_of(spec)
     with open_checkpointer(spec["checkpoint_url"]) as saver:

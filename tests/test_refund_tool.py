@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from core.settings import Settings
 from nodes.policy import refund_limits
 from store.db import SEED_CLOCK, make_engine
-from store.schema import approvals, audit_log, orders, refund_items, refunds
+from store.schema import audit_log, orders, refund_items, refunds
+from tools.approvals import DecisionRecord, open_approval, record_decision
 from tools.audit import write_audit
 from tools.gateway import ToolGateway, ToolOutcome
 
@@ -32,17 +33,21 @@ def engine(store_url: str) -> Engine:
 
 
 def settle_approval(engine: Engine, thread: str, customer: str, args: dict[str, Any], approval_id: str) -> None:
-    """A person's approval of exactly ``args``, settled in the ledger as the approval gate settles it."""
-    now = SEED_CLOCK
-    with engine.begin() as conn:
-        conn.execute(
-            approvals.insert().values(
-                id=approval_id, thread_id=thread, customer_id=customer, kind="issue_refund", department="billing",
-                reason="approval_threshold", proposed_args_json=json.dumps(args), args_json=json.dumps(args),
-                needed=1, approvals=1, status="approved", created_at=now, deadline_at=now + timedelta(hours=24),
-                decided_at=now, decided_by="operator:ann",
-            )
-        )  # fmt: skip
+    """A person's approval of exactly ``args``, opened and settled through the ledger the approval gate
+    writes to (``tools.approvals``), so the refund tool reads what a real decision leaves behind."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    open_approval(
+        engine, settings, approval_id=approval_id, thread_id=thread, customer_id=customer, kind="issue_refund",
+        department="billing", reason="approval_threshold", args=args, needed=1, deadline_s=86400.0,
+        now=SEED_CLOCK, request={"action": "issue_refund", "args": args},
+    )  # fmt: skip
+    decision = DecisionRecord(
+        key=f"{thread}:{approval_id}:approve", approval_id=approval_id, thread_id=thread, customer_id=customer,
+        actor="operator:ann", role="operator", decision="approve", outcome="approved", proposed_args=args, args=args,
+        detail="", node="approval_gate", tool="issue_refund", audit_action="approval",
+    )  # fmt: skip
+    settled = {"status": "approved", "approvals": 1, "decided_at": SEED_CLOCK, "decided_by": "operator:ann"}
+    assert record_decision(engine, settings, decision, SEED_CLOCK, approval_values=settled)
 
 
 def gateway(engine: Engine, customer: str, thread: str = "t-refund", **kw: Any) -> ToolGateway:
