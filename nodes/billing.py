@@ -145,8 +145,13 @@ def track_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Contex
             desk.tell(f"Refund {refund['refund_id']} was {refund['status']}: {refund['reason'].rstrip('.')}.")
 
 
+# a request that already names returns or refunds is searched as written: "refund policy" in front of
+# "do I have to pay for the return label?" outranks the return-label article with the refund rules
+_NAMES_RETURNS = re.compile(r"\b(?:return\w*|refund\w*|money back|send (?:it|them) back)\b", re.IGNORECASE)
+
+
 def refund_policy(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
-    search_kb(desk, state, "refund policy")
+    search_kb(desk, state, "" if _NAMES_RETURNS.search(state["request"]) else "refund policy")
 
 
 INVOICE_ARTICLE = "invoices"

@@ -154,3 +154,10 @@ def test_what_a_return_costs_is_a_question_about_the_return_rules(graph, make_co
     assert result["intent"] not in ("check_payment_methods", "delivery_options"), result["intent"]
     assert {"return-labels", "return-policy"} & set(result["citations"]), result["citations"]
     assert "Visa" not in result["reply"] and result["tool_calls"] and calls(result)[0][0] == "search_knowledge_base"
+
+
+def test_what_the_return_label_costs_is_answered_from_the_return_label_article(graph, make_context) -> None:
+    result = run_turn(graph, make_context(), "do I have to pay for the return label?")
+    # searched as written, not behind "refund policy" (which ranks the refund rules above the label article)
+    assert "return-labels" in result["citations"], result["citations"]
+    assert "$6.95" in result["reply"], result["reply"]
