@@ -37,7 +37,7 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
     tool says what the policy allows before anything is proposed; ``issue_refund`` decides the
     same again when it runs. A refusal says which rule and what the customer can do next.
     """
-    if _replayed_earlier_refund(desk):
+    if desk.replay_earlier("issue_refund"):
         return
     order_id = resolve_order(desk, e, statuses=("delivered", "shipped"), purpose="refunded", text=state["request"])
     if order_id is None:
@@ -72,7 +72,7 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
         share = (total * Decimal(e["refund_share"])).quantize(Decimal("0.01"))
         check = desk.call("check_refund", quiet=True, **{**args, "amount_usd": f"{share:.2f}"})
     if not check.ok:
-        if check.error_type == "PolicyRefused" and _replayed_earlier_refund(desk):
+        if check.error_type == "PolicyRefused" and desk.replay_earlier("issue_refund"):
             desk.failures.remove(check)  # refused because this very step refunded it meanwhile (a twin run)
             return
         _refused(desk, check, state)
@@ -100,17 +100,6 @@ def get_refund(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context)
         )
         return
     propose(desk, ctx, "issue_refund", refund)
-
-
-def _replayed_earlier_refund(desk: Desk) -> bool:
-    """This step already refunded (a re-run after a crash that followed the refund, or a twin resume
-    that got there first): say what was done, from the recorded result, and do nothing again."""
-    earlier = desk.done_earlier("issue_refund")
-    if earlier is None:
-        return False
-    step, recorded = earlier
-    desk.call("issue_refund", at_step=step, **recorded)  # the recorded result, never a second refund
-    return True
 
 
 def _refused(desk: Desk, check: ToolOutcome, state: SupportState) -> None:

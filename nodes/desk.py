@@ -91,6 +91,18 @@ class Desk:
                 return int(step), args
         return None
 
+    def replay_earlier(self, tool: str) -> bool:
+        """When this node already ran ``tool`` on this branch and turn (a re-run after a crash that
+        followed the effect, or a twin resume that got there first): say what was done, from the
+        recorded result, and do nothing again. The world now shows the effect ("order N is cancelled"),
+        so deciding afresh would read it as the customer's own history."""
+        earlier = self.done_earlier(tool)
+        if earlier is None:
+            return False
+        step, recorded = earlier
+        self.call(tool, at_step=step, **recorded)  # the recorded result, never a second effect
+        return True
+
     def call(self, tool: str, *, quiet: bool = False, at_step: int | None = None, **args: Any) -> ToolOutcome:
         """Run a tool. ``quiet`` keeps its result out of the reply (a lookup made only to decide);
         ``at_step`` reuses the key of a step proposed earlier (an approved action, a plan step)."""

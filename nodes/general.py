@@ -244,6 +244,8 @@ def delivery_period(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Con
 
 
 def cancel_order(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if desk.replay_earlier("cancel_order"):
+        return
     order_id = resolve_order(desk, e, statuses=("pending",), purpose="cancelled", text=state["request"])
     if order_id is None:
         return
@@ -277,6 +279,8 @@ _CANNOT_CHANGE = re.compile(
 
 
 def change_address(desk: Desk, e: dict[str, Any], state: SupportState, ctx: Context) -> None:
+    if desk.replay_earlier("update_shipping_address"):
+        return
     order_id = resolve_order(desk, e, statuses=("pending",), purpose="shipped to a new address", text=state["request"])
     if order_id is None:
         return
