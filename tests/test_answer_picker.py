@@ -1,7 +1,7 @@
 """The answer picker prefers the sentence that answers the question's ask (retrieval/answers.py).
 
 Pure text in, no knowledge base: each case is a small article whose sentences share the topic
-and differ in the kind of fact they state.
+and differ in the kind of fact they state (one case reads two of the store's real articles).
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from retrieval.answers import asked_kinds, pick_answer, split_units
+from retrieval.documents import parse_document
+from retrieval.knowledge_base import DEFAULT_DOCS_DIR as KB_DIR
 
 ARTICLE = """# Locked accounts
 
@@ -37,6 +39,8 @@ def _passage(text: str = ARTICLE, title: str = "Locked accounts") -> list[dict[s
         ("how much is the fee to cancel?", ["amount"]),
         ("do I have to pay for the return label?", ["amount"]),
         ("who pays for shipping it back?", ["amount"]),
+        ("when do you normally do your maintenance?", ["duration", "schedule"]),
+        ("is there a minimum length for a review?", ["bound"]),
         ("how many addresses can I save?", ["count"]),
         ("how many times a year can I ask for my data?", ["frequency"]),
         ("how do I reset my password?", ["steps"]),
@@ -61,6 +65,14 @@ The label is also emailed to you, and you can re-download it from the order page
 """
     answer = pick_answer("do I have to pay for the return label?", _passage(article, "Return labels"), limit=1)
     assert answer is not None and "$6.95" in answer[0]
+
+
+def test_a_when_question_gets_the_sentence_with_the_day_and_time() -> None:
+    # the real article: three sentences on maintenance; one says when, two how long or how it is announced
+    doc = parse_document(KB_DIR / "service-status.md")
+    passages = [{"doc_id": doc.doc_id, "title": doc.title, "text": doc.body, "document": doc.body}]
+    answer = pick_answer("when do you normally do maintenance?", passages, limit=1)
+    assert answer is not None and "Tuesdays" in answer[0], answer
 
 
 def test_a_short_lead_sentence_reads_with_the_next_one() -> None:
@@ -96,3 +108,11 @@ Call the number on the back of your card and approve the payment, then try again
 def test_how_a_charge_appears_is_answered_with_its_name() -> None:
     answer = pick_answer("how would your charges show up on my statement?", _passage(), limit=1)
     assert answer is not None and answer[0] == 'Statements: Our charges appear as "NWHT*NORTHWIND" on your statement.'
+
+
+def test_a_word_the_sentence_only_begins_with_still_matches() -> None:
+    # the real articles: "crypto" is in no sentence, "cryptocurrency" is in the one that answers
+    docs = [parse_document(KB_DIR / f"{doc_id}.md") for doc_id in ("payment-methods", "two-factor-authentication")]
+    passages = [{"doc_id": d.doc_id, "title": d.title, "text": d.body, "document": d.body} for d in docs]
+    answer = pick_answer("do you take crypto?", passages, limit=1)
+    assert answer is not None and "cryptocurrency" in answer[0], answer
