@@ -34,7 +34,10 @@
 - ``varied_blind_v6``: 216 more (implicit_goal, implicit_situation, story, complaint_form,
   ask_someone, on_behalf, indirect_question, fragment; 8 per intent), by another writer under the
   same rules, written after part9 and before part10 (whose brief was drawn from the misses of v2-v5,
-  development sets from then on).
+  development sets from then on); scored before and after part10, then a development set.
+- ``varied_blind_v7``: 216 more (implicit_goal, implicit_situation, story, complaint_form,
+  ask_someone, email, non_native, question_chain; 8 per intent), by another blind writer, written
+  after part10 and before part11.
   The blind sets (``SEALED_SETS``) print figures only: no confusions or rows, even with
   ``--errors`` or ``--json``.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
@@ -96,10 +99,11 @@ VARIED_SETS: dict[str, Path] = {
     "varied_blind_v4": HERE / "varied_blind_v4.jsonl",
     "varied_blind_v5": HERE / "varied_blind_v5.jsonl",
     "varied_blind_v6": HERE / "varied_blind_v6.jsonl",
+    "varied_blind_v7": HERE / "varied_blind_v7.jsonl",
 }
 # Blind sets: their figures are printed, never their rows (no confusions, no errors, also in --json).
 # varied_blind_v1 became the development set of issue 16's changes; v2 and v3 stay blind.
-SEALED_SETS = ("varied_blind_v6",)
+SEALED_SETS = ("varied_blind_v7",)
 SCORED_SETS: dict[str, Path] = {**HAND_SETS, **VARIED_SETS}
 DEFAULT_SETS = ("grouped", *SCORED_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"
