@@ -61,6 +61,10 @@ FRIENDLY_INTENT = {
 
 
 _VAGUE_BELOW = 0.15  # under this the classifier's top two guesses mean nothing: ask an open question
+# "is the site down?" names none of the intents: a classifier fairly sure of one is guessing from a word
+# ("site": 0.46 delete_account, after "nothing left of me on your site" was trained on). Only a
+# reading this sure of an intent outvotes the question about the service.
+_SERVICE_STATUS_UNLESS = 0.8
 OPEN_QUESTION = (
     "I'm not sure what you need yet. I can help with orders and deliveries, returns and refunds, "
     "invoices and payments, and your account: what can I do for you?"
@@ -134,6 +138,20 @@ _NAMES_CANCELLING = re.compile(r"\bcancel\w*|\bcancl\w*", re.IGNORECASE)
 # "do I have to pay for the return label?" names a payment and a cost, but asks the return rules
 _ABOUT_RETURN_COSTS = re.compile(r"\breturn(?:ing)?\s+(?:label|shipping|postage|fee|costs?)s?\b", re.IGNORECASE)
 _NOT_RETURN_RULES = {"check_payment_methods", "payment_issue", "delivery_options", "check_cancellation_fee"}
+
+
+def _to_service_status(prediction: IntentPrediction, confidence: float) -> Command[Any]:
+    """A question about the service itself: the technical desk, which reads the open incidents first."""
+    return Command(
+        update={
+            "intent": SERVICE_STATUS,
+            "confidence": confidence,
+            "department": "technical",
+            "departments": ["technical"],
+            "alternatives": list(prediction.alternatives),
+        },
+        goto="technical",
+    )
 
 
 def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction:
@@ -396,6 +414,11 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
             },
             goto=department,
         )
+    if (
+        ASKS_SERVICE_STATUS.search(request)
+        and ctx.settings.classifier_min_confidence <= confidence < _SERVICE_STATUS_UNLESS
+    ):
+        return _to_service_status(prediction, confidence)
     if confidence < ctx.settings.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
@@ -408,16 +431,7 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
             # "my order 11034 still hasn't turned up": where that order is (a read, never a change)
             model_intent, routed_by = "track_order", "thread_order"
         if model_intent is None and ASKS_SERVICE_STATUS.search(request):
-            return Command(
-                update={
-                    "intent": SERVICE_STATUS,
-                    "confidence": confidence,
-                    "department": "technical",
-                    "departments": ["technical"],
-                    "alternatives": list(prediction.alternatives),
-                },
-                goto="technical",
-            )
+            return _to_service_status(prediction, confidence)
         if model_intent is None:
             article = _matching_article(ctx, request)
             if article is not None:

@@ -161,3 +161,12 @@ def test_what_the_return_label_costs_is_answered_from_the_return_label_article(g
     # searched as written, not behind "refund policy" (which ranks the refund rules above the label article)
     assert "return-labels" in result["citations"], result["citations"]
     assert "$6.95" in result["reply"], result["reply"]
+
+
+@pytest.mark.parametrize("message", ["is the site down?", "is your site down", "is the website down right now?"])
+def test_a_question_whether_the_site_is_down_reads_the_open_incidents(graph, make_context, message) -> None:
+    # no intent covers it; a classifier half sure of one (delete_account, from the word "site") is guessing
+    result = run_turn(graph, make_context(), message)
+    assert result["department"] == "technical" and result["intent"] == "service_status", result["intent"]
+    assert ("get_service_status", "ok") in calls(result)
+    assert "close" not in result["reply"].lower(), result["reply"]
