@@ -200,7 +200,8 @@ def streamed(client: Any, thread_id: str, assistant: str = "support", **kwargs: 
 
     Aegra 0.11 replays a run's buffered events, then subscribes for live ones: what is published in
     between is lost, and a run that ends in that gap leaves the stream without its last values and
-    its `end`. Such a stream is read back from the thread's state once the run has finished."""
+    its `end`; under load the gap can also swallow every values event of a short run while its `end`
+    arrives. Such a stream is read back from the thread's state once the run has finished."""
     values: dict[str, Any] = {}
     ended = False
     for chunk in client.runs.stream(thread_id, assistant, stream_mode="values", **kwargs):
@@ -209,7 +210,7 @@ def streamed(client: Any, thread_id: str, assistant: str = "support", **kwargs: 
         if chunk.event == "values":
             values = chunk.data
         ended = ended or chunk.event == "end"
-    if not ended:
+    if not ended or not values:
         for run in client.runs.list(thread_id, limit=1):
             client.runs.join(thread_id, run["run_id"])
         values = client.threads.get_state(thread_id)["values"]

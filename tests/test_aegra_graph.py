@@ -286,7 +286,7 @@ def test_forty_threads_two_turns_across_both_servers(aegra: Servers) -> None:
                     elif chunk.event == "values":
                         values = chunk.data
                     ended = ended or chunk.event == "end"
-                if not ended:  # see tests.servers.streamed
+                if not ended or not values:  # see tests.servers.streamed
                     LOST_STREAM_ENDS.append(thread)
                     for run in await client.runs.list(thread, limit=1):
                         await client.runs.join(thread, run["run_id"])
