@@ -37,7 +37,10 @@
   development sets from then on); scored before and after part10, then a development set.
 - ``varied_blind_v7``: 216 more (implicit_goal, implicit_situation, story, complaint_form,
   ask_someone, email, non_native, question_chain; 8 per intent), by another blind writer, written
-  after part10 and before part11.
+  after part10 and before part11; scored before and after part11, then a development set.
+- ``varied_blind_v8``: 216 more (implicit_goal, implicit_situation, story, complaint_form,
+  ask_someone, voice_note, third_party, sarcastic; 8 per intent), by another blind writer, written
+  after part11 and before part12.
   The blind sets (``SEALED_SETS``) print figures only: no confusions or rows, even with
   ``--errors`` or ``--json``.
 - ``--cv`` adds 5-fold grouped cross-validation (5 more training runs).
@@ -100,10 +103,11 @@ VARIED_SETS: dict[str, Path] = {
     "varied_blind_v5": HERE / "varied_blind_v5.jsonl",
     "varied_blind_v6": HERE / "varied_blind_v6.jsonl",
     "varied_blind_v7": HERE / "varied_blind_v7.jsonl",
+    "varied_blind_v8": HERE / "varied_blind_v8.jsonl",
 }
 # Blind sets: their figures are printed, never their rows (no confusions, no errors, also in --json).
 # varied_blind_v1 became the development set of issue 16's changes; v2 and v3 stay blind.
-SEALED_SETS = ("varied_blind_v7",)
+SEALED_SETS = ("varied_blind_v8",)
 SCORED_SETS: dict[str, Path] = {**HAND_SETS, **VARIED_SETS}
 DEFAULT_SETS = ("grouped", *SCORED_SETS)
 DEFAULT_MODEL = REPO / "var" / "models" / "intent.joblib"
