@@ -19,7 +19,7 @@ from langgraph.types import Command, Send
 
 from core.context import Context
 from core.state import SupportState
-from intents.catalog import INTENTS, department_for
+from intents.catalog import INTENTS, Department, department_for
 from intents.classifier import IntentPrediction
 from nodes import prompts
 from nodes.desk import earlier_orders
@@ -140,18 +140,25 @@ _ABOUT_RETURN_COSTS = re.compile(r"\breturn(?:ing)?\s+(?:label|shipping|postage|
 _NOT_RETURN_RULES = {"check_payment_methods", "payment_issue", "delivery_options", "check_cancellation_fee"}
 
 
-def _to_service_status(prediction: IntentPrediction, confidence: float) -> Command[Any]:
-    """A question about the service itself: the technical desk, which reads the open incidents first."""
-    return Command(
-        update={
-            "intent": SERVICE_STATUS,
-            "confidence": confidence,
-            "department": "technical",
-            "departments": ["technical"],
-            "alternatives": list(prediction.alternatives),
-        },
-        goto="technical",
-    )
+def _routed(
+    intent: str,
+    department: Department,
+    prediction: IntentPrediction,
+    confidence: float,
+    entities: dict[str, Any] | None = None,
+) -> Command[Route]:
+    """To one desk: the intent, how sure the reading is, the classifier's alternatives, and the
+    entities where the route adds to them."""
+    update: dict[str, Any] = {
+        "intent": intent,
+        "confidence": confidence,
+        "department": department,
+        "departments": [department],
+        "alternatives": list(prediction.alternatives),
+    }
+    if entities is not None:
+        update["entities"] = entities
+    return Command(update=update, goto=department)
 
 
 def read_prediction(prediction: IntentPrediction, text: str) -> IntentPrediction:
@@ -402,23 +409,12 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
     money = _money_route(state, request, model.predict)
     if money is not None:
         intent, entities = money
-        department = department_for(intent)
-        return Command(
-            update={
-                "intent": intent,
-                "confidence": confidence,
-                "department": department,
-                "departments": [department],
-                "alternatives": list(prediction.alternatives),
-                "entities": {**entities, "routed_by": "rules"},
-            },
-            goto=department,
-        )
+        return _routed(intent, department_for(intent), prediction, confidence, {**entities, "routed_by": "rules"})
     if (
         ASKS_SERVICE_STATUS.search(request)
         and ctx.settings.classifier_min_confidence <= confidence < _SERVICE_STATUS_UNLESS
     ):
-        return _to_service_status(prediction, confidence)
+        return _routed(SERVICE_STATUS, "technical", prediction, confidence)
     if confidence < ctx.settings.classifier_min_confidence:
         smart = smart_model_allowed(ctx, state.get("spent_usd", 0.0))
         model_intent = _ask_router_model(ctx, state["request"], smart) if smart else None
@@ -431,21 +427,12 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
             # "my order 11034 still hasn't turned up": where that order is (a read, never a change)
             model_intent, routed_by = "track_order", "thread_order"
         if model_intent is None and ASKS_SERVICE_STATUS.search(request):
-            return _to_service_status(prediction, confidence)
+            return _routed(SERVICE_STATUS, "technical", prediction, confidence)
         if model_intent is None:
             article = _matching_article(ctx, request)
             if article is not None:
-                return Command(
-                    update={
-                        "intent": KNOWLEDGE_QUESTION,
-                        "confidence": confidence,
-                        "department": "general",
-                        "departments": ["general"],
-                        "alternatives": list(prediction.alternatives),
-                        "entities": {**state.get("entities", {}), "routed_by": f"knowledge_base:{article}"},
-                    },
-                    goto="general",
-                )
+                found = {**state.get("entities", {}), "routed_by": f"knowledge_base:{article}"}
+                return _routed(KNOWLEDGE_QUESTION, "general", prediction, confidence, found)
             options = [intent, *(alt for alt, _ in prediction.alternatives[:1])]
             described = " or ".join(FRIENDLY_INTENT.get(o, o.replace("_", " ")) for o in options)
             question = (
@@ -466,17 +453,8 @@ def coordinator(state: SupportState, runtime: Runtime[Context]) -> Command[Route
             )
         intent, routed_by = model_intent, (routed_by if routed_by == "thread_order" else "model")
     intent = refund_history_intent(reading_intent(intent, request, model.canonical), request)
-    department = department_for(intent)
-    return Command(
-        update={
-            "intent": intent,
-            "confidence": confidence,
-            "department": department,
-            "departments": [department],
-            "alternatives": list(prediction.alternatives),
-            "entities": {**state.get("entities", {}), "routed_by": routed_by},
-        },
-        goto=department,
+    return _routed(
+        intent, department_for(intent), prediction, confidence, {**state.get("entities", {}), "routed_by": routed_by}
     )
 
 
