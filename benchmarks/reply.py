@@ -183,6 +183,15 @@ def _arm_figures(turns: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _timed_turn(graph: Any, ctx: Any, message: str, thread: str) -> tuple[dict[str, Any], float, float]:
+    """One turn through ``switchboard.app.run_turn``: its result, wall ms and this process's CPU ms."""
+    from switchboard.app import run_turn
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = run_turn(graph, ctx, message, thread)
+    return result, (time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000
+
+
 def run(quick: bool) -> None:
     from graph.builder import build_graph
     from switchboard.app import open_checkpointer, run_turn
@@ -208,10 +217,7 @@ def run(quick: bool) -> None:
                         if len(turns[arm]) >= 6 and spent > budget_s:
                             continue
                         thread = f"t{next(counter)}"
-                        started, cpu_started = time.perf_counter(), time.process_time()
-                        result = run_turn(graph, ctx.with_(customer_id=customer), message, thread)
-                        wall_ms = (time.perf_counter() - started) * 1000
-                        cpu_ms = (time.process_time() - cpu_started) * 1000
+                        result, wall_ms, cpu_ms = _timed_turn(graph, ctx.with_(customer_id=customer), message, thread)
                         nodes = result["nodes"]
                         turns[arm].append(
                             {
@@ -230,11 +236,10 @@ def run(quick: bool) -> None:
             # follows a whole-draft turn (another prompt: a cold cache), an opener_always turn follows
             # the default turn of the same message (the same prompt: a warm one). The shipped path in a
             # server meets neither: its turns follow each other, each on another message.
-            alone: list[tuple[float, float]] = []
-            for customer, message in TURNS:
-                started, cpu_started = time.perf_counter(), time.process_time()
-                run_turn(graph, contexts["default"].with_(customer_id=customer), message, f"t{next(counter)}")
-                alone.append(((time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000))
+            alone = [
+                _timed_turn(graph, contexts["default"].with_(customer_id=customer), message, f"t{next(counter)}")[1:]
+                for customer, message in TURNS
+            ]
         cli = cli_start_up(base, folder)
 
     figures = {arm: _arm_figures(arm_turns) for arm, arm_turns in turns.items()}

@@ -32,6 +32,12 @@ def _passage(text: str = ARTICLE, title: str = "Locked accounts") -> list[dict[s
     return [{"doc_id": "kb", "title": title, "text": text, "document": text}]
 
 
+def _articles(*doc_ids: str) -> list[dict[str, str]]:
+    """The store's real help articles, as whole-document passages in the order given."""
+    docs = [parse_document(KB_DIR / f"{doc_id}.md") for doc_id in doc_ids]
+    return [{"doc_id": d.doc_id, "title": d.title, "text": d.body, "document": d.body} for d in docs]
+
+
 @pytest.mark.parametrize(
     ("question", "kinds"),
     [
@@ -69,9 +75,7 @@ The label is also emailed to you, and you can re-download it from the order page
 
 def test_a_when_question_gets_the_sentence_with_the_day_and_time() -> None:
     # the real article: three sentences on maintenance; one says when, two how long or how it is announced
-    doc = parse_document(KB_DIR / "service-status.md")
-    passages = [{"doc_id": doc.doc_id, "title": doc.title, "text": doc.body, "document": doc.body}]
-    answer = pick_answer("when do you normally do maintenance?", passages, limit=1)
+    answer = pick_answer("when do you normally do maintenance?", _articles("service-status"), limit=1)
     assert answer is not None and "Tuesdays" in answer[0], answer
 
 
@@ -112,7 +116,5 @@ def test_how_a_charge_appears_is_answered_with_its_name() -> None:
 
 def test_a_word_the_sentence_only_begins_with_still_matches() -> None:
     # the real articles: "crypto" is in no sentence, "cryptocurrency" is in the one that answers
-    docs = [parse_document(KB_DIR / f"{doc_id}.md") for doc_id in ("payment-methods", "two-factor-authentication")]
-    passages = [{"doc_id": d.doc_id, "title": d.title, "text": d.body, "document": d.body} for d in docs]
-    answer = pick_answer("do you take crypto?", passages, limit=1)
+    answer = pick_answer("do you take crypto?", _articles("payment-methods", "two-factor-authentication"), limit=1)
     assert answer is not None and "cryptocurrency" in answer[0], answer
